@@ -1,0 +1,58 @@
+//! Clients blocked in BLPOP and friends, by the keys they wait on. A write to
+//! one of those keys wakes every waiter; each retries its command and the
+//! losers of the race block again.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hashbrown::HashMap;
+use tokio::sync::Notify;
+
+#[derive(Default)]
+pub struct Blocking {
+    waiters: Mutex<HashMap<(usize, Vec<u8>), Vec<Arc<Notify>>>>,
+    count: AtomicUsize,
+}
+
+impl Blocking {
+    /// Cheap check for the write path: is anyone blocked at all?
+    pub fn any(&self) -> bool {
+        self.count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Clients blocked right now.
+    pub fn blocked(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn register(&self, db: usize, keys: &[Vec<u8>], waiter: &Arc<Notify>) {
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            w.entry((db, k.clone())).or_default().push(waiter.clone());
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn unregister(&self, db: usize, keys: &[Vec<u8>], waiter: &Arc<Notify>) {
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            let slot = (db, k.clone());
+            if let Some(list) = w.get_mut(&slot) {
+                list.retain(|n| !Arc::ptr_eq(n, waiter));
+                if list.is_empty() {
+                    w.remove(&slot);
+                }
+            }
+        }
+        self.count.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn signal(&self, db: usize, key: &[u8]) {
+        let w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = w.get(&(db, key.to_vec())) {
+            for n in list {
+                n.notify_one();
+            }
+        }
+    }
+}

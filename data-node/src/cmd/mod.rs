@@ -1,0 +1,246 @@
+//! Commands: one module per family, each command a `Spec` in that family's
+//! table and a handler that parses its arguments, acts on the keyspace through
+//! `Ctx::ks`, and writes its reply. `execute` is the one way in: lookup, arity,
+//! auth, subscriber mode, MULTI queueing, maxmemory, key locking, then the
+//! handler, then waking clients blocked on the keys it wrote.
+
+pub mod args;
+mod connection;
+pub mod error;
+mod hashes;
+mod keys;
+mod lists;
+mod pubsub;
+mod server;
+pub mod spec;
+mod sets;
+mod strings;
+mod transactions;
+mod typed;
+mod zsets;
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
+use std::time::Instant;
+
+use hashbrown::HashMap;
+use tokio::sync::Notify;
+
+use crate::keyspace::Locked;
+use crate::resp::Reply;
+use crate::server::Server;
+use crate::session::Session;
+use error::{Error, wrong_arity};
+use spec::{Keys, Spec, flag};
+
+static TABLE: LazyLock<HashMap<&'static str, &'static Spec>> = LazyLock::new(|| {
+    let families: [&'static [Spec]; 10] = [
+        connection::COMMANDS,
+        strings::COMMANDS,
+        keys::COMMANDS,
+        hashes::COMMANDS,
+        lists::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        pubsub::COMMANDS,
+        transactions::COMMANDS,
+        server::COMMANDS,
+    ];
+    families.iter().flat_map(|f| f.iter()).map(|s| (s.name, s)).collect()
+});
+
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let name = std::str::from_utf8(&lower[..name.len()]).ok()?;
+    TABLE.get(name).copied()
+}
+
+pub fn all_commands() -> impl Iterator<Item = &'static Spec> {
+    TABLE.values().copied()
+}
+
+/// What the connection does after a command.
+pub enum Flow {
+    Continue,
+    /// Wait for `waiter` (already registered on these keys, before the shard
+    /// locks were released, so no write can slip in unseen) or the deadline,
+    /// then unregister and retry.
+    Block { deadline: u64, db: usize, keys: Vec<Vec<u8>>, waiter: Arc<Notify> },
+}
+
+pub struct Ctx<'a, 'k> {
+    pub args: &'a [&'a [u8]],
+    pub out: &'a mut Reply,
+    pub session: &'a mut Session,
+    pub server: &'k Arc<Server>,
+    pub spec: &'static Spec,
+    /// The locked shards; None for commands without keys.
+    ks: Option<Locked<'k>>,
+    /// A blocking command must answer now: its deadline passed, or it runs
+    /// inside MULTI where nothing may block.
+    pub no_block: bool,
+}
+
+impl<'a, 'k> Ctx<'a, 'k> {
+    pub fn ks(&mut self) -> &mut Locked<'k> {
+        self.ks.as_mut().expect("the dispatcher locks the shards of every command that has keys")
+    }
+
+    /// The keyspace and the reply at once, for handlers that read a value
+    /// while writing it out.
+    pub fn parts(&mut self) -> (&mut Locked<'k>, &mut Reply) {
+        (self.ks.as_mut().expect("the dispatcher locks the shards of every command that has keys"), self.out)
+    }
+
+    pub fn db(&self) -> usize {
+        self.session.db
+    }
+
+    pub fn arg(&self, i: usize) -> &'a [u8] {
+        self.args[i]
+    }
+
+    pub fn argc(&self) -> usize {
+        self.args.len()
+    }
+}
+
+fn unknown_command(args: &[&[u8]]) -> Error {
+    let mut msg = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        String::from_utf8_lossy(&args[0][..args[0].len().min(128)])
+    );
+    for a in &args[1..] {
+        msg.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128)])));
+    }
+    msg.into()
+}
+
+fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Result<&'static Spec, Error> {
+    let Some(spec) = lookup(args[0]) else { return Err(unknown_command(args)) };
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
+        return Err(wrong_arity(spec.name));
+    }
+    if !session.authenticated && !spec.has(flag::NOAUTH) && server.live.requirepass().is_some() {
+        return Err("NOAUTH Authentication required.".into());
+    }
+    if !resp3 && session.subscriptions() > 0 && !spec.has(flag::SUBCTX) {
+        return Err(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        )
+        .into());
+    }
+    Ok(spec)
+}
+
+fn write_error(out: &mut Reply, e: Error) {
+    match e {
+        Error::Reply(msg) => out.error(&msg),
+        Error::Block { .. } => out.null_array(),
+    }
+}
+
+/// Runs one command from a client. `no_block` is set when a blocked command
+/// is retried after its deadline.
+pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, args: &[&[u8]], no_block: bool) -> Flow {
+    if args.is_empty() {
+        return Flow::Continue;
+    }
+    let spec = match check(server, session, args, out.resp3) {
+        Ok(spec) => spec,
+        Err(e) => {
+            if session.multi.is_some() {
+                session.multi_failed = true;
+            }
+            write_error(out, e);
+            return Flow::Continue;
+        }
+    };
+    if let Some(queue) = session.multi.as_mut() {
+        if !spec.has(flag::NOQUEUE) {
+            queue.push(args.iter().map(|a| a.to_vec()).collect());
+            out.simple("QUEUED");
+            return Flow::Continue;
+        }
+    }
+    if spec.has(flag::DENYOOM) && !server.make_room() {
+        out.error("OOM command not allowed when used memory > 'maxmemory'.");
+        return Flow::Continue;
+    }
+    let started = Instant::now();
+    let ks = lock_for(server, spec, args);
+    let flow = run(server, session, out, spec, args, ks, no_block);
+    server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    let micros = started.elapsed().as_micros() as u64;
+    if micros > 1000 {
+        let name = session.handle.name().unwrap_or_default();
+        server.record_slow(micros, args, &session.handle.addr, name);
+    }
+    flow
+}
+
+fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
+    match spec.keys {
+        Keys::None => None,
+        Keys::All => Some(server.keyspace.lock_all()),
+        Keys::Range { first: 1, last: 1, .. } => Some(server.keyspace.lock_one(args[1])),
+        _ => Some(server.keyspace.lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
+    }
+}
+
+/// Runs a command's handler with the shards already locked (EXEC runs each
+/// queued command through here under one lock set). Returns the locks back.
+fn run_locked<'k>(
+    server: &'k Arc<Server>,
+    session: &mut Session,
+    out: &mut Reply,
+    spec: &'static Spec,
+    args: &[&[u8]],
+    ks: Option<Locked<'k>>,
+    no_block: bool,
+) -> (Result<(), Error>, Option<Locked<'k>>) {
+    let mut ctx = Ctx { args, out, session, server, spec, ks, no_block };
+    let result = (spec.run)(&mut ctx);
+    (result, ctx.ks.take())
+}
+
+fn run(
+    server: &Arc<Server>,
+    session: &mut Session,
+    out: &mut Reply,
+    spec: &'static Spec,
+    args: &[&[u8]],
+    ks: Option<Locked<'_>>,
+    no_block: bool,
+) -> Flow {
+    let db = session.db;
+    let (result, ks) = run_locked(server, session, out, spec, args, ks, no_block);
+    let flow = match result {
+        Ok(()) => Flow::Continue,
+        Err(Error::Block { deadline }) => {
+            let keys: Vec<Vec<u8>> = spec.key_positions(args).into_iter().map(|i| args[i].to_vec()).collect();
+            let waiter = Arc::new(Notify::new());
+            server.blocking.register(db, &keys, &waiter);
+            Flow::Block { deadline, db, keys, waiter }
+        }
+        Err(e) => {
+            write_error(out, e);
+            Flow::Continue
+        }
+    };
+    drop(ks);
+    if spec.has(flag::WRITE) && server.blocking.any() {
+        for i in spec.key_positions(args) {
+            server.blocking.signal(db, args[i]);
+        }
+    }
+    flow
+}

@@ -1,0 +1,124 @@
+//! Pub/sub: SUBSCRIBE, PSUBSCRIBE and their inverses, PUBLISH, PUBSUB.
+
+use std::sync::atomic::Ordering;
+
+use super::Ctx;
+use super::args::eq;
+use super::error::CmdResult;
+use super::spec::{NO_KEYS, Spec, flag::*, spec};
+
+pub const COMMANDS: &[Spec] = &[
+    spec!("subscribe", -2, PUBSUB | SUBCTX, NO_KEYS, subscribe),
+    spec!("unsubscribe", -1, PUBSUB | SUBCTX, NO_KEYS, unsubscribe),
+    spec!("psubscribe", -2, PUBSUB | SUBCTX, NO_KEYS, psubscribe),
+    spec!("punsubscribe", -1, PUBSUB | SUBCTX, NO_KEYS, punsubscribe),
+    spec!("publish", 3, PUBSUB | FAST, NO_KEYS, publish),
+    spec!("pubsub", -2, PUBSUB, NO_KEYS, pubsub),
+];
+
+fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
+    let count = ctx.session.subscriptions();
+    ctx.session.handle.subscriptions.store(count, Ordering::Relaxed);
+    ctx.out.push(3);
+    ctx.out.bulk(kind);
+    ctx.out.bulk_opt(name);
+    ctx.out.int(count as i64);
+}
+
+fn subscribe(ctx: &mut Ctx) -> CmdResult {
+    for ch in &ctx.args[1..] {
+        if ctx.session.channels.insert(ch.to_vec()) {
+            ctx.server.pubsub.subscribe(ch, ctx.session.id(), &ctx.session.mailbox);
+        }
+        confirm(ctx, b"subscribe", Some(ch));
+    }
+    Ok(())
+}
+
+fn psubscribe(ctx: &mut Ctx) -> CmdResult {
+    for p in &ctx.args[1..] {
+        if ctx.session.patterns.insert(p.to_vec()) {
+            ctx.server.pubsub.psubscribe(p, ctx.session.id(), &ctx.session.mailbox);
+        }
+        confirm(ctx, b"psubscribe", Some(p));
+    }
+    Ok(())
+}
+
+fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
+    let names: Vec<Vec<u8>> = if ctx.argc() > 1 {
+        ctx.args[1..].iter().map(|c| c.to_vec()).collect()
+    } else {
+        ctx.session.channels.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, b"unsubscribe", None);
+    }
+    for ch in names {
+        ctx.session.channels.remove(&ch);
+        ctx.server.pubsub.unsubscribe(&ch, ctx.session.id());
+        confirm(ctx, b"unsubscribe", Some(&ch));
+    }
+    Ok(())
+}
+
+fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
+    let names: Vec<Vec<u8>> = if ctx.argc() > 1 {
+        ctx.args[1..].iter().map(|c| c.to_vec()).collect()
+    } else {
+        ctx.session.patterns.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        confirm(ctx, b"punsubscribe", None);
+    }
+    for p in names {
+        ctx.session.patterns.remove(&p);
+        ctx.server.pubsub.punsubscribe(&p, ctx.session.id());
+        confirm(ctx, b"punsubscribe", Some(&p));
+    }
+    Ok(())
+}
+
+/// Drops every subscription silently (RESET, disconnect).
+pub fn unsubscribe_all(ctx: &mut Ctx) {
+    let id = ctx.session.id();
+    for ch in ctx.session.channels.drain() {
+        ctx.server.pubsub.unsubscribe(&ch, id);
+    }
+    for p in ctx.session.patterns.drain() {
+        ctx.server.pubsub.punsubscribe(&p, id);
+    }
+    ctx.session.handle.subscriptions.store(0, Ordering::Relaxed);
+}
+
+fn publish(ctx: &mut Ctx) -> CmdResult {
+    let mut overflowed = Vec::new();
+    let n = ctx.server.pubsub.publish(ctx.arg(1), ctx.arg(2), &mut overflowed);
+    for id in overflowed {
+        if let Some(c) = ctx.server.client_list().into_iter().find(|c| c.id == id) {
+            c.kill();
+        }
+    }
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn pubsub(ctx: &mut Ctx) -> CmdResult {
+    let sub = ctx.arg(1);
+    if eq(sub, "channels") && ctx.argc() <= 3 {
+        let chans = ctx.server.pubsub.channels(ctx.args.get(2).copied());
+        ctx.out.bulks(chans.iter().map(|c| &c[..]));
+    } else if eq(sub, "numsub") {
+        let chans = &ctx.args[2..];
+        ctx.out.map(chans.len());
+        for ch in chans {
+            ctx.out.bulk(ch);
+            ctx.out.int(ctx.server.pubsub.numsub(ch) as i64);
+        }
+    } else if eq(sub, "numpat") && ctx.argc() == 2 {
+        ctx.out.int(ctx.server.pubsub.numpat() as i64);
+    } else {
+        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.", String::from_utf8_lossy(sub)).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! Server commands: INFO, CONFIG, COMMAND, TIME, SLOWLOG, LATENCY, ROLE.
+
+use std::sync::atomic::Ordering;
+
+use super::Ctx;
+use super::args::{eq, int};
+use super::error::{CmdResult, Error};
+use super::spec::{Keys, NO_KEYS, Spec, flag::*, spec};
+use crate::{glob, info};
+
+pub const COMMANDS: &[Spec] = &[
+    spec!("info", -1, LOADING | STALE, NO_KEYS, info),
+    spec!("config", -2, ADMIN | NOQUEUE | LOADING | STALE, NO_KEYS, config),
+    spec!("command", -1, LOADING | STALE, NO_KEYS, command),
+    spec!("time", 1, FAST | LOADING | STALE, NO_KEYS, time),
+    spec!("slowlog", -2, ADMIN | LOADING | STALE, NO_KEYS, slowlog),
+    spec!("latency", -2, ADMIN | LOADING | STALE, NO_KEYS, latency),
+    spec!("lastsave", 1, FAST | LOADING | STALE, NO_KEYS, lastsave),
+    spec!("role", 1, FAST | LOADING | STALE, NO_KEYS, role),
+];
+
+fn info(ctx: &mut Ctx) -> CmdResult {
+    let sections: Vec<String> = ctx.args[1..].iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
+    let text = info::render(ctx.server, &sections);
+    ctx.out.verbatim(&text);
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx) -> CmdResult {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx) -> CmdResult {
+    let started = crate::keyspace::now_ms() / 1000 - ctx.server.started.elapsed().as_secs();
+    ctx.out.int(started as i64);
+    Ok(())
+}
+
+fn role(ctx: &mut Ctx) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
+fn config(ctx: &mut Ctx) -> CmdResult {
+    let sub = ctx.arg(1);
+    if eq(sub, "get") && ctx.argc() >= 3 {
+        let params = crate::params::all(ctx.server);
+        let mut matched: Vec<&(&str, String)> = Vec::new();
+        for pattern in &ctx.args[2..] {
+            for p in &params {
+                if glob::matches(&pattern.to_ascii_lowercase(), p.0.as_bytes()) && !matched.iter().any(|m| m.0 == p.0) {
+                    matched.push(p);
+                }
+            }
+        }
+        ctx.out.map(matched.len());
+        for (name, value) in matched {
+            ctx.out.bulk(name.as_bytes());
+            ctx.out.bulk(value.as_bytes());
+        }
+    } else if eq(sub, "set") && ctx.argc() >= 4 && ctx.argc() % 2 == 0 {
+        for pair in ctx.args[2..].chunks(2) {
+            crate::params::set(ctx.server, pair[0], pair[1])?;
+        }
+        ctx.out.ok();
+    } else if eq(sub, "resetstat") && ctx.argc() == 2 {
+        ctx.server.keyspace.reset_stats();
+        let s = &ctx.server.stats;
+        for c in [&s.connections_received, &s.commands_processed, &s.rejected_connections, &s.net_input_bytes, &s.net_output_bytes] {
+            c.store(0, Ordering::Relaxed);
+        }
+        ctx.out.ok();
+    } else if eq(sub, "rewrite") && ctx.argc() == 2 {
+        return Err("ERR The server is running without a config file".into());
+    } else {
+        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.", String::from_utf8_lossy(sub)).into());
+    }
+    Ok(())
+}
+
+fn command_info(out: &mut crate::resp::Reply, spec: &Spec) {
+    let (first, last, step) = match spec.keys {
+        Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
+        _ => (0, 0, 0),
+    };
+    out.array(10);
+    out.bulk(spec.name.as_bytes());
+    out.int(spec.arity as i64);
+    let flags = spec.flag_names();
+    out.set(flags.len());
+    for f in flags {
+        out.simple(f);
+    }
+    out.int(first);
+    out.int(last);
+    out.int(step);
+    out.set(0);
+    out.set(0);
+    out.array(0);
+    out.array(0);
+}
+
+fn command(ctx: &mut Ctx) -> CmdResult {
+    let all: Vec<&'static Spec> = super::all_commands().collect();
+    let Some(sub) = ctx.args.get(1) else {
+        ctx.out.array(all.len());
+        for s in all {
+            command_info(ctx.out, s);
+        }
+        return Ok(());
+    };
+    if eq(sub, "count") {
+        ctx.out.int(all.len() as i64);
+    } else if eq(sub, "info") {
+        let names: Vec<&[u8]> = if ctx.argc() > 2 { ctx.args[2..].to_vec() } else { all.iter().map(|s| s.name.as_bytes()).collect() };
+        ctx.out.array(names.len());
+        for n in names {
+            match super::lookup(n) {
+                Some(s) => command_info(ctx.out, s),
+                None => ctx.out.null_array(),
+            }
+        }
+    } else if eq(sub, "docs") {
+        let specs: Vec<&Spec> = if ctx.argc() > 2 { ctx.args[2..].iter().filter_map(|n| super::lookup(n)).collect() } else { all };
+        ctx.out.map(specs.len());
+        for s in specs {
+            ctx.out.bulk(s.name.as_bytes());
+            ctx.out.map(2);
+            ctx.out.bulk(b"summary");
+            ctx.out.bulk(format!("The {} command", s.name.to_ascii_uppercase()).as_bytes());
+            ctx.out.bulk(b"group");
+            ctx.out.bulk(b"generic");
+        }
+    } else if eq(sub, "list") {
+        ctx.out.bulks(all.iter().map(|s| s.name.as_bytes()).collect::<Vec<_>>().into_iter());
+    } else if eq(sub, "getkeys") && ctx.argc() >= 3 {
+        let args = &ctx.args[2..];
+        let spec = super::lookup(args[0]).ok_or(Error::from("ERR Invalid command specified"))?;
+        let keys: Vec<&[u8]> = spec.key_positions(args).into_iter().map(|i| args[i]).collect();
+        if keys.is_empty() {
+            return Err("ERR The command has no key arguments".into());
+        }
+        ctx.out.bulks(keys.into_iter());
+    } else {
+        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.", String::from_utf8_lossy(sub)).into());
+    }
+    Ok(())
+}
+
+fn slowlog(ctx: &mut Ctx) -> CmdResult {
+    let sub = ctx.arg(1);
+    let mut log = ctx.server.slowlog.lock().unwrap_or_else(|e| e.into_inner());
+    if eq(sub, "get") && ctx.argc() <= 3 {
+        let n = match ctx.args.get(2) {
+            None => 10,
+            Some(c) => {
+                let n = int(c)?;
+                if n < -1 {
+                    return Err("ERR count should be greater than or equal to -1".into());
+                }
+                if n == -1 { usize::MAX } else { n as usize }
+            }
+        };
+        let entries: Vec<_> = log.1.iter().take(n).collect();
+        ctx.out.array(entries.len());
+        for e in entries {
+            ctx.out.array(6);
+            ctx.out.int(e.id as i64);
+            ctx.out.int(e.at_secs as i64);
+            ctx.out.int(e.micros as i64);
+            ctx.out.bulks(e.args.iter().map(|a| a.as_slice()));
+            ctx.out.bulk(e.addr.as_bytes());
+            ctx.out.bulk(e.name.as_bytes());
+        }
+    } else if eq(sub, "len") && ctx.argc() == 2 {
+        ctx.out.int(log.1.len() as i64);
+    } else if eq(sub, "reset") && ctx.argc() == 2 {
+        log.1.clear();
+        ctx.out.ok();
+    } else {
+        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.", String::from_utf8_lossy(sub)).into());
+    }
+    Ok(())
+}
+
+/// Latency monitoring is off (threshold 0), as in a default redis-server.
+fn latency(ctx: &mut Ctx) -> CmdResult {
+    let sub = ctx.arg(1);
+    if eq(sub, "latest") || eq(sub, "history") {
+        ctx.out.array(0);
+    } else if eq(sub, "reset") {
+        ctx.out.int(0);
+    } else if eq(sub, "doctor") {
+        ctx.out.verbatim("Dave, I have observed no latency spikes in this Redis instance. You don't mind if I go to sleep? (latency-monitor-threshold is 0)\n");
+    } else {
+        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try LATENCY HELP.", String::from_utf8_lossy(sub)).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Start-up flags (with env fallbacks) and the settings CONFIG GET/SET see.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::RwLock;
+
+use clap::Parser;
+
+use crate::keyspace::Policy;
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "data-node", version, about = "ferrocache data node: a Redis-compatible in-memory store")]
+pub struct Flags {
+    /// TCP port to listen on (0 picks a free one and prints it).
+    #[arg(long, env = "FERRO_PORT", default_value_t = 6379)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, env = "FERRO_BIND", default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Memory limit for keys and values (bytes, or with kb/mb/gb); 0 is none.
+    #[arg(long, env = "FERRO_MAXMEMORY", default_value = "0", value_parser = parse_memory)]
+    pub maxmemory: u64,
+    /// What to do when maxmemory is reached.
+    #[arg(long = "maxmemory-policy", env = "FERRO_MAXMEMORY_POLICY", default_value = "noeviction", value_parser = parse_policy)]
+    pub maxmemory_policy: Policy,
+    /// Keys sampled per eviction.
+    #[arg(long = "maxmemory-samples", env = "FERRO_MAXMEMORY_SAMPLES", default_value_t = 5)]
+    pub maxmemory_samples: usize,
+    /// Password clients must AUTH with.
+    #[arg(long, env = "FERRO_REQUIREPASS")]
+    pub requirepass: Option<String>,
+    /// Number of databases.
+    #[arg(long, env = "FERRO_DATABASES", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub databases: u16,
+    /// Directory for data files.
+    #[arg(long, env = "FERRO_DIR", default_value = ".")]
+    pub dir: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "FERRO_THREADS")]
+    pub threads: Option<usize>,
+    /// Close a client after this many idle seconds (0: never).
+    #[arg(long, env = "FERRO_TIMEOUT", default_value_t = 0)]
+    pub timeout: u64,
+    /// Most clients connected at once.
+    #[arg(long, env = "FERRO_MAXCLIENTS", default_value_t = 10000)]
+    pub maxclients: usize,
+}
+
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (digits, unit): (&str, u64) = [
+        ("gb", 1 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1_000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, mult)| lower.strip_suffix(suffix).map(|d| (d, *mult)))
+    .unwrap_or((lower.as_str(), 1));
+    let n: u64 = digits.parse().map_err(|_| format!("invalid memory size '{s}'"))?;
+    n.checked_mul(unit).ok_or_else(|| format!("memory size '{s}' is too large"))
+}
+
+fn parse_policy(s: &str) -> Result<Policy, String> {
+    Policy::parse(s).ok_or_else(|| format!("unknown maxmemory-policy '{s}'"))
+}
+
+/// Settings that can change while the server runs.
+pub struct Live {
+    pub maxmemory: AtomicU64,
+    pub maxmemory_samples: AtomicUsize,
+    pub timeout: AtomicU64,
+    pub maxclients: AtomicUsize,
+    pub slowlog_slower_than: AtomicU64,
+    pub slowlog_max_len: AtomicUsize,
+    pub requirepass: RwLock<Option<Vec<u8>>>,
+    pub dir: RwLock<String>,
+    pub port: AtomicUsize,
+    pub bind: String,
+    pub databases: usize,
+}
+
+impl Live {
+    pub fn new(f: &Flags) -> Live {
+        Live {
+            maxmemory: AtomicU64::new(f.maxmemory),
+            maxmemory_samples: AtomicUsize::new(f.maxmemory_samples.max(1)),
+            timeout: AtomicU64::new(f.timeout),
+            maxclients: AtomicUsize::new(f.maxclients),
+            slowlog_slower_than: AtomicU64::new(10_000),
+            slowlog_max_len: AtomicUsize::new(128),
+            requirepass: RwLock::new(f.requirepass.clone().filter(|p| !p.is_empty()).map(String::into_bytes)),
+            dir: RwLock::new(f.dir.clone()),
+            port: AtomicUsize::new(f.port as usize),
+            bind: f.bind.clone(),
+            databases: f.databases as usize,
+        }
+    }
+
+    pub fn requirepass(&self) -> Option<Vec<u8>> {
+        self.requirepass.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn load(&self, a: &AtomicU64) -> u64 {
+        a.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("256mb"), Ok(256 << 20));
+        assert_eq!(parse_memory("1GB"), Ok(1 << 30));
+        assert_eq!(parse_memory("100"), Ok(100));
+        assert_eq!(parse_memory("2k"), Ok(2000));
+        assert!(parse_memory("lots").is_err());
+    }
+}

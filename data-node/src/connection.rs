@@ -1,0 +1,192 @@
+//! One client connection: read bytes, parse requests, run them, write the
+//! replies of a whole batch of pipelined commands with one write.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::WriteHalf;
+use tokio::sync::mpsc;
+
+use crate::cmd::{self, Flow};
+use crate::pubsub::{MAILBOX, Message};
+use crate::resp::{Limits, Parsed, Reply, parse_request};
+use crate::server::Server;
+use crate::session::Session;
+
+/// Replies are flushed mid-batch past this size, so a pipeline of large
+/// replies waits for the client to read instead of growing without bound.
+const FLUSH_AT: usize = 64 * 1024;
+/// Like Redis's client-query-buffer-limit.
+const MAX_QUERY_BUFFER: usize = 1024 * 1024 * 1024;
+
+pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let handle = server.register_client(peer.to_string(), local);
+    let (tx, mut rx) = mpsc::channel(MAILBOX);
+    let authenticated = server.live.requirepass().is_none();
+    let mut session = Session::new(handle.clone(), tx, authenticated);
+    let (mut rd, mut wr) = stream.split();
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = Reply::new();
+    let mut spans = Vec::new();
+    let limits = Limits::default();
+
+    'conn: loop {
+        // Run every complete request in the buffer, then write all replies.
+        loop {
+            let parsed = match parse_request(&inbuf, &mut spans, &limits) {
+                Ok(p) => p,
+                Err(e) => {
+                    out.error(&e.0);
+                    let _ = flush(&server, &mut wr, &mut out).await;
+                    break 'conn;
+                }
+            };
+            let (consumed, owned) = match parsed {
+                Parsed::Incomplete => break,
+                Parsed::Multibulk { consumed } => (consumed, None),
+                Parsed::Inline { consumed, args } => (consumed, Some(args)),
+            };
+            {
+                let argv: Vec<&[u8]> = match &owned {
+                    None => spans.iter().map(|r| &inbuf[r.clone()]).collect(),
+                    Some(args) => args.iter().map(|a| a.as_slice()).collect(),
+                };
+                if !run_command(&server, &mut session, &mut out, &argv, &mut wr).await {
+                    break 'conn;
+                }
+                if let Some(name) = argv.first().and_then(|n| cmd::lookup(n)) {
+                    *handle.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = name.name;
+                }
+            }
+            inbuf.advance(consumed);
+            if session.closing || handle.killed.load(Ordering::Relaxed) {
+                let _ = flush(&server, &mut wr, &mut out).await;
+                break 'conn;
+            }
+            if out.buf.len() >= FLUSH_AT && flush(&server, &mut wr, &mut out).await.is_err() {
+                break 'conn;
+            }
+        }
+        if !out.buf.is_empty() && flush(&server, &mut wr, &mut out).await.is_err() {
+            break;
+        }
+        if inbuf.len() > MAX_QUERY_BUFFER {
+            break;
+        }
+        *handle.last_active.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let idle = server.live.timeout.load(Ordering::Relaxed);
+        let idle_limit = async {
+            match idle {
+                0 => std::future::pending::<()>().await,
+                // Subscribers are exempt from the idle timeout, as in Redis.
+                secs if session.subscriptions() == 0 => tokio::time::sleep(Duration::from_secs(secs)).await,
+                _ => std::future::pending::<()>().await,
+            }
+        };
+        if inbuf.capacity() - inbuf.len() < 4096 {
+            inbuf.reserve(16 * 1024);
+        }
+        tokio::select! {
+            n = rd.read_buf(&mut inbuf) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => { server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed); }
+            },
+            Some(msg) = rx.recv() => {
+                write_message(&mut out, msg);
+                while let Ok(msg) = rx.try_recv() {
+                    write_message(&mut out, msg);
+                }
+            }
+            _ = handle.kill.notified() => break,
+            _ = idle_limit => break,
+        }
+    }
+    cleanup(&server, &mut session);
+}
+
+/// Runs one command, waiting in place when it blocks. False when the
+/// connection should close.
+async fn run_command(server: &Arc<Server>, session: &mut Session, out: &mut Reply, argv: &[&[u8]], wr: &mut WriteHalf<'_>) -> bool {
+    let mut no_block = false;
+    loop {
+        match cmd::execute(server, session, out, argv, no_block) {
+            Flow::Continue => return true,
+            Flow::Block { deadline, db, keys, waiter } => {
+                if flush(server, wr, out).await.is_err() {
+                    server.blocking.unregister(db, &keys, &waiter);
+                    return false;
+                }
+                let wait = async {
+                    if deadline == 0 {
+                        std::future::pending::<()>().await
+                    } else {
+                        let left = deadline.saturating_sub(crate::keyspace::now_ms());
+                        tokio::time::sleep(Duration::from_millis(left)).await
+                    }
+                };
+                let mut killed = false;
+                tokio::select! {
+                    _ = waiter.notified() => {}
+                    _ = wait => no_block = true,
+                    _ = session.handle.kill.notified() => killed = true,
+                }
+                server.blocking.unregister(db, &keys, &waiter);
+                if killed {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+async fn flush(server: &Server, wr: &mut WriteHalf<'_>, out: &mut Reply) -> std::io::Result<()> {
+    if out.buf.is_empty() {
+        return Ok(());
+    }
+    wr.write_all(&out.buf).await?;
+    server.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+    out.buf.clear();
+    if out.buf.capacity() > 1024 * 1024 {
+        out.buf.shrink_to(64 * 1024);
+    }
+    Ok(())
+}
+
+fn write_message(out: &mut Reply, msg: Message) {
+    match msg {
+        Message::Message { channel, payload } => {
+            out.push(3);
+            out.bulk(b"message");
+            out.bulk(&channel);
+            out.bulk(&payload);
+        }
+        Message::PMessage { pattern, channel, payload } => {
+            out.push(4);
+            out.bulk(b"pmessage");
+            out.bulk(&pattern);
+            out.bulk(&channel);
+            out.bulk(&payload);
+        }
+    }
+}
+
+fn cleanup(server: &Arc<Server>, session: &mut Session) {
+    let id = session.id();
+    for ch in session.channels.drain() {
+        server.pubsub.unsubscribe(&ch, id);
+    }
+    for p in session.patterns.drain() {
+        server.pubsub.punsubscribe(&p, id);
+    }
+    for (db, key, _, _) in std::mem::take(&mut session.watched) {
+        server.keyspace.lock_one(&key).unwatch(db, &key);
+    }
+    server.unregister_client(id);
+}

@@ -1,0 +1,181 @@
+//! INFO: the sections and field names redis-server uses.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use crate::server::Server;
+
+const SECTIONS: [&str; 8] = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        n if n >= 1 << 30 => format!("{:.2}G", b / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.2}M", b / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.2}K", b / 1024.0),
+        n => format!("{n}B"),
+    }
+}
+
+/// Resident set size from /proc (0 where it can't be read).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// (user, system) CPU seconds from /proc/self/stat.
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (ticks(11), ticks(12))
+}
+
+pub fn render(s: &Server, wanted: &[String]) -> String {
+    let all = wanted.iter().any(|w| w == "all" || w == "everything");
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    let mut out = String::new();
+    for section in SECTIONS {
+        if !(all || default || wanted.iter().any(|w| w == section)) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let _ = writeln!(out, "# {}\r", capitalize(section));
+        let body = match section {
+            "server" => server(s),
+            "clients" => clients(s),
+            "memory" => memory(s),
+            "persistence" => persistence(s),
+            "stats" => stats(s),
+            "replication" => replication(s),
+            "cpu" => cpu(),
+            _ => {
+                keyspace(s, &mut out);
+                continue;
+            }
+        };
+        for (k, v) in body {
+            let _ = write!(out, "{k}:{v}\r\n");
+        }
+    }
+    out
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
+type Fields = Vec<(&'static str, String)>;
+
+fn server(s: &Server) -> Fields {
+    let up = s.started.elapsed().as_secs();
+    vec![
+        ("redis_version", crate::REDIS_VERSION.into()),
+        ("ferrocache_version", env!("CARGO_PKG_VERSION").into()),
+        ("redis_mode", "standalone".into()),
+        ("os", std::env::consts::OS.into()),
+        ("arch_bits", "64".into()),
+        ("multiplexing_api", "epoll".into()),
+        ("process_id", std::process::id().to_string()),
+        ("run_id", s.run_id.clone()),
+        ("tcp_port", s.live.port.load(Ordering::Relaxed).to_string()),
+        ("uptime_in_seconds", up.to_string()),
+        ("uptime_in_days", (up / 86400).to_string()),
+        ("hz", "10".into()),
+        ("executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()),
+        ("config_file", String::new()),
+    ]
+}
+
+fn clients(s: &Server) -> Fields {
+    vec![
+        ("connected_clients", s.connected_clients().to_string()),
+        ("blocked_clients", s.blocking.blocked().to_string()),
+        ("maxclients", s.live.maxclients.load(Ordering::Relaxed).to_string()),
+    ]
+}
+
+fn memory(s: &Server) -> Fields {
+    let used = s.used_memory();
+    let rss = rss_bytes();
+    let max = s.live.maxmemory.load(Ordering::Relaxed);
+    let peak = s.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
+    vec![
+        ("used_memory", used.to_string()),
+        ("used_memory_human", human(used)),
+        ("used_memory_rss", rss.to_string()),
+        ("used_memory_rss_human", human(rss)),
+        ("used_memory_peak", peak.to_string()),
+        ("used_memory_peak_human", human(peak)),
+        ("maxmemory", max.to_string()),
+        ("maxmemory_human", human(max)),
+        ("maxmemory_policy", s.keyspace.policy().name().into()),
+        ("mem_fragmentation_ratio", format!("{:.2}", if used > 0 { rss as f64 / used as f64 } else { 0.0 })),
+        ("mem_allocator", "libc".into()),
+    ]
+}
+
+fn persistence(s: &Server) -> Fields {
+    let started = crate::keyspace::now_ms() / 1000 - s.started.elapsed().as_secs();
+    vec![
+        ("loading", "0".into()),
+        ("rdb_changes_since_last_save", "0".into()),
+        ("rdb_bgsave_in_progress", "0".into()),
+        ("rdb_last_save_time", started.to_string()),
+        ("rdb_last_bgsave_status", "ok".into()),
+        ("aof_enabled", "0".into()),
+        ("aof_rewrite_in_progress", "0".into()),
+    ]
+}
+
+fn stats(s: &Server) -> Fields {
+    let ks = s.keyspace.stats();
+    let st = &s.stats;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
+    vec![
+        ("total_connections_received", load(&st.connections_received)),
+        ("total_commands_processed", load(&st.commands_processed)),
+        ("instantaneous_ops_per_sec", s.ops_per_sec().to_string()),
+        ("total_net_input_bytes", load(&st.net_input_bytes)),
+        ("total_net_output_bytes", load(&st.net_output_bytes)),
+        ("rejected_connections", load(&st.rejected_connections)),
+        ("expired_keys", ks.expired.to_string()),
+        ("evicted_keys", ks.evicted.to_string()),
+        ("keyspace_hits", ks.hits.to_string()),
+        ("keyspace_misses", ks.misses.to_string()),
+        ("pubsub_channels", s.pubsub.channels(None).len().to_string()),
+        ("pubsub_patterns", s.pubsub.numpat().to_string()),
+    ]
+}
+
+fn replication(s: &Server) -> Fields {
+    vec![
+        ("role", "master".into()),
+        ("connected_slaves", "0".into()),
+        ("master_failover_state", "no-failover".into()),
+        ("master_replid", s.run_id.clone()),
+        ("master_replid2", "0".repeat(40)),
+        ("master_repl_offset", "0".into()),
+        ("second_repl_offset", "-1".into()),
+        ("repl_backlog_active", "0".into()),
+    ]
+}
+
+fn cpu() -> Fields {
+    let (user, sys) = cpu_seconds();
+    vec![("used_cpu_sys", format!("{sys:.6}")), ("used_cpu_user", format!("{user:.6}"))]
+}
+
+fn keyspace(s: &Server, out: &mut String) {
+    for (db, (keys, expires)) in s.keyspace.db_sizes().into_iter().enumerate() {
+        if keys > 0 {
+            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Wall-clock time in milliseconds, and the 16-bit access stamps of LRU and LFU.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// LRU stamp: seconds, wrapping every ~18 hours; idle time is the wrapped difference.
+pub fn lru_stamp(now_ms: u64) -> u16 {
+    (now_ms / 1000) as u16
+}
+
+pub fn lru_idle_secs(stamp: u16, now_ms: u64) -> u64 {
+    lru_stamp(now_ms).wrapping_sub(stamp) as u64
+}
+
+/// LFU stamp: a logarithmic 8-bit counter (high byte) and the minute it was last
+/// decayed (low byte), like Redis's `lfu-log-factor 10`, `lfu-decay-time 1`.
+pub fn lfu_counter(stamp: u16) -> u8 {
+    (stamp >> 8) as u8
+}
+
+const LFU_INIT: u8 = 5;
+const LFU_LOG_FACTOR: f64 = 10.0;
+
+pub fn lfu_new(now_ms: u64) -> u16 {
+    ((LFU_INIT as u16) << 8) | lfu_minute(now_ms) as u16
+}
+
+fn lfu_minute(now_ms: u64) -> u8 {
+    (now_ms / 60_000) as u8
+}
+
+/// The counter after decay for the minutes elapsed since the stamp.
+pub fn lfu_decayed(stamp: u16, now_ms: u64) -> u8 {
+    let elapsed = lfu_minute(now_ms).wrapping_sub(stamp as u8);
+    lfu_counter(stamp).saturating_sub(elapsed)
+}
+
+/// Decays, then bumps the counter with probability 1/((counter - init) * factor + 1).
+pub fn lfu_touch(stamp: u16, now_ms: u64, random: f64) -> u16 {
+    let mut counter = lfu_decayed(stamp, now_ms);
+    if counter < u8::MAX {
+        let base = counter.saturating_sub(LFU_INIT) as f64;
+        if random < 1.0 / (base * LFU_LOG_FACTOR + 1.0) {
+            counter += 1;
+        }
+    }
+    ((counter as u16) << 8) | lfu_minute(now_ms) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lru_idle_wraps() {
+        let t = 10_000_000u64;
+        let s = lru_stamp(t);
+        assert_eq!(lru_idle_secs(s, t + 5_000), 5);
+    }
+
+    #[test]
+    fn lfu_grows_and_decays() {
+        let t = 0;
+        let mut s = lfu_new(t);
+        for _ in 0..100 {
+            s = lfu_touch(s, t, 0.0);
+        }
+        assert!(lfu_counter(s) > LFU_INIT);
+        assert!(lfu_decayed(s, t + 60_000 * 3) < lfu_counter(s));
+    }
+}

@@ -1,0 +1,319 @@
+//! `Locked`: the shards a command holds, and the only way commands touch keys.
+//! Lazy expiry, memory accounting, watch versions and empty-collection removal
+//! all happen here, so no command can forget one of them.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::MutexGuard;
+use std::sync::atomic::Ordering;
+
+use hashbrown::hash_table::OccupiedEntry;
+
+use super::clock::{lfu_new, lfu_touch, lru_stamp};
+use super::entry::{Entry, Value};
+use super::shard::{Shard, ShardStats};
+use super::small_bytes::SmallBytes;
+use super::{Keyspace, hash_key, shard_of};
+use crate::rand;
+
+pub struct Locked<'a> {
+    ks: &'a Keyspace,
+    first: (usize, MutexGuard<'a, Shard>),
+    rest: Vec<(usize, MutexGuard<'a, Shard>)>,
+    now: u64,
+    lfu: bool,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let (i, s) = &self.first;
+        self.ks.used[*i].0.store(s.used, Ordering::Relaxed);
+        for (i, s) in &self.rest {
+            self.ks.used[*i].0.store(s.used, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<'a> Locked<'a> {
+    pub(super) fn new(
+        ks: &'a Keyspace,
+        first: (usize, MutexGuard<'a, Shard>),
+        rest: Vec<(usize, MutexGuard<'a, Shard>)>,
+    ) -> Locked<'a> {
+        let lfu = ks.policy().is_lfu();
+        Locked { ks, first, rest, now: super::now_ms(), lfu }
+    }
+
+    /// The time this command runs at: one value for the whole command (and a
+    /// whole EXEC), like Redis's cached command time.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    pub fn databases(&self) -> usize {
+        self.ks.databases
+    }
+
+    fn new_stamp(&self) -> u16 {
+        if self.lfu { lfu_new(self.now) } else { lru_stamp(self.now) }
+    }
+
+    fn shard(&mut self, idx: usize) -> &mut Shard {
+        if self.first.0 == idx {
+            return &mut self.first.1;
+        }
+        match self.rest.iter_mut().find(|(i, _)| *i == idx) {
+            Some((_, s)) => s,
+            None => panic!("shard {idx} used without being locked: the command's key spec is wrong"),
+        }
+    }
+
+    fn shards(&mut self) -> impl Iterator<Item = &mut Shard> {
+        std::iter::once(&mut *self.first.1).chain(self.rest.iter_mut().map(|(_, s)| &mut **s))
+    }
+
+    /// Finds a live entry, removing it first if it has expired.
+    fn find(&mut self, db: usize, key: &[u8]) -> Option<(u64, &mut Shard)> {
+        self.find_hashed(db, key, hash_key(key))
+    }
+
+    fn find_hashed(&mut self, db: usize, key: &[u8], hash: u64) -> Option<(u64, &mut Shard)> {
+        let now = self.now;
+        let shard = self.shard(shard_of(hash));
+        let expired = match shard.dbs[db].table.find(hash, |e| &*e.key == key) {
+            None => return None,
+            Some(e) => e.is_expired(now),
+        };
+        if expired {
+            shard.remove_where(db, hash, |e| &*e.key == key);
+            shard.stats.expired += 1;
+            return None;
+        }
+        Some((hash, shard))
+    }
+
+    /// A read: counts a hit or a miss and refreshes the key's access stamp.
+    pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let (now, lfu) = (self.now, self.lfu);
+        let hash = hash_key(key);
+        if self.find_hashed(db, key, hash).is_none() {
+            self.shard(shard_of(hash)).stats.misses += 1;
+            return None;
+        }
+        let shard = self.shard(shard_of(hash));
+        shard.stats.hits += 1;
+        let entry = shard.dbs[db].table.find_mut(hash, |e| &*e.key == key)?;
+        let stamp = if lfu { lfu_touch(entry.access(), now, rand::unit()) } else { lru_stamp(now) };
+        entry.set_access(stamp);
+        Some(entry)
+    }
+
+    /// Like `get` but leaves statistics and access stamps alone.
+    pub fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let (hash, shard) = self.find(db, key)?;
+        shard.dbs[db].table.find(hash, |e| &*e.key == key).map(|e| &**e)
+    }
+
+    pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.find(db, key).is_some()
+    }
+
+    /// Write access to a live entry. The key's watchers are told it changed.
+    pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<EntryMut<'_>> {
+        let (hash, shard) = self.find(db, key)?;
+        let Shard { dbs, used, .. } = shard;
+        let d = &mut dbs[db];
+        d.bump_watch(key);
+        let occ = d.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        let before = occ.get().mem_size();
+        Some(EntryMut {
+            occ: Some(occ),
+            expiries: &mut d.expiries,
+            volatile: &mut d.volatile,
+            used,
+            before,
+            hash,
+        })
+    }
+
+    /// Write access, creating the entry with `make` when the key is absent.
+    pub fn get_or_insert(&mut self, db: usize, key: &[u8], make: impl FnOnce() -> Value) -> EntryMut<'_> {
+        if !self.exists(db, key) {
+            self.set(db, key, make(), 0);
+        }
+        self.get_mut(db, key).expect("entry inserted under the same lock")
+    }
+
+    /// Stores `value` under `key`, replacing whatever was there (and its TTL).
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: u64) {
+        let stamp = self.new_stamp();
+        self.insert_entry(db, Entry::new(key, value, expires_at, stamp));
+    }
+
+    /// Stores an entry built elsewhere (RENAME, MOVE, COPY), keeping its TTL.
+    pub fn insert_entry(&mut self, db: usize, entry: Box<Entry>) {
+        let hash = hash_key(&entry.key);
+        let shard = self.shard(shard_of(hash));
+        shard.remove_where(db, hash, |e| e.key == entry.key);
+        let d = &mut shard.dbs[db];
+        d.bump_watch(&entry.key);
+        let at = entry.expires_at();
+        if at != 0 {
+            d.volatile += 1;
+            d.expiries.push(Reverse((at, hash)));
+        }
+        shard.used += entry.mem_size();
+        d.table.insert_unique(hash, entry, |e| hash_key(&e.key));
+    }
+
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
+        let (hash, shard) = self.find(db, key)?;
+        shard.remove_where(db, hash, |e| &*e.key == key)
+    }
+
+    pub fn flush_db(&mut self, db: usize) {
+        for shard in self.shards() {
+            shard.flush_db(db);
+        }
+    }
+
+    /// Every live key of a database (the caller holds every shard).
+    pub fn keys(&mut self, db: usize) -> Vec<SmallBytes> {
+        let now = self.now;
+        let mut out = Vec::new();
+        for shard in self.shards() {
+            out.extend(shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| e.key.clone()));
+        }
+        out
+    }
+
+    /// Keys of `db` in a stable order for SCAN: (shard, bucket position). The
+    /// cursor counts keys already returned within a snapshot of one shard, so a
+    /// scan returns every key present throughout, possibly some twice.
+    pub fn scan_shard(&mut self, db: usize, shard: usize) -> Vec<SmallBytes> {
+        let now = self.now;
+        self.shard(shard).dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| e.key.clone()).collect()
+    }
+
+    pub fn dbsize(&mut self, db: usize) -> usize {
+        self.shards().map(|s| s.dbs[db].len()).sum()
+    }
+
+    pub fn random_key(&mut self, db: usize) -> Option<SmallBytes> {
+        let total = self.dbsize(db);
+        if total == 0 {
+            return None;
+        }
+        let now = self.now;
+        for _ in 0..64 {
+            let mut n = rand::below(total);
+            for shard in self.shards() {
+                let t = &shard.dbs[db].table;
+                if n < t.len() {
+                    if let Some(e) = t.iter().nth(n) {
+                        if !e.is_expired(now) {
+                            return Some(e.key.clone());
+                        }
+                    }
+                    break;
+                }
+                n -= t.len();
+            }
+        }
+        None
+    }
+
+    pub fn stats(&mut self) -> ShardStats {
+        let mut total = ShardStats::default();
+        for s in self.shards() {
+            total.hits += s.stats.hits;
+            total.misses += s.stats.misses;
+        }
+        total
+    }
+
+    /// Registers a WATCH on a key; returns its current version.
+    pub fn watch(&mut self, db: usize, key: &[u8]) -> u64 {
+        let shard = self.shard(shard_of(hash_key(key)));
+        let slot = shard.dbs[db].watched.entry(SmallBytes::new(key)).or_insert((0, 0));
+        slot.1 += 1;
+        slot.0
+    }
+
+    pub fn watch_version(&mut self, db: usize, key: &[u8]) -> u64 {
+        let shard = self.shard(shard_of(hash_key(key)));
+        shard.dbs[db].watched.get(key).map(|v| v.0).unwrap_or(0)
+    }
+
+    pub fn unwatch(&mut self, db: usize, key: &[u8]) {
+        let shard = self.shard(shard_of(hash_key(key)));
+        let watched = &mut shard.dbs[db].watched;
+        if let Some(slot) = watched.get_mut(key) {
+            slot.1 -= 1;
+            if slot.1 == 0 {
+                watched.remove(key);
+            }
+        }
+    }
+}
+
+/// Write access to one entry. On drop it settles the entry's memory, and
+/// deletes it if it is a collection left empty.
+pub struct EntryMut<'a> {
+    occ: Option<OccupiedEntry<'a, Box<Entry>>>,
+    expiries: &'a mut BinaryHeap<Reverse<(u64, u64)>>,
+    volatile: &'a mut usize,
+    used: &'a mut usize,
+    before: usize,
+    hash: u64,
+}
+
+impl EntryMut<'_> {
+    fn entry(&self) -> &Entry {
+        self.occ.as_ref().map(|o| &**o.get()).expect("present until drop")
+    }
+
+    fn entry_mut(&mut self) -> &mut Entry {
+        self.occ.as_mut().map(|o| &mut **o.get_mut()).expect("present until drop")
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.entry().value
+    }
+
+    pub fn value_mut(&mut self) -> &mut Value {
+        &mut self.entry_mut().value
+    }
+
+    pub fn expires_at(&self) -> u64 {
+        self.entry().expires_at()
+    }
+
+    pub fn set_expires_at(&mut self, at: u64) {
+        let old = self.expires_at();
+        match (old != 0, at != 0) {
+            (false, true) => *self.volatile += 1,
+            (true, false) => *self.volatile -= 1,
+            _ => {}
+        }
+        if at != 0 {
+            self.expiries.push(Reverse((at, self.hash)));
+        }
+        self.entry_mut().set_expires_at(at);
+    }
+}
+
+impl Drop for EntryMut<'_> {
+    fn drop(&mut self) {
+        let Some(occ) = self.occ.take() else { return };
+        if occ.get().value.is_empty_collection() {
+            let (entry, _) = occ.remove();
+            if entry.expires_at() != 0 {
+                *self.volatile -= 1;
+            }
+            *self.used -= self.before;
+        } else {
+            *self.used = *self.used + occ.get().mem_size() - self.before;
+        }
+    }
+}

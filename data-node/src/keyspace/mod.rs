@@ -1,0 +1,151 @@
+//! The keyspace: databases of keys spread over many mutex-guarded shards.
+//!
+//! A command locks the shards its keys hash to (in ascending order, so two
+//! multi-key commands never deadlock) and works through the `Locked` view;
+//! commands over the whole keyspace (KEYS, FLUSHALL, EXEC of such) lock all.
+//!
+//! - `small_bytes`: short strings stored inline
+//! - `entry`: one key's record and its value types
+//! - `collections`, `zset`: list, hash, set and sorted set containers
+//! - `shard`: one shard's tables, expiry queue and watch versions
+//! - `locked`: the view a command works through, and `EntryMut`
+//! - `expire`: the active expiry cycle
+//! - `evict`: maxmemory eviction by sampling
+//! - `memory`, `clock`: allocation sizes and time stamps
+
+mod clock;
+mod collections;
+mod entry;
+mod evict;
+mod expire;
+mod locked;
+mod memory;
+mod shard;
+mod small_bytes;
+mod zset;
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+pub use clock::{lfu_decayed, lru_idle_secs, now_ms};
+pub use collections::{Hash, List, Set};
+pub use entry::{Entry, Value};
+pub use evict::Policy;
+pub use locked::{EntryMut, Locked};
+pub use shard::ShardStats;
+pub use small_bytes::SmallBytes;
+pub use zset::{Score, ZSet};
+
+use shard::Shard;
+
+const SHARDS: usize = 64;
+
+static HASHER: LazyLock<hashbrown::DefaultHashBuilder> = LazyLock::new(Default::default);
+
+pub(crate) fn hash_key(key: &[u8]) -> u64 {
+    HASHER.hash_one(key)
+}
+
+/// Bits 32..38 pick the shard: hashbrown uses the low bits for the bucket and
+/// the top seven as the tag, so the shard index must come from neither.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 32) as usize & (SHARDS - 1)
+}
+
+#[repr(align(64))]
+struct Padded<T>(T);
+
+pub struct Keyspace {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    /// Each shard's `used` bytes, mirrored on unlock so readers need no lock.
+    used: Box<[Padded<AtomicUsize>]>,
+    databases: usize,
+    policy: AtomicU8,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        Keyspace {
+            shards: (0..SHARDS).map(|_| Padded(Mutex::new(Shard::new(databases)))).collect(),
+            used: (0..SHARDS).map(|_| Padded(AtomicUsize::new(0))).collect(),
+            databases,
+            policy: AtomicU8::new(Policy::NoEviction as u8),
+        }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy::from_u8(self.policy.load(Ordering::Relaxed))
+    }
+
+    pub fn set_policy(&self, policy: Policy) {
+        self.policy.store(policy as u8, Ordering::Relaxed)
+    }
+
+    /// Bytes held by keys and values, as the allocator counts them.
+    pub fn used_memory(&self) -> usize {
+        self.used.iter().map(|u| u.0.load(Ordering::Relaxed)).sum()
+    }
+
+    fn guard(&self, idx: usize) -> MutexGuard<'_, Shard> {
+        // A panicking command cannot leave a shard half-updated in a way that
+        // matters more than losing the whole server would, so poison is ignored.
+        self.shards[idx].0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn lock_one(&self, key: &[u8]) -> Locked<'_> {
+        let idx = shard_of(hash_key(key));
+        Locked::new(self, (idx, self.guard(idx)), Vec::new())
+    }
+
+    pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Locked<'_> {
+        let mut idx: Vec<usize> = keys.into_iter().map(|k| shard_of(hash_key(k))).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        if idx.is_empty() {
+            idx.push(0);
+        }
+        let first = (idx[0], self.guard(idx[0]));
+        Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i))).collect())
+    }
+
+    pub fn lock_all(&self) -> Locked<'_> {
+        let first = (0, self.guard(0));
+        Locked::new(self, first, (1..SHARDS).map(|i| (i, self.guard(i))).collect())
+    }
+
+    /// Keys per database and how many of them expire, for INFO keyspace.
+    pub fn db_sizes(&self) -> Vec<(usize, usize)> {
+        let mut sizes = vec![(0, 0); self.databases];
+        for i in 0..SHARDS {
+            let shard = self.guard(i);
+            for (db, d) in shard.dbs.iter().enumerate() {
+                sizes[db].0 += d.len();
+                sizes[db].1 += d.volatile();
+            }
+        }
+        sizes
+    }
+
+    pub fn stats(&self) -> ShardStats {
+        let mut total = ShardStats::default();
+        for i in 0..SHARDS {
+            let s = self.guard(i).stats();
+            total.hits += s.hits;
+            total.misses += s.misses;
+            total.expired += s.expired;
+            total.evicted += s.evicted;
+        }
+        total
+    }
+
+    pub fn reset_stats(&self) {
+        for i in 0..SHARDS {
+            self.guard(i).stats = ShardStats::default();
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! A shard: for every database, the keys whose hash falls in this shard, an
+//! expiry queue, and the versions of watched keys. All of it under one mutex.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use hashbrown::{HashMap, HashTable};
+
+use super::entry::Entry;
+use super::small_bytes::SmallBytes;
+
+#[derive(Default)]
+pub struct Db {
+    pub(super) table: HashTable<Box<Entry>>,
+    /// (expires_at, key hash): may hold stale pairs; a pair only ever removes
+    /// an entry that has really expired, so stale ones are harmless.
+    pub(super) expiries: BinaryHeap<Reverse<(u64, u64)>>,
+    pub(super) volatile: usize,
+    /// WATCHed keys: (version, watchers). Bumped on every write to the key.
+    pub(super) watched: HashMap<SmallBytes, (u64, u32)>,
+}
+
+impl Db {
+    pub(super) fn bump_watch(&mut self, key: &[u8]) {
+        if !self.watched.is_empty() {
+            if let Some((version, _)) = self.watched.get_mut(key) {
+                *version += 1;
+            }
+        }
+    }
+
+    pub(super) fn bump_all_watches(&mut self) {
+        for (version, _) in self.watched.values_mut() {
+            *version += 1;
+        }
+    }
+
+    /// Rewrites of TTLs leave stale pairs in the queue; rebuild it when they dominate.
+    pub(super) fn compact_expiries(&mut self) {
+        if self.expiries.len() > 2 * self.volatile + 1024 {
+            self.expiries = self
+                .table
+                .iter()
+                .filter(|e| e.expires_at() != 0)
+                .map(|e| Reverse((e.expires_at(), super::hash_key(&e.key))))
+                .collect();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn volatile(&self) -> usize {
+        self.volatile
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct ShardStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+    pub evicted: u64,
+}
+
+pub struct Shard {
+    pub(super) dbs: Box<[Db]>,
+    pub(super) used: usize,
+    pub(super) stats: ShardStats,
+}
+
+impl Shard {
+    pub(super) fn new(databases: usize) -> Shard {
+        Shard {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            used: 0,
+            stats: ShardStats::default(),
+        }
+    }
+
+    /// Removes the entry found by `eq` at `hash`, keeping every counter right.
+    pub(super) fn remove_where(
+        &mut self,
+        db: usize,
+        hash: u64,
+        eq: impl FnMut(&Box<Entry>) -> bool,
+    ) -> Option<Box<Entry>> {
+        let d = &mut self.dbs[db];
+        let entry = d.table.find_entry(hash, eq).ok()?.remove().0;
+        if entry.expires_at() != 0 {
+            d.volatile -= 1;
+        }
+        d.bump_watch(&entry.key);
+        self.used -= entry.mem_size();
+        Some(entry)
+    }
+
+    pub(super) fn flush_db(&mut self, db: usize) {
+        let d = &mut self.dbs[db];
+        let freed: usize = d.table.iter().map(|e| e.mem_size()).sum();
+        d.table = HashTable::new();
+        d.expiries = BinaryHeap::new();
+        d.volatile = 0;
+        d.bump_all_watches();
+        self.used -= freed;
+    }
+
+    pub fn stats(&self) -> ShardStats {
+        self.stats
+    }
+}

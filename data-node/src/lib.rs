@@ -1,0 +1,89 @@
+//! ferrocache's data node: a Redis-compatible in-memory store.
+//!
+//! Layers, each using only the ones below it:
+//! - `resp`: bytes ⇄ requests and replies (RESP2/RESP3, inline commands)
+//! - `connection`: one client's socket: buffering, batching, blocking waits
+//! - `cmd`: the command table and one module per command family
+//! - `keyspace`: sharded databases, expiry, eviction, memory accounting
+//!
+//! Beside them: `server` (state shared by all connections), `session` (one
+//! client's state), `pubsub`, `blocking` (clients waiting in BLPOP & co),
+//! `config` and `params` (flags, CONFIG GET/SET), `info` (INFO), `glob`
+//! (pattern matching), `rand` (sampling).
+
+pub mod blocking;
+pub mod cmd;
+pub mod config;
+pub mod connection;
+pub mod glob;
+pub mod info;
+pub mod keyspace;
+pub mod params;
+pub mod pubsub;
+pub mod rand;
+pub mod resp;
+pub mod server;
+pub mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use config::Flags;
+use server::Server;
+
+/// The Redis version we answer to HELLO and INFO with: the command set and
+/// replies follow Redis 7.0.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Accepts clients until the process ends.
+pub async fn serve(listener: TcpListener, server: Arc<Server>) {
+    tokio::spawn(tick(server.clone()));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, don't spin.
+                eprintln!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        server.stats.connections_received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let max = server.live.maxclients.load(std::sync::atomic::Ordering::Relaxed);
+        if server.connected_clients() >= max {
+            server.stats.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut stream = stream;
+                let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+            });
+            continue;
+        }
+        tokio::spawn(connection::serve(server.clone(), stream, peer));
+    }
+}
+
+/// The server's clock: active expiry and stats sampling, ten times a second.
+async fn tick(server: Arc<Server>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        interval.tick().await;
+        let s = server.clone();
+        // Expiry takes shard locks: keep it off the async workers' fast path.
+        let _ = tokio::task::spawn_blocking(move || {
+            while s.keyspace.expire_cycle(keyspace::now_ms()) >= 256 {}
+            s.sample_ops();
+        })
+        .await;
+    }
+}
+
+pub fn start_runtime(flags: &Flags) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = flags.threads {
+        b.worker_threads(n.max(1));
+    }
+    b.enable_all().build()
+}

@@ -1,0 +1,48 @@
+use clap::Parser;
+use data_node::config::Flags;
+use data_node::server::Server;
+
+fn main() -> std::process::ExitCode {
+    let flags = Flags::parse();
+    let runtime = match data_node::start_runtime(&flags) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("data-node: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let addr = format!("{}:{}", flags.bind, flags.port);
+        let listener = match tokio::net::TcpListener::bind(&addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("data-node: cannot listen on {addr}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
+        let server = Server::new(&flags);
+        if let Ok(a) = listener.local_addr() {
+            server.live.port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
+        }
+        // Tests and scripts read this line to learn the port.
+        println!("data-node ready, listening on {local}");
+        tokio::select! {
+            _ = data_node::serve(listener, server) => {}
+            _ = shutdown_signal() => eprintln!("data-node: shutting down"),
+        }
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+/// SIGTERM (docker stop; we may be PID 1, which gets no default handler) or Ctrl-C.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,76 @@
+//! The parameters CONFIG GET shows and CONFIG SET changes.
+
+use std::sync::atomic::Ordering;
+
+use crate::cmd::error::Error;
+use crate::config::parse_memory;
+use crate::keyspace::Policy;
+use crate::server::Server;
+
+pub fn all(s: &Server) -> Vec<(&'static str, String)> {
+    let l = &s.live;
+    vec![
+        ("maxmemory", l.maxmemory.load(Ordering::Relaxed).to_string()),
+        ("maxmemory-policy", s.keyspace.policy().name().to_string()),
+        ("maxmemory-samples", l.maxmemory_samples.load(Ordering::Relaxed).to_string()),
+        ("requirepass", l.requirepass().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default()),
+        ("databases", l.databases.to_string()),
+        ("port", l.port.load(Ordering::Relaxed).to_string()),
+        ("bind", l.bind.clone()),
+        ("dir", l.dir.read().unwrap_or_else(|e| e.into_inner()).clone()),
+        ("timeout", l.timeout.load(Ordering::Relaxed).to_string()),
+        ("maxclients", l.maxclients.load(Ordering::Relaxed).to_string()),
+        ("slowlog-log-slower-than", (l.slowlog_slower_than.load(Ordering::Relaxed) as i64).to_string()),
+        ("slowlog-max-len", l.slowlog_max_len.load(Ordering::Relaxed).to_string()),
+        ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
+        ("save", String::new()),
+        ("appendonly", "no".into()),
+        ("hz", "10".into()),
+        ("lfu-log-factor", "10".into()),
+        ("lfu-decay-time", "1".into()),
+        ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into()),
+    ]
+}
+
+fn bad(name: &str, why: &str) -> Error {
+    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}").into()
+}
+
+fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Error> {
+    v.parse().map_err(|_| bad(name, "argument couldn't be parsed into an integer"))
+}
+
+pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    let v = String::from_utf8_lossy(value).into_owned();
+    let l = &s.live;
+    match name.as_str() {
+        "maxmemory" => l.maxmemory.store(parse_memory(&v).map_err(|e| bad(&name, &e))?, Ordering::Relaxed),
+        "maxmemory-policy" => s.keyspace.set_policy(Policy::parse(&v).ok_or_else(|| bad(&name, "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction"))?),
+        "maxmemory-samples" => {
+            let n: usize = number(&name, &v)?;
+            if !(1..=64).contains(&n) {
+                return Err(bad(&name, "argument must be between 1 and 64 inclusive"));
+            }
+            l.maxmemory_samples.store(n, Ordering::Relaxed)
+        }
+        "requirepass" => *l.requirepass.write().unwrap_or_else(|e| e.into_inner()) = (!value.is_empty()).then(|| value.to_vec()),
+        "timeout" => l.timeout.store(number(&name, &v)?, Ordering::Relaxed),
+        "maxclients" => l.maxclients.store(number(&name, &v)?, Ordering::Relaxed),
+        "slowlog-log-slower-than" => l.slowlog_slower_than.store(number::<i64>(&name, &v)? as u64, Ordering::Relaxed),
+        "slowlog-max-len" => l.slowlog_max_len.store(number(&name, &v)?, Ordering::Relaxed),
+        "dir" => {
+            if !std::path::Path::new(&v).is_dir() {
+                return Err(bad(&name, "No such file or directory"));
+            }
+            *l.dir.write().unwrap_or_else(|e| e.into_inner()) = v
+        }
+        // No persistence yet: accept turning it off, refuse turning it on.
+        "save" if v.trim().is_empty() => {}
+        "appendonly" if v.eq_ignore_ascii_case("no") => {}
+        "save" | "appendonly" => return Err(bad(&name, "persistence is not supported by this server yet")),
+        _ if all(s).iter().any(|(n, _)| *n == name) => return Err(bad(&name, "can't set immutable config")),
+        _ => return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'").into()),
+    }
+    Ok(())
+}

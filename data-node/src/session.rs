@@ -1,0 +1,49 @@
+//! One client's connection state: database, auth, transaction, subscriptions.
+
+use std::sync::Arc;
+
+use hashbrown::HashSet;
+
+use crate::pubsub::Mailbox;
+use crate::server::ClientHandle;
+
+pub struct Session {
+    pub handle: Arc<ClientHandle>,
+    pub db: usize,
+    pub authenticated: bool,
+    /// Commands queued since MULTI.
+    pub multi: Option<Vec<Vec<Vec<u8>>>>,
+    /// A command failed to queue: EXEC must abort.
+    pub multi_failed: bool,
+    /// WATCHed keys: (db, key, version at WATCH, live at WATCH).
+    pub watched: Vec<(usize, Vec<u8>, u64, u64)>,
+    pub channels: HashSet<Vec<u8>>,
+    pub patterns: HashSet<Vec<u8>>,
+    pub mailbox: Mailbox,
+    pub closing: bool,
+}
+
+impl Session {
+    pub fn new(handle: Arc<ClientHandle>, mailbox: Mailbox, authenticated: bool) -> Session {
+        Session {
+            handle,
+            db: 0,
+            authenticated,
+            multi: None,
+            multi_failed: false,
+            watched: Vec::new(),
+            channels: HashSet::new(),
+            patterns: HashSet::new(),
+            mailbox,
+            closing: false,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.handle.id
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
