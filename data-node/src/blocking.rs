@@ -8,9 +8,15 @@ use std::sync::{Arc, Mutex};
 use hashbrown::HashMap;
 use tokio::sync::Notify;
 
+/// A blocked client's wake-up call.
+pub type Waiter = Arc<Notify>;
+
+/// (db, key) → the clients waiting on it.
+type WaitList = HashMap<(usize, Vec<u8>), Vec<Waiter>>;
+
 #[derive(Default)]
 pub struct Blocking {
-    waiters: Mutex<HashMap<(usize, Vec<u8>), Vec<Arc<Notify>>>>,
+    waiters: Mutex<WaitList>,
     count: AtomicUsize,
 }
 

@@ -1,7 +1,7 @@
 //! Start-up flags (with env fallbacks) and the settings CONFIG GET/SET see.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use clap::Parser;
 

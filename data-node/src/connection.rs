@@ -113,7 +113,13 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
 
 /// Runs one command, waiting in place when it blocks. False when the
 /// connection should close.
-async fn run_command(server: &Arc<Server>, session: &mut Session, out: &mut Reply, argv: &[&[u8]], wr: &mut WriteHalf<'_>) -> bool {
+async fn run_command(
+    server: &Arc<Server>,
+    session: &mut Session,
+    out: &mut Reply,
+    argv: &[&[u8]],
+    wr: &mut WriteHalf<'_>,
+) -> bool {
     let mut no_block = false;
     loop {
         match cmd::execute(server, session, out, argv, no_block) {

@@ -45,7 +45,7 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        let _ = writeln!(out, "# {}\r", capitalize(section));
+        let _ = writeln!(out, "# {}\r", title(section));
         let body = match section {
             "server" => server(s),
             "clients" => clients(s),
@@ -66,8 +66,11 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
     out
 }
 
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
+fn title(section: &str) -> String {
+    if section == "cpu" {
+        return "CPU".into();
+    }
+    let mut c = section.chars();
     c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
 }
 

@@ -79,7 +79,11 @@ impl PubSub {
         for (pattern, subs) in self.patterns.read().unwrap_or_else(|e| e.into_inner()).iter() {
             if glob::matches(pattern, &channel) {
                 for (id, mb) in subs {
-                    let msg = Message::PMessage { pattern: pattern.clone(), channel: channel.clone(), payload: payload.clone() };
+                    let msg = Message::PMessage {
+                        pattern: pattern.clone(),
+                        channel: channel.clone(),
+                        payload: payload.clone(),
+                    };
                     send(*id, mb, msg);
                 }
             }

@@ -53,7 +53,8 @@ pub fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 /// A blocking command's timeout in seconds (float) as an absolute deadline in
 /// unix ms; 0 means wait forever.
 pub fn timeout_deadline(b: &[u8], now: u64) -> Result<u64, Error> {
-    let secs = parse_f64(b).filter(|v| v.is_finite()).ok_or(Error::from("ERR timeout is not a float or out of range"))?;
+    let secs =
+        parse_f64(b).filter(|v| v.is_finite()).ok_or(Error::from("ERR timeout is not a float or out of range"))?;
     if secs < 0.0 {
         return Err("ERR timeout is negative".into());
     }

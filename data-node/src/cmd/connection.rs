@@ -183,16 +183,31 @@ fn client(ctx: &mut Ctx) -> CmdResult {
         ctx.out.verbatim(&text);
     } else if eq(sub, "kill") && argc >= 3 {
         client_kill(ctx)?;
-    } else if (eq(sub, "setinfo") && argc == 4) || (eq(sub, "no-evict") && argc == 3) || (eq(sub, "no-touch") && argc == 3) {
+    } else if (eq(sub, "setinfo") && argc == 4)
+        || (eq(sub, "no-evict") && argc == 3)
+        || (eq(sub, "no-touch") && argc == 3)
+    {
         ctx.out.ok();
     } else if eq(sub, "help") {
-        let lines = ["CLIENT <subcommand> [<arg> ...]", "ID", "SETNAME <name>", "GETNAME", "LIST", "INFO", "KILL <ip:port> | ID <id> | ADDR <ip:port> | SKIPME yes|no"];
+        let lines = [
+            "CLIENT <subcommand> [<arg> ...]",
+            "ID",
+            "SETNAME <name>",
+            "GETNAME",
+            "LIST",
+            "INFO",
+            "KILL <ip:port> | ID <id> | ADDR <ip:port> | SKIPME yes|no",
+        ];
         ctx.out.array(lines.len());
         for l in lines {
             ctx.out.simple(l);
         }
     } else {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub const COMMANDS: &[Spec] = &[
 ];
 
 fn set_pairs(ctx: &mut Ctx) -> Result<i64, Error> {
-    if ctx.argc() % 2 != 0 {
+    if !ctx.argc().is_multiple_of(2) {
         return Err(super::error::wrong_arity(ctx.spec.name));
     }
     let (db, key) = (ctx.db(), ctx.arg(1));
@@ -223,7 +223,8 @@ fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     };
     let (ks, out) = ctx.parts();
     let h = read_hash(ks, db, key)?;
-    let items: Vec<(&[u8], &[u8])> = h.map(|h| h.iter().map(|(f, v)| (f.as_slice(), v.as_slice())).collect()).unwrap_or_default();
+    let items: Vec<(&[u8], &[u8])> =
+        h.map(|h| h.iter().map(|(f, v)| (f.as_slice(), v.as_slice())).collect()).unwrap_or_default();
     let Some(count) = count else {
         let pick = (!items.is_empty()).then(|| items[rand::below(items.len())].0);
         out.bulk_opt(pick);

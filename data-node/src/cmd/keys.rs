@@ -244,10 +244,8 @@ fn move_(ctx: &mut Ctx) -> CmdResult {
     }
     let ks = ctx.ks();
     let moved = ks.exists(db, key) && !ks.exists(target, key);
-    if moved {
-        if let Some(entry) = ks.remove(db, key) {
-            ks.insert_entry(target, entry);
-        }
+    if moved && let Some(entry) = ks.remove(db, key) {
+        ks.insert_entry(target, entry);
     }
     ctx.out.int(moved as i64);
     Ok(())
@@ -286,10 +284,11 @@ fn expire_generic(ctx: &mut Ctx, unit_ms: i64, absolute: bool) -> CmdResult {
         return Ok(());
     };
     let has_ttl = current != 0;
-    let allowed = !(nx && has_ttl)
-        && !(xx && !has_ttl)
-        && !(gt && (!has_ttl || at <= current as i64))
-        && !(lt && has_ttl && at >= current as i64);
+    let refused = (nx && has_ttl)
+        || (xx && !has_ttl)
+        || (gt && (!has_ttl || at <= current as i64))
+        || (lt && has_ttl && at >= current as i64);
+    let allowed = !refused;
     if !allowed {
         ctx.out.int(0);
         return Ok(());
@@ -352,10 +351,8 @@ fn persist(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
     let ks = ctx.ks();
     let had_ttl = ks.peek(db, key).is_some_and(|e| e.expires_at() != 0);
-    if had_ttl {
-        if let Some(mut e) = ks.get_mut(db, key) {
-            e.set_expires_at(0);
-        }
+    if had_ttl && let Some(mut e) = ks.get_mut(db, key) {
+        e.set_expires_at(0);
     }
     ctx.out.int(had_ttl as i64);
     Ok(())
@@ -424,7 +421,8 @@ fn encoding(v: &Value) -> &'static str {
 fn object(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1);
     if eq(sub, "help") {
-        let lines = ["OBJECT <subcommand> [<arg> ...]", "ENCODING <key>", "FREQ <key>", "IDLETIME <key>", "REFCOUNT <key>"];
+        let lines =
+            ["OBJECT <subcommand> [<arg> ...]", "ENCODING <key>", "FREQ <key>", "IDLETIME <key>", "REFCOUNT <key>"];
         ctx.out.array(lines.len());
         for l in lines {
             ctx.out.simple(l);
@@ -432,7 +430,11 @@ fn object(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     if ctx.argc() != 3 {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     let (db, key) = (ctx.db(), ctx.arg(2));
     let lfu = ctx.server.keyspace.policy().is_lfu();
@@ -483,5 +485,9 @@ fn memory(ctx: &mut Ctx) -> CmdResult {
         ctx.out.simple("MEMORY USAGE <key> [SAMPLES <count>]");
         return Ok(());
     }
-    Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.", String::from_utf8_lossy(sub)).into())
+    Err(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.",
+        String::from_utf8_lossy(sub)
+    )
+    .into())
 }

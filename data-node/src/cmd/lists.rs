@@ -57,17 +57,17 @@ fn push(ctx: &mut Ctx, end: End, only_existing: bool) -> CmdResult {
         let ks = ctx.ks();
         let entry = if only_existing { write_list(ks, db, key)? } else { Some(create_list(ks, db, key)?) };
         match entry {
-        None => 0,
-        Some(mut e) => {
-            let l = as_list(&mut e);
-            for v in values {
-                match end {
-                    End::Left => l.push_front(v),
-                    End::Right => l.push_back(v),
+            None => 0,
+            Some(mut e) => {
+                let l = as_list(&mut e);
+                for v in values {
+                    match end {
+                        End::Left => l.push_front(v),
+                        End::Right => l.push_back(v),
+                    }
                 }
+                l.len()
             }
-            l.len()
-        }
         }
     };
     ctx.out.int(len as i64);
@@ -215,7 +215,8 @@ fn lrem(ctx: &mut Ctx) -> CmdResult {
         Some(mut e) => {
             let l = as_list(&mut e);
             let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
-            let mut hits: Vec<usize> = l.iter().enumerate().filter(|(_, v)| v.as_slice() == value).map(|(i, _)| i).collect();
+            let mut hits: Vec<usize> =
+                l.iter().enumerate().filter(|(_, v)| v.as_slice() == value).map(|(i, _)| i).collect();
             if count < 0 {
                 hits.reverse();
             }
@@ -285,8 +286,11 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
             None => 1,
         };
         let mut skip = rank.unsigned_abs() as usize - 1;
-        let positions: Box<dyn Iterator<Item = (usize, &SmallBytes)>> =
-            if rank > 0 { Box::new(l.iter().enumerate().take(limit)) } else { Box::new(l.iter().enumerate().rev().take(limit)) };
+        let positions: Box<dyn Iterator<Item = (usize, &SmallBytes)>> = if rank > 0 {
+            Box::new(l.iter().enumerate().take(limit))
+        } else {
+            Box::new(l.iter().enumerate().rev().take(limit))
+        };
         for (pos, v) in positions {
             if v.as_slice() == value {
                 if skip > 0 {
@@ -317,7 +321,14 @@ fn lpos(ctx: &mut Ctx) -> CmdResult {
 
 /// Moves one element; None when the source is empty. The destination's type
 /// is checked before anything is popped.
-fn move_one(ks: &mut Locked<'_>, db: usize, src: &[u8], dst: &[u8], from: End, to: End) -> Result<Option<SmallBytes>, Error> {
+fn move_one(
+    ks: &mut Locked<'_>,
+    db: usize,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+) -> Result<Option<SmallBytes>, Error> {
     if read_list(ks, db, src)?.is_none() {
         return Ok(None);
     }
@@ -393,7 +404,10 @@ fn brpop(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.
-pub(super) fn parse_mpop<'a>(args: &[&'a [u8]], at: usize) -> Result<(Vec<&'a [u8]>, &'a [u8], usize), Error> {
+/// LMPOP's arguments: keys, which end, how many.
+type MpopArgs<'a> = (Vec<&'a [u8]>, &'a [u8], usize);
+
+pub(super) fn parse_mpop<'a>(args: &[&'a [u8]], at: usize) -> Result<MpopArgs<'a>, Error> {
     let n = int(args[at]).map_err(|_| Error::from("ERR numkeys should be greater than 0"))?;
     if n <= 0 {
         return Err("ERR numkeys should be greater than 0".into());
@@ -421,13 +435,13 @@ fn mpop(ctx: &mut Ctx, at: usize, deadline: Option<u64>) -> CmdResult {
     let (keys, which, count) = parse_mpop(ctx.args, at)?;
     let end = parse_end(which)?;
     for key in keys {
-        if let Some(v) = pop_n(ctx.ks(), db, key, end, count)? {
-            if !v.is_empty() {
-                ctx.out.array(2);
-                ctx.out.bulk(key);
-                ctx.out.bulks(v.iter().map(|v| v.as_slice()));
-                return Ok(());
-            }
+        if let Some(v) = pop_n(ctx.ks(), db, key, end, count)?
+            && !v.is_empty()
+        {
+            ctx.out.array(2);
+            ctx.out.bulk(key);
+            ctx.out.bulks(v.iter().map(|v| v.as_slice()));
+            return Ok(());
         }
     }
     match deadline {

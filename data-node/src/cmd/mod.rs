@@ -12,8 +12,8 @@ mod keys;
 mod lists;
 mod pubsub;
 mod server;
-pub mod spec;
 mod sets;
+pub mod spec;
 mod strings;
 mod transactions;
 mod typed;
@@ -71,7 +71,12 @@ pub enum Flow {
     /// Wait for `waiter` (already registered on these keys, before the shard
     /// locks were released, so no write can slip in unseen) or the deadline,
     /// then unregister and retry.
-    Block { deadline: u64, db: usize, keys: Vec<Vec<u8>>, waiter: Arc<Notify> },
+    Block {
+        deadline: u64,
+        db: usize,
+        keys: Vec<Vec<u8>>,
+        waiter: Arc<Notify>,
+    },
 }
 
 pub struct Ctx<'a, 'k> {
@@ -164,12 +169,12 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
             return Flow::Continue;
         }
     };
-    if let Some(queue) = session.multi.as_mut() {
-        if !spec.has(flag::NOQUEUE) {
-            queue.push(args.iter().map(|a| a.to_vec()).collect());
-            out.simple("QUEUED");
-            return Flow::Continue;
-        }
+    if let Some(queue) = session.multi.as_mut()
+        && !spec.has(flag::NOQUEUE)
+    {
+        queue.push(args.iter().map(|a| a.to_vec()).collect());
+        out.simple("QUEUED");
+        return Flow::Continue;
     }
     if spec.has(flag::DENYOOM) && !server.make_room() {
         out.error("OOM command not allowed when used memory > 'maxmemory'.");
@@ -237,7 +242,8 @@ fn run(
         }
     };
     drop(ks);
-    if spec.has(flag::WRITE) && server.blocking.any() {
+    // A command that blocked wrote nothing; signalling would wake itself.
+    if matches!(flow, Flow::Continue) && spec.has(flag::WRITE) && server.blocking.any() {
         for i in spec.key_positions(args) {
             server.blocking.signal(db, args[i]);
         }

@@ -118,7 +118,11 @@ fn pubsub(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "numpat") && ctx.argc() == 2 {
         ctx.out.int(ctx.server.pubsub.numpat() as i64);
     } else {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     Ok(())
 }

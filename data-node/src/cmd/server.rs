@@ -65,7 +65,7 @@ fn config(ctx: &mut Ctx) -> CmdResult {
             ctx.out.bulk(name.as_bytes());
             ctx.out.bulk(value.as_bytes());
         }
-    } else if eq(sub, "set") && ctx.argc() >= 4 && ctx.argc() % 2 == 0 {
+    } else if eq(sub, "set") && ctx.argc() >= 4 && ctx.argc().is_multiple_of(2) {
         for pair in ctx.args[2..].chunks(2) {
             crate::params::set(ctx.server, pair[0], pair[1])?;
         }
@@ -73,14 +73,24 @@ fn config(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "resetstat") && ctx.argc() == 2 {
         ctx.server.keyspace.reset_stats();
         let s = &ctx.server.stats;
-        for c in [&s.connections_received, &s.commands_processed, &s.rejected_connections, &s.net_input_bytes, &s.net_output_bytes] {
+        for c in [
+            &s.connections_received,
+            &s.commands_processed,
+            &s.rejected_connections,
+            &s.net_input_bytes,
+            &s.net_output_bytes,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
         ctx.out.ok();
     } else if eq(sub, "rewrite") && ctx.argc() == 2 {
         return Err("ERR The server is running without a config file".into());
     } else {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     Ok(())
 }
@@ -119,7 +129,8 @@ fn command(ctx: &mut Ctx) -> CmdResult {
     if eq(sub, "count") {
         ctx.out.int(all.len() as i64);
     } else if eq(sub, "info") {
-        let names: Vec<&[u8]> = if ctx.argc() > 2 { ctx.args[2..].to_vec() } else { all.iter().map(|s| s.name.as_bytes()).collect() };
+        let names: Vec<&[u8]> =
+            if ctx.argc() > 2 { ctx.args[2..].to_vec() } else { all.iter().map(|s| s.name.as_bytes()).collect() };
         ctx.out.array(names.len());
         for n in names {
             match super::lookup(n) {
@@ -128,7 +139,8 @@ fn command(ctx: &mut Ctx) -> CmdResult {
             }
         }
     } else if eq(sub, "docs") {
-        let specs: Vec<&Spec> = if ctx.argc() > 2 { ctx.args[2..].iter().filter_map(|n| super::lookup(n)).collect() } else { all };
+        let specs: Vec<&Spec> =
+            if ctx.argc() > 2 { ctx.args[2..].iter().filter_map(|n| super::lookup(n)).collect() } else { all };
         ctx.out.map(specs.len());
         for s in specs {
             ctx.out.bulk(s.name.as_bytes());
@@ -149,7 +161,11 @@ fn command(ctx: &mut Ctx) -> CmdResult {
         }
         ctx.out.bulks(keys.into_iter());
     } else {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     Ok(())
 }
@@ -185,7 +201,11 @@ fn slowlog(ctx: &mut Ctx) -> CmdResult {
         log.1.clear();
         ctx.out.ok();
     } else {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     Ok(())
 }
@@ -200,7 +220,11 @@ fn latency(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "doctor") {
         ctx.out.verbatim("Dave, I have observed no latency spikes in this Redis instance. You don't mind if I go to sleep? (latency-monitor-threshold is 0)\n");
     } else {
-        return Err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try LATENCY HELP.", String::from_utf8_lossy(sub)).into());
+        return Err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try LATENCY HELP.",
+            String::from_utf8_lossy(sub)
+        )
+        .into());
     }
     Ok(())
 }

@@ -64,7 +64,8 @@ fn reply_set<'a>(out: &mut crate::resp::Reply, members: impl ExactSizeIterator<I
 fn smembers(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
     let (ks, out) = ctx.parts();
-    let members: Vec<&[u8]> = read_set(ks, db, key)?.map(|s| s.iter().map(|m| m.as_slice()).collect()).unwrap_or_default();
+    let members: Vec<&[u8]> =
+        read_set(ks, db, key)?.map(|s| s.iter().map(|m| m.as_slice()).collect()).unwrap_or_default();
     reply_set(out, members.into_iter());
     Ok(())
 }

@@ -28,10 +28,17 @@ pub mod flag {
 pub enum Keys {
     None,
     /// Positions first..=last stepping by step; a negative last counts from the end.
-    Range { first: usize, last: i32, step: usize },
+    Range {
+        first: usize,
+        last: i32,
+        step: usize,
+    },
     /// `numkeys` at `at`, then that many keys; `dest` is one more key position
     /// before them (ZUNIONSTORE's destination) when nonzero.
-    NumKeys { at: usize, dest: usize },
+    NumKeys {
+        at: usize,
+        dest: usize,
+    },
     /// Commands over the whole keyspace (KEYS, FLUSHALL, SCAN ...).
     All,
 }

@@ -106,7 +106,8 @@ fn set(ctx: &mut Ctx) -> CmdResult {
             want_old = true;
         } else if eq(a, "keepttl") && ttl == Ttl::Persist && !keep_ttl {
             keep_ttl = true;
-        } else if ["ex", "px", "exat", "pxat"].iter().any(|u| eq(a, u)) && has_next && ttl == Ttl::Persist && !keep_ttl {
+        } else if ["ex", "px", "exat", "pxat"].iter().any(|u| eq(a, u)) && has_next && ttl == Ttl::Persist && !keep_ttl
+        {
             ttl = Ttl::At(expire_at(a, ctx.arg(i + 1), now, "set")?);
             i += 1;
         } else {
@@ -244,7 +245,7 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn mset(ctx: &mut Ctx) -> CmdResult {
-    if ctx.argc() % 2 == 0 {
+    if ctx.argc().is_multiple_of(2) {
         return Err(super::error::wrong_arity(ctx.spec.name));
     }
     let db = ctx.db();
@@ -256,7 +257,7 @@ fn mset(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn msetnx(ctx: &mut Ctx) -> CmdResult {
-    if ctx.argc() % 2 == 0 {
+    if ctx.argc().is_multiple_of(2) {
         return Err(super::error::wrong_arity(ctx.spec.name));
     }
     let db = ctx.db();

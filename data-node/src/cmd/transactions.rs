@@ -75,7 +75,9 @@ fn unwatch(ctx: &mut Ctx) -> CmdResult {
 
 /// True when a watched key was written, or expired, since WATCH.
 fn watch_broken(ks: &mut Locked<'_>, watched: &[(usize, Vec<u8>, u64, u64)]) -> bool {
-    watched.iter().any(|(db, key, version, live)| ks.watch_version(*db, key) != *version || (*live == 1 && !ks.exists(*db, key)))
+    watched
+        .iter()
+        .any(|(db, key, version, live)| ks.watch_version(*db, key) != *version || (*live == 1 && !ks.exists(*db, key)))
 }
 
 fn exec(ctx: &mut Ctx) -> CmdResult {

@@ -69,13 +69,13 @@ fn zadd(ctx: &mut Ctx) -> CmdResult {
         i += 1;
     }
     let pairs = &ctx.args[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(SYNTAX.into());
     }
     if nx && xx {
         return Err("ERR XX and NX options at the same time are not compatible".into());
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if [gt, lt, nx].iter().filter(|f| **f).count() > 1 {
         return Err("ERR GT, LT, and/or NX options at the same time are not compatible".into());
     }
     if incr && pairs.len() > 2 {
@@ -669,7 +669,8 @@ fn zintercard(ctx: &mut Ctx) -> CmdResult {
     for k in &keys {
         sources.push(read_source(ctx.ks(), db, k)?.unwrap_or_default());
     }
-    let rest: Vec<hashbrown::HashSet<&[u8]>> = sources[1..].iter().map(|s| s.iter().map(|(m, _)| m.as_slice()).collect()).collect();
+    let rest: Vec<hashbrown::HashSet<&[u8]>> =
+        sources[1..].iter().map(|s| s.iter().map(|(m, _)| m.as_slice()).collect()).collect();
     let n = sources[0].iter().filter(|(m, _)| rest.iter().all(|r| r.contains(m.as_slice()))).count();
     ctx.out.int(if limit > 0 { n.min(limit) } else { n } as i64);
     Ok(())

@@ -129,9 +129,7 @@ impl Hash {
         self.map.iter()
     }
     pub fn mem_size(&self) -> usize {
-        table_size(buckets_for(self.map.capacity()), 2 * ELEM)
-            + self.heap
-            + alloc_size(std::mem::size_of::<Self>())
+        table_size(buckets_for(self.map.capacity()), 2 * ELEM) + self.heap + alloc_size(std::mem::size_of::<Self>())
     }
 }
 
@@ -172,9 +170,7 @@ impl Set {
         self.set.iter()
     }
     pub fn mem_size(&self) -> usize {
-        table_size(buckets_for(self.set.capacity()), ELEM)
-            + self.heap
-            + alloc_size(std::mem::size_of::<Self>())
+        table_size(buckets_for(self.set.capacity()), ELEM) + self.heap + alloc_size(std::mem::size_of::<Self>())
     }
 }
 

@@ -59,10 +59,7 @@ impl Policy {
     }
 
     fn volatile_only(self) -> bool {
-        matches!(
-            self,
-            Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl
-        )
+        matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
     }
 
     /// Higher is a better candidate for eviction.

@@ -126,14 +126,7 @@ impl<'a> Locked<'a> {
         d.bump_watch(key);
         let occ = d.table.find_entry(hash, |e| &*e.key == key).ok()?;
         let before = occ.get().mem_size();
-        Some(EntryMut {
-            occ: Some(occ),
-            expiries: &mut d.expiries,
-            volatile: &mut d.volatile,
-            used,
-            before,
-            hash,
-        })
+        Some(EntryMut { occ: Some(occ), expiries: &mut d.expiries, volatile: &mut d.volatile, used, before, hash })
     }
 
     /// Write access, creating the entry with `make` when the key is absent.
@@ -210,10 +203,10 @@ impl<'a> Locked<'a> {
             for shard in self.shards() {
                 let t = &shard.dbs[db].table;
                 if n < t.len() {
-                    if let Some(e) = t.iter().nth(n) {
-                        if !e.is_expired(now) {
-                            return Some(e.key.clone());
-                        }
+                    if let Some(e) = t.iter().nth(n)
+                        && !e.is_expired(now)
+                    {
+                        return Some(e.key.clone());
                     }
                     break;
                 }

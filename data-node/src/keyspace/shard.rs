@@ -22,10 +22,10 @@ pub struct Db {
 
 impl Db {
     pub(super) fn bump_watch(&mut self, key: &[u8]) {
-        if !self.watched.is_empty() {
-            if let Some((version, _)) = self.watched.get_mut(key) {
-                *version += 1;
-            }
+        if !self.watched.is_empty()
+            && let Some((version, _)) = self.watched.get_mut(key)
+        {
+            *version += 1;
         }
     }
 
@@ -72,11 +72,7 @@ pub struct Shard {
 
 impl Shard {
     pub(super) fn new(databases: usize) -> Shard {
-        Shard {
-            dbs: (0..databases).map(|_| Db::default()).collect(),
-            used: 0,
-            stats: ShardStats::default(),
-        }
+        Shard { dbs: (0..databases).map(|_| Db::default()).collect(), used: 0, stats: ShardStats::default() }
     }
 
     /// Removes the entry found by `eq` at `hash`, keeping every counter right.

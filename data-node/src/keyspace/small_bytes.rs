@@ -28,11 +28,7 @@ impl SmallBytes {
     }
 
     pub fn from_vec(bytes: Vec<u8>) -> Self {
-        if bytes.len() <= INLINE {
-            Self::new(&bytes)
-        } else {
-            SmallBytes::Heap(bytes.into_boxed_slice())
-        }
+        if bytes.len() <= INLINE { Self::new(&bytes) } else { SmallBytes::Heap(bytes.into_boxed_slice()) }
     }
 
     pub fn as_slice(&self) -> &[u8] {

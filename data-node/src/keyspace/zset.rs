@@ -89,9 +89,7 @@ impl ZSet {
     /// Members whose score lies within the bounds, in ascending order.
     pub fn range_by_score(&self, min: Bound<f64>, max: Bound<f64>) -> Vec<(&SmallBytes, f64)> {
         let lo = match min {
-            Bound::Included(a) | Bound::Excluded(a) => {
-                Bound::Included((Score(a), SmallBytes::new(b"")))
-            }
+            Bound::Included(a) | Bound::Excluded(a) => Bound::Included((Score(a), SmallBytes::new(b""))),
             Bound::Unbounded => Bound::Unbounded,
         };
         self.order
@@ -113,4 +111,3 @@ impl ZSet {
             + alloc_size(std::mem::size_of::<Self>())
     }
 }
-

@@ -22,10 +22,15 @@ impl Default for Limits {
 pub enum Parsed {
     Incomplete,
     /// A multibulk request; its arguments are `spans` into the buffer.
-    Multibulk { consumed: usize },
+    Multibulk {
+        consumed: usize,
+    },
     /// An inline request (a person typing into `nc`): arguments are owned,
     /// since quoting may have changed them.
-    Inline { consumed: usize, args: Vec<Vec<u8>> },
+    Inline {
+        consumed: usize,
+        args: Vec<Vec<u8>>,
+    },
 }
 
 /// A request that can't be parsed; the connection answers it and closes.
@@ -82,7 +87,9 @@ fn read_len_line(buf: &[u8], pos: usize, max_line: usize) -> Result<Option<(Opti
 }
 
 fn parse_multibulk(buf: &[u8], spans: &mut Vec<Range<usize>>, limits: &Limits) -> Result<Parsed, ProtocolError> {
-    let Some((count, mut pos)) = read_len_line(buf, 0, limits.max_inline_len).map_err(|_| err("too big mbulk count string"))? else {
+    let Some((count, mut pos)) =
+        read_len_line(buf, 0, limits.max_inline_len).map_err(|_| err("too big mbulk count string"))?
+    else {
         return Ok(Parsed::Incomplete);
     };
     let count = match count {
@@ -97,7 +104,9 @@ fn parse_multibulk(buf: &[u8], spans: &mut Vec<Range<usize>>, limits: &Limits) -
             Some(b'$') => {}
             Some(&other) => return Err(err(&format!("expected '$', got '{}'", other as char))),
         }
-        let Some((len, next)) = read_len_line(buf, pos, limits.max_inline_len).map_err(|_| err("too big bulk count string"))? else {
+        let Some((len, next)) =
+            read_len_line(buf, pos, limits.max_inline_len).map_err(|_| err("too big bulk count string"))?
+        else {
             return Ok(Parsed::Incomplete);
         };
         let len = match len {
@@ -118,7 +127,11 @@ fn parse_multibulk(buf: &[u8], spans: &mut Vec<Range<usize>>, limits: &Limits) -
 
 fn parse_inline(buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError> {
     let Some(nl) = find_crlf(buf, 0) else {
-        return if buf.len() > limits.max_inline_len { Err(err("too big inline request")) } else { Ok(Parsed::Incomplete) };
+        return if buf.len() > limits.max_inline_len {
+            Err(err("too big inline request"))
+        } else {
+            Ok(Parsed::Incomplete)
+        };
     };
     let line = &buf[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -146,7 +159,12 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         loop {
             if in_dq {
                 let c = *line.get(i)?;
-                if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' && line[i + 2].is_ascii_hexdigit() && line[i + 3].is_ascii_hexdigit() {
+                if c == b'\\'
+                    && i + 3 < line.len()
+                    && line[i + 1] == b'x'
+                    && line[i + 2].is_ascii_hexdigit()
+                    && line[i + 3].is_ascii_hexdigit()
+                {
                     let hex = std::str::from_utf8(&line[i + 2..i + 4]).ok()?;
                     cur.push(u8::from_str_radix(hex, 16).ok()?);
                     i += 4;
@@ -263,7 +281,11 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                buf.push(if x % 3 == 0 { (x >> 8) as u8 } else { alphabet[(x >> 16) as usize % alphabet.len()] });
+                buf.push(if x.is_multiple_of(3) {
+                    (x >> 8) as u8
+                } else {
+                    alphabet[(x >> 16) as usize % alphabet.len()]
+                });
             }
             let _ = parse(&buf);
         }

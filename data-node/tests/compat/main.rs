@@ -1,0 +1,12 @@
+//! Redis compatibility: the real binary, driven by the `redis` crate (RESP2
+//! and RESP3), raw sockets for exact bytes, and redis-cli.
+
+mod common;
+
+mod cli;
+mod collections;
+mod errors;
+mod protocol;
+mod pubsub_tx;
+mod server;
+mod strings_keys;

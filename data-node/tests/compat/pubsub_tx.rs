@@ -1,0 +1,136 @@
+use crate::common::{Node, cmd, err_of};
+use redis::{Commands, Value};
+use std::time::Duration;
+
+#[test]
+fn publish_reaches_channel_and_pattern_subscribers() {
+    let n = Node::start();
+    let mut sub = n.conn();
+    sub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut ps = sub.as_pubsub();
+    ps.subscribe("news").unwrap();
+    ps.psubscribe("n*").unwrap();
+    let mut c = n.conn();
+    assert_eq!(cmd("PUBLISH").arg("news").arg("hi").query::<i64>(&mut c).unwrap(), 2);
+    assert_eq!(cmd("PUBLISH").arg("other").arg("x").query::<i64>(&mut c).unwrap(), 0);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let m = ps.get_message().unwrap();
+        got.push((
+            m.get_channel_name().to_string(),
+            m.get_payload::<String>().unwrap(),
+            m.get_pattern::<Option<String>>().unwrap(),
+        ));
+    }
+    got.sort();
+    assert_eq!(got, vec![("news".into(), "hi".into(), None), ("news".into(), "hi".into(), Some("n*".into()))]);
+    assert_eq!(cmd("PUBSUB").arg("NUMSUB").arg("news").query::<(String, i64)>(&mut c).unwrap(), ("news".into(), 1));
+    assert_eq!(cmd("PUBSUB").arg("NUMPAT").query::<i64>(&mut c).unwrap(), 1);
+    assert_eq!(cmd("PUBSUB").arg("CHANNELS").query::<Vec<String>>(&mut c).unwrap(), vec!["news"]);
+}
+
+#[test]
+fn subscriber_mode_refuses_other_commands_in_resp2() {
+    let n = Node::start();
+    let mut raw = n.raw();
+    raw.roundtrip(b"SUBSCRIBE a\r\n", b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n");
+    raw.roundtrip(
+        b"GET k\r\n",
+        b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+    );
+    raw.roundtrip(b"PING\r\n", b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+    raw.roundtrip(b"UNSUBSCRIBE\r\n", b"*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:0\r\n");
+    raw.roundtrip(b"GET k\r\n", b"$-1\r\n");
+}
+
+#[test]
+fn resp3_subscribers_get_push_messages_and_may_run_commands() {
+    let n = Node::start();
+    let mut raw = n.raw();
+    let mut got = Vec::new();
+    raw.send(b"HELLO 3\r\n");
+    while !got.ends_with(b"*0\r\n") {
+        got.extend(raw.read_exact_len(1));
+    }
+    raw.roundtrip(b"SUBSCRIBE c\r\n", b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+    raw.roundtrip(b"GET k\r\n", b"_\r\n");
+    cmd("PUBLISH").arg("c").arg("m").query::<i64>(&mut n.conn()).unwrap();
+    assert_eq!(raw.read_exact_len(31), b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n".to_vec());
+}
+
+#[test]
+fn multi_exec_discard() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let (a, b): (i64, i64) = redis::pipe().atomic().incr("x", 1).incr("x", 2).query(&mut c).unwrap();
+    assert_eq!((a, b), (1, 3));
+    let mut raw = n.raw();
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"SET a 1\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(b"INCR a\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(b"LPUSH a x\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(
+        b"EXEC\r\n",
+        b"*3\r\n+OK\r\n:2\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    );
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"MULTI\r\n", b"-ERR MULTI calls can not be nested\r\n");
+    raw.roundtrip(b"SET a\r\n", b"-ERR wrong number of arguments for 'set' command\r\n");
+    raw.roundtrip(b"EXEC\r\n", b"-EXECABORT Transaction discarded because of previous errors.\r\n");
+    raw.roundtrip(b"EXEC\r\n", b"-ERR EXEC without MULTI\r\n");
+    raw.roundtrip(b"DISCARD\r\n", b"-ERR DISCARD without MULTI\r\n");
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"SET a 5\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(b"DISCARD\r\n", b"+OK\r\n");
+    raw.roundtrip(b"GET a\r\n", b"$1\r\n2\r\n");
+}
+
+#[test]
+fn watch_aborts_exec_on_write_and_on_expiry() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let mut other = n.conn();
+    let mut raw = n.raw();
+    raw.roundtrip(b"WATCH w\r\n", b"+OK\r\n");
+    let _: () = other.set("w", 1).unwrap();
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"SET w 2\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(b"EXEC\r\n", b"*-1\r\n");
+    assert_eq!(c.get::<_, i64>("w").unwrap(), 1);
+    // Untouched watched keys let EXEC through.
+    raw.roundtrip(b"WATCH w\r\n", b"+OK\r\n");
+    let _: () = other.get::<_, i64>("w").map(|_| ()).unwrap();
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"SET w 3\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(b"EXEC\r\n", b"*1\r\n+OK\r\n");
+    // A watched key that expires also aborts.
+    let _: () = cmd("SET").arg("e").arg(1).arg("PX").arg(50).query(&mut c).unwrap();
+    raw.roundtrip(b"WATCH e\r\n", b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"SET x 1\r\n", b"+QUEUED\r\n");
+    raw.roundtrip(b"EXEC\r\n", b"*-1\r\n");
+    raw.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    raw.roundtrip(b"WATCH x\r\n", b"-ERR WATCH inside MULTI is not allowed\r\n");
+    assert_eq!(err_of(cmd("UNWATCH").arg("x").query(&mut c)), "ERR wrong number of arguments for 'unwatch' command");
+}
+
+#[test]
+fn exec_is_atomic_for_other_clients() {
+    let n = Node::start();
+    let url = n.url();
+    let writer = std::thread::spawn(move || {
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        for _ in 0..300 {
+            let _: (i64, i64) = redis::pipe().atomic().incr("a", 1).incr("b", 1).query(&mut c).unwrap();
+        }
+    });
+    let mut c = n.conn();
+    for _ in 0..300 {
+        let (a, b): (Option<i64>, Option<i64>) = redis::pipe().atomic().get("a").get("b").query(&mut c).unwrap();
+        assert_eq!(a, b);
+    }
+    writer.join().unwrap();
+    let v: Value = cmd("MGET").arg("a").arg("b").query(&mut c).unwrap();
+    assert_eq!(v, Value::Array(vec![Value::BulkString(b"300".to_vec()), Value::BulkString(b"300".to_vec())]));
+}

@@ -1,0 +1,129 @@
+use crate::common::{Node, cmd, err_of};
+use redis::Commands;
+
+fn info_field(info: &str, name: &str) -> String {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in INFO"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn info_has_redis_field_names() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: () = c.set("a", 1).unwrap();
+    let _: Option<String> = c.get("a").unwrap();
+    let _: Option<String> = c.get("nope").unwrap();
+    let info: String = cmd("INFO").query(&mut c).unwrap();
+    for section in
+        ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Keyspace"]
+    {
+        assert!(info.contains(section), "{section} missing");
+    }
+    assert_eq!(info_field(&info, "keyspace_hits"), "1");
+    assert_eq!(info_field(&info, "keyspace_misses"), "1");
+    assert_eq!(info_field(&info, "connected_clients"), "1");
+    assert_eq!(info_field(&info, "role"), "master");
+    assert_eq!(info_field(&info, "db0"), "keys=1,expires=0,avg_ttl=0");
+    assert!(info_field(&info, "used_memory").parse::<u64>().unwrap() > 0);
+    let only: String = cmd("INFO").arg("clients").query(&mut c).unwrap();
+    assert!(!only.contains("# Memory"));
+}
+
+#[test]
+fn config_get_set_and_client_commands() {
+    let n = Node::start_with(&["--maxmemory", "64mb"]);
+    let mut c = n.conn();
+    let got: Vec<String> = cmd("CONFIG").arg("GET").arg("maxmemory").query(&mut c).unwrap();
+    assert_eq!(got, vec!["maxmemory".to_string(), (64u64 << 20).to_string()]);
+    let _: () = cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("allkeys-lfu").query(&mut c).unwrap();
+    let got: Vec<String> = cmd("CONFIG").arg("GET").arg("maxmemory-p*").query(&mut c).unwrap();
+    assert_eq!(got, vec!["maxmemory-policy".to_string(), "allkeys-lfu".to_string()]);
+    assert!(
+        err_of(cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("bogus").query(&mut c))
+            .starts_with("ERR CONFIG SET failed")
+    );
+    let _: () = cmd("CONFIG").arg("SET").arg("save").arg("").query(&mut c).unwrap();
+    let _: () = cmd("CLIENT").arg("SETNAME").arg("tester").query(&mut c).unwrap();
+    assert_eq!(cmd("CLIENT").arg("GETNAME").query::<String>(&mut c).unwrap(), "tester");
+    let list: String = cmd("CLIENT").arg("LIST").query(&mut c).unwrap();
+    assert!(list.contains("name=tester"), "{list}");
+    assert_eq!(
+        err_of(cmd("CLIENT").arg("SETNAME").arg("a b").query(&mut c)),
+        "ERR Client names cannot contain spaces, newlines or special characters."
+    );
+    let id: i64 = cmd("CLIENT").arg("ID").query(&mut c).unwrap();
+    let mut victim = n.conn();
+    let vid: i64 = cmd("CLIENT").arg("ID").query(&mut victim).unwrap();
+    assert_eq!(cmd("CLIENT").arg("KILL").arg("ID").arg(vid).query::<i64>(&mut c).unwrap(), 1);
+    assert!(cmd("PING").query::<String>(&mut victim).is_err());
+    assert!(id != vid);
+    let (secs, micros): (String, String) = cmd("TIME").query(&mut c).unwrap();
+    assert!(secs.parse::<u64>().unwrap() > 1_700_000_000 && micros.parse::<u64>().unwrap() < 1_000_000);
+    assert!(cmd("COMMAND").arg("COUNT").query::<i64>(&mut c).unwrap() > 150);
+    let info: redis::Value = cmd("COMMAND").arg("INFO").arg("get").query(&mut c).unwrap();
+    assert!(format!("{info:?}").contains("readonly"));
+    let _: () = cmd("SLOWLOG").arg("RESET").query(&mut c).unwrap();
+    assert_eq!(cmd("SLOWLOG").arg("LEN").query::<i64>(&mut c).unwrap(), 0);
+}
+
+fn fill(c: &mut redis::Connection, n: usize, prefix: &str) {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.set(format!("{prefix}{i}"), "x".repeat(100)).ignore();
+    }
+    let _: () = pipe.query(c).unwrap();
+}
+
+#[test]
+fn noeviction_refuses_writes_past_maxmemory() {
+    let n = Node::start_with(&["--maxmemory", "1mb"]);
+    let mut c = n.conn();
+    let mut refused = None;
+    for i in 0..20_000 {
+        if let Err(e) = c.set::<_, _, ()>(format!("k{i}"), "x".repeat(100)) {
+            refused = Some(e.to_string());
+            break;
+        }
+    }
+    let refused = refused.expect("writes past maxmemory must be refused");
+    assert!(refused.contains("command not allowed when used memory > 'maxmemory'"), "{refused}");
+    // Reads and deletes still work.
+    assert_eq!(c.get::<_, String>("k0").unwrap().len(), 100);
+    assert_eq!(c.del::<_, i64>("k0").unwrap(), 1);
+}
+
+#[test]
+fn allkeys_lru_evicts_cold_keys_and_stays_under_the_limit() {
+    let n = Node::start_with(&["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]);
+    let mut c = n.conn();
+    fill(&mut c, 40_000, "k");
+    let info: String = cmd("INFO").arg("all").query(&mut c).unwrap();
+    let used: u64 = info_field(&info, "used_memory").parse().unwrap();
+    let evicted: u64 = info_field(&info, "evicted_keys").parse().unwrap();
+    // Like Redis, room is made before a write, so one write's worth may exceed.
+    assert!(used <= (2 << 20) + 1024, "used {used}");
+    assert!(evicted > 10_000, "evicted {evicted}");
+    let size: u64 = cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(size + evicted, 40_000);
+}
+
+#[test]
+fn volatile_ttl_evicts_only_keys_with_a_ttl() {
+    let n = Node::start_with(&["--maxmemory", "2mb", "--maxmemory-policy", "volatile-ttl"]);
+    let mut c = n.conn();
+    fill(&mut c, 3000, "p");
+    for i in 0..30_000 {
+        if cmd("SET").arg(format!("v{i}")).arg("x".repeat(100)).arg("EX").arg(1000 + i).query::<()>(&mut c).is_err() {
+            break;
+        }
+    }
+    // Every persistent key survives.
+    for i in (0..3000).step_by(100) {
+        assert!(c.exists::<_, bool>(format!("p{i}")).unwrap(), "p{i} evicted");
+    }
+    let info: String = cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(info_field(&info, "evicted_keys").parse::<u64>().unwrap() > 0);
+}
