@@ -54,15 +54,27 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                 Parsed::Inline { consumed, args } => (consumed, Some(args)),
             };
             {
-                let argv: Vec<&[u8]> = match &owned {
-                    None => spans.iter().map(|r| &inbuf[r.clone()]).collect(),
-                    Some(args) => args.iter().map(|a| a.as_slice()).collect(),
+                // Most commands have few arguments: keep their slices on the stack.
+                let mut small: [&[u8]; 8] = [&[]; 8];
+                let large: Vec<&[u8]>;
+                let argv: &[&[u8]] = match &owned {
+                    None if spans.len() <= small.len() => {
+                        for (slot, r) in small.iter_mut().zip(&spans) {
+                            *slot = &inbuf[r.clone()];
+                        }
+                        &small[..spans.len()]
+                    }
+                    None => {
+                        large = spans.iter().map(|r| &inbuf[r.clone()]).collect();
+                        &large
+                    }
+                    Some(args) => {
+                        large = args.iter().map(|a| a.as_slice()).collect();
+                        &large
+                    }
                 };
-                if !run_command(&server, &mut session, &mut out, &argv, &mut wr).await {
+                if !run_command(&server, &mut session, &mut out, argv, &mut wr).await {
                     break 'conn;
-                }
-                if let Some(name) = argv.first().and_then(|n| cmd::lookup(n)) {
-                    *handle.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = name.name;
                 }
             }
             inbuf.advance(consumed);
@@ -74,6 +86,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                 break 'conn;
             }
         }
+        report(&server, &mut session);
         if !out.buf.is_empty() && flush(&server, &mut wr, &mut out).await.is_err() {
             break;
         }
@@ -96,7 +109,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
         tokio::select! {
             n = rd.read_buf(&mut inbuf) => match n {
                 Ok(0) | Err(_) => break,
-                Ok(n) => { server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed); }
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    session.clock = Instant::now();
+                }
             },
             Some(msg) = rx.recv() => {
                 write_message(&mut out, msg);
@@ -144,6 +160,8 @@ async fn run_command(
                     _ = session.handle.kill.notified() => killed = true,
                 }
                 server.blocking.unregister(db, &keys, &waiter);
+                // Time spent blocked is not the command's own time.
+                session.clock = Instant::now();
                 if killed {
                     return false;
                 }
@@ -183,7 +201,18 @@ fn write_message(out: &mut Reply, msg: Message) {
     }
 }
 
+/// Publishes a batch's counters: once per batch, not per command, so
+/// pipelined commands don't contend on shared cache lines.
+fn report(server: &Server, session: &mut Session) {
+    if session.commands > 0 {
+        server.stats.commands_processed.fetch_add(session.commands, Ordering::Relaxed);
+        session.commands = 0;
+        *session.handle.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = session.last_cmd;
+    }
+}
+
 fn cleanup(server: &Arc<Server>, session: &mut Session) {
+    report(server, session);
     let id = session.id();
     for ch in session.channels.drain() {
         server.pubsub.unsubscribe(&ch, id);

@@ -70,6 +70,7 @@ async fn tick(server: Arc<Server>) {
     let mut interval = tokio::time::interval(Duration::from_millis(100));
     loop {
         interval.tick().await;
+        server.keyspace.tick_clock();
         let s = server.clone();
         // Expiry takes shard locks: keep it off the async workers' fast path.
         let _ = tokio::task::spawn_blocking(move || {

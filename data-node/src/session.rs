@@ -21,6 +21,12 @@ pub struct Session {
     pub patterns: HashSet<Vec<u8>>,
     pub mailbox: Mailbox,
     pub closing: bool,
+    /// Commands run since the connection last reported to the server's stats.
+    pub commands: u64,
+    /// When the previous command ended: the next one's start, so timing a
+    /// command for the slow log costs one clock read, not two.
+    pub clock: std::time::Instant,
+    pub last_cmd: &'static str,
 }
 
 impl Session {
@@ -36,6 +42,9 @@ impl Session {
             patterns: HashSet::new(),
             mailbox,
             closing: false,
+            commands: 0,
+            clock: std::time::Instant::now(),
+            last_cmd: "NULL",
         }
     }
 

@@ -19,7 +19,6 @@ mod transactions;
 mod typed;
 mod zsets;
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
@@ -180,11 +179,13 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.error("OOM command not allowed when used memory > 'maxmemory'.");
         return Flow::Continue;
     }
-    let started = Instant::now();
     let ks = lock_for(server, spec, args);
     let flow = run(server, session, out, spec, args, ks, no_block);
-    server.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    let micros = started.elapsed().as_micros() as u64;
+    session.commands += 1;
+    session.last_cmd = spec.name;
+    let ended = Instant::now();
+    let micros = ended.duration_since(session.clock).as_micros() as u64;
+    session.clock = ended;
     if micros > 1000 {
         let name = session.handle.name().unwrap_or_default();
         server.record_slow(micros, args, &session.handle.addr, name);

@@ -117,11 +117,11 @@ fn set(ctx: &mut Ctx) -> CmdResult {
     }
     let (ks, out) = ctx.parts();
     let old = if want_old { read_str(ks, db, key)?.map(<[u8]>::to_vec) } else { None };
-    let exists = if want_old { old.is_some() } else { ks.exists(db, key) };
+    let exists = |ks: &mut Locked<'_>| if want_old { old.is_some() } else { ks.exists(db, key) };
     let allowed = match cond {
         Cond::Always => true,
-        Cond::Nx => !exists,
-        Cond::Xx => exists,
+        Cond::Nx => !exists(ks),
+        Cond::Xx => exists(ks),
     };
     if allowed {
         let at = match ttl {

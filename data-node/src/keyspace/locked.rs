@@ -2,6 +2,7 @@
 //! Lazy expiry, memory accounting, watch versions and empty-collection removal
 //! all happen here, so no command can forget one of them.
 
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::MutexGuard;
@@ -11,6 +12,7 @@ use hashbrown::hash_table::OccupiedEntry;
 
 use super::clock::{lfu_new, lfu_touch, lru_stamp};
 use super::entry::{Entry, Value};
+use super::shard::table_cost;
 use super::shard::{Shard, ShardStats};
 use super::small_bytes::SmallBytes;
 use super::{Keyspace, hash_key, shard_of};
@@ -20,7 +22,11 @@ pub struct Locked<'a> {
     ks: &'a Keyspace,
     first: (usize, MutexGuard<'a, Shard>),
     rest: Vec<(usize, MutexGuard<'a, Shard>)>,
-    now: u64,
+    /// Precise time, read on first use (0 until then): most commands never
+    /// need it, and clock reads are a visible cost at a million commands a second.
+    now: Cell<u64>,
+    /// The server clock's last tick: good enough for LRU/LFU stamps.
+    coarse: u64,
     lfu: bool,
 }
 
@@ -41,13 +47,16 @@ impl<'a> Locked<'a> {
         rest: Vec<(usize, MutexGuard<'a, Shard>)>,
     ) -> Locked<'a> {
         let lfu = ks.policy().is_lfu();
-        Locked { ks, first, rest, now: super::now_ms(), lfu }
+        Locked { ks, first, rest, now: Cell::new(0), coarse: ks.coarse_ms(), lfu }
     }
 
     /// The time this command runs at: one value for the whole command (and a
     /// whole EXEC), like Redis's cached command time.
     pub fn now(&self) -> u64 {
-        self.now
+        if self.now.get() == 0 {
+            self.now.set(super::now_ms());
+        }
+        self.now.get()
     }
 
     pub fn databases(&self) -> usize {
@@ -55,7 +64,7 @@ impl<'a> Locked<'a> {
     }
 
     fn new_stamp(&self) -> u16 {
-        if self.lfu { lfu_new(self.now) } else { lru_stamp(self.now) }
+        if self.lfu { lfu_new(self.coarse) } else { lru_stamp(self.coarse) }
     }
 
     fn shard(&mut self, idx: usize) -> &mut Shard {
@@ -78,23 +87,25 @@ impl<'a> Locked<'a> {
     }
 
     fn find_hashed(&mut self, db: usize, key: &[u8], hash: u64) -> Option<(u64, &mut Shard)> {
-        let now = self.now;
-        let shard = self.shard(shard_of(hash));
-        let expired = match shard.dbs[db].table.find(hash, |e| &*e.key == key) {
+        let idx = shard_of(hash);
+        let expires_at = match self.shard(idx).dbs[db].table.find(hash, |e| &*e.key == key) {
             None => return None,
-            Some(e) => e.is_expired(now),
+            Some(e) => e.expires_at(),
         };
-        if expired {
+        let shard = if expires_at != 0 && expires_at <= self.now() {
+            let shard = self.shard(idx);
             shard.remove_where(db, hash, |e| &*e.key == key);
             shard.stats.expired += 1;
             return None;
-        }
+        } else {
+            self.shard(idx)
+        };
         Some((hash, shard))
     }
 
     /// A read: counts a hit or a miss and refreshes the key's access stamp.
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
-        let (now, lfu) = (self.now, self.lfu);
+        let (now, lfu) = (self.coarse, self.lfu);
         let hash = hash_key(key);
         if self.find_hashed(db, key, hash).is_none() {
             self.shard(shard_of(hash)).stats.misses += 1;
@@ -147,16 +158,32 @@ impl<'a> Locked<'a> {
     pub fn insert_entry(&mut self, db: usize, entry: Box<Entry>) {
         let hash = hash_key(&entry.key);
         let shard = self.shard(shard_of(hash));
-        shard.remove_where(db, hash, |e| e.key == entry.key);
-        let d = &mut shard.dbs[db];
+        let Shard { dbs, used, .. } = shard;
+        let d = &mut dbs[db];
         d.bump_watch(&entry.key);
         let at = entry.expires_at();
         if at != 0 {
             d.volatile += 1;
             d.expiries.push(Reverse((at, hash)));
         }
-        shard.used += entry.mem_size();
-        d.table.insert_unique(hash, entry, |e| hash_key(&e.key));
+        *used += entry.mem_size();
+        match d.table.find_entry(hash, |e| e.key == entry.key) {
+            Ok(mut slot) => {
+                let old = std::mem::replace(slot.get_mut(), entry);
+                if old.expires_at() != 0 {
+                    d.volatile -= 1;
+                }
+                *used -= old.mem_size();
+            }
+            Err(absent) => {
+                let table = absent.into_table();
+                let capacity = table.capacity();
+                table.insert_unique(hash, entry, |e| hash_key(&e.key));
+                if table.capacity() != capacity {
+                    *used = *used + table_cost(table.capacity()) - table_cost(capacity);
+                }
+            }
+        }
     }
 
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
@@ -172,7 +199,7 @@ impl<'a> Locked<'a> {
 
     /// Every live key of a database (the caller holds every shard).
     pub fn keys(&mut self, db: usize) -> Vec<SmallBytes> {
-        let now = self.now;
+        let now = self.now();
         let mut out = Vec::new();
         for shard in self.shards() {
             out.extend(shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| e.key.clone()));
@@ -184,7 +211,7 @@ impl<'a> Locked<'a> {
     /// cursor counts keys already returned within a snapshot of one shard, so a
     /// scan returns every key present throughout, possibly some twice.
     pub fn scan_shard(&mut self, db: usize, shard: usize) -> Vec<SmallBytes> {
-        let now = self.now;
+        let now = self.now();
         self.shard(shard).dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| e.key.clone()).collect()
     }
 
@@ -197,7 +224,7 @@ impl<'a> Locked<'a> {
         if total == 0 {
             return None;
         }
-        let now = self.now;
+        let now = self.now();
         for _ in 0..64 {
             let mut n = rand::below(total);
             for shard in self.shards() {

@@ -25,7 +25,7 @@ mod small_bytes;
 mod zset;
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 pub use clock::{lfu_decayed, lru_idle_secs, now_ms};
@@ -62,6 +62,8 @@ pub struct Keyspace {
     used: Box<[Padded<AtomicUsize>]>,
     databases: usize,
     policy: AtomicU8,
+    /// Unix ms as of the server's last tick, like Redis's cached LRU clock.
+    clock: AtomicU64,
 }
 
 impl Keyspace {
@@ -71,7 +73,17 @@ impl Keyspace {
             used: (0..SHARDS).map(|_| Padded(AtomicUsize::new(0))).collect(),
             databases,
             policy: AtomicU8::new(Policy::NoEviction as u8),
+            clock: AtomicU64::new(now_ms()),
         }
+    }
+
+    /// Advances the coarse clock; the server calls this every tick.
+    pub fn tick_clock(&self) {
+        self.clock.store(now_ms(), Ordering::Relaxed)
+    }
+
+    pub fn coarse_ms(&self) -> u64 {
+        self.clock.load(Ordering::Relaxed)
     }
 
     pub fn databases(&self) -> usize {

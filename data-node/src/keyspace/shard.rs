@@ -9,6 +9,11 @@ use hashbrown::{HashMap, HashTable};
 use super::entry::Entry;
 use super::small_bytes::SmallBytes;
 
+/// What a key table of this capacity costs: a pointer and a control byte per bucket.
+pub(super) fn table_cost(capacity: usize) -> usize {
+    super::memory::table_size(super::memory::buckets_for(capacity), std::mem::size_of::<Box<Entry>>())
+}
+
 #[derive(Default)]
 pub struct Db {
     pub(super) table: HashTable<Box<Entry>>,
@@ -94,7 +99,7 @@ impl Shard {
 
     pub(super) fn flush_db(&mut self, db: usize) {
         let d = &mut self.dbs[db];
-        let freed: usize = d.table.iter().map(|e| e.mem_size()).sum();
+        let freed: usize = d.table.iter().map(|e| e.mem_size()).sum::<usize>() + table_cost(d.table.capacity());
         d.table = HashTable::new();
         d.expiries = BinaryHeap::new();
         d.volatile = 0;

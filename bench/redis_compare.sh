@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Side-by-side: redis-server 7 and the data node on loopback, driven by the
+# same redis-benchmark; prints throughput and memory ratios (data-node / redis).
+# Usage: bench/redis_compare.sh [requests-per-test at -P 1] [keys-for-memory]
+# (at -P 16 each test sends ten times as many requests, so it lasts long enough to measure)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${1:-200000}
+KEYS=${2:-1000000}
+TESTS=set,get,incr,lpush,lpop,hset,zadd
+REDIS_PORT=16379
+NODE_PORT=16380
+
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+cargo build --release -q -p data-node
+
+redis-server --port $REDIS_PORT --save "" --appendonly no --daemonize no >/dev/null &
+REDIS_PID=$!
+target/release/data-node --port $NODE_PORT >/dev/null &
+NODE_PID=$!
+trap 'kill $REDIS_PID $NODE_PID 2>/dev/null' EXIT
+sleep 0.5
+
+bench() { # port pipeline → "test rps" lines
+    local n=$N
+    [[ $2 -gt 1 ]] && n=$((N * 10))
+    redis-benchmark -p "$1" -c 50 -n "$n" -P "$2" -t $TESTS --csv -q 2>/dev/null |
+        awk -F'","' 'NR>1 { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
+}
+
+info_field() { redis-cli -p "$1" INFO memory | tr -d '\r' | awk -F: -v f="$2" '$1==f {print $2}'; }
+rss() { awk '/VmRSS/ {print $2 * 1024}' "/proc/$1/status"; }
+
+load_keys() { # port: SET key:000000000001 .. with a 3-byte value, like redis-benchmark's keys
+    python3 - "$KEYS" <<'PY' | redis-cli -p "$1" --pipe >/dev/null
+import sys
+n = int(sys.argv[1])
+out = sys.stdout
+for i in range(n):
+    k = f"key:{i:012d}"
+    out.write(f"*3\r\n$3\r\nSET\r\n${len(k)}\r\n{k}\r\n$3\r\nxxx\r\n")
+PY
+}
+
+# Memory first, on fresh servers: freed benchmark data would hide RSS growth.
+r_used0=$(info_field $REDIS_PORT used_memory); n_used0=$(info_field $NODE_PORT used_memory)
+r_rss0=$(rss $REDIS_PID); n_rss0=$(rss $NODE_PID)
+load_keys $REDIS_PORT
+load_keys $NODE_PORT
+r_used=$(( $(info_field $REDIS_PORT used_memory) - r_used0 )); n_used=$(( $(info_field $NODE_PORT used_memory) - n_used0 ))
+r_rss=$(( $(rss $REDIS_PID) - r_rss0 )); n_rss=$(( $(rss $NODE_PID) - n_rss0 ))
+echo
+printf '%-24s %12s %12s %8s\n' "memory, $KEYS keys" redis node ratio
+printf '%-24s %12.1f %12.1f %8.2f\n' "used_memory bytes/key" "$(echo "$r_used / $KEYS" | bc -l)" "$(echo "$n_used / $KEYS" | bc -l)" "$(echo "$n_used / $r_used" | bc -l)"
+printf '%-24s %12.1f %12.1f %8.2f\n' "RSS growth bytes/key" "$(echo "$r_rss / $KEYS" | bc -l)" "$(echo "$n_rss / $KEYS" | bc -l)" "$(echo "$n_rss / $r_rss" | bc -l)"
+printf '%-24s %12s %12.2f\n' "node used/RSS growth" "" "$(echo "$n_used / $n_rss" | bc -l)"
+for port in $REDIS_PORT $NODE_PORT; do redis-cli -p $port FLUSHALL >/dev/null; done
+echo
+printf '%-10s %-6s %14s %14s %8s\n' test pipe redis_rps node_rps ratio
+for P in 1 16; do
+    paste <(bench $REDIS_PORT $P) <(bench $NODE_PORT $P) | while read -r t r _ n; do
+        printf '%-10s %-6s %14.0f %14.0f %8.2f\n' "$t" "P$P" "$r" "$n" "$(echo "$n / $r" | bc -l)"
+    done
+done
+
