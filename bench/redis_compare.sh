@@ -19,7 +19,8 @@ cargo build --release -q -p data-node
 
 redis-server --port $REDIS_PORT --save "" --appendonly no --daemonize no >/dev/null &
 REDIS_PID=$!
-target/release/data-node --port $NODE_PORT >/dev/null &
+# NODE_FLAGS passes extra flags to the data node, e.g. NODE_FLAGS="--threads 1".
+target/release/data-node --port $NODE_PORT ${NODE_FLAGS:-} >/dev/null &
 NODE_PID=$!
 trap 'kill $REDIS_PID $NODE_PID 2>/dev/null' EXIT
 sleep 0.5
@@ -61,7 +62,10 @@ for port in $REDIS_PORT $NODE_PORT; do redis-cli -p $port FLUSHALL >/dev/null; d
 echo
 printf '%-10s %-6s %14s %14s %8s\n' test pipe redis_rps node_rps ratio
 for P in 1 16; do
-    paste <(bench $REDIS_PORT $P) <(bench $NODE_PORT $P) | while read -r t r _ n; do
+    # One server at a time: the two benchmarks must not share the cores.
+    redis_out=$(bench $REDIS_PORT $P)
+    node_out=$(bench $NODE_PORT $P)
+    paste <(echo "$redis_out") <(echo "$node_out") | while read -r t r _ n; do
         printf '%-10s %-6s %14.0f %14.0f %8.2f\n' "$t" "P$P" "$r" "$n" "$(echo "$n / $r" | bc -l)"
     done
 done

@@ -7,9 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
-use tokio::net::tcp::WriteHalf;
 use tokio::sync::mpsc;
 
 use crate::cmd::{self, Flow};
@@ -31,7 +30,6 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
     let (tx, mut rx) = mpsc::channel(MAILBOX);
     let authenticated = server.live.requirepass().is_none();
     let mut session = Session::new(handle.clone(), tx, authenticated);
-    let (mut rd, mut wr) = stream.split();
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = Reply::new();
     let mut spans = Vec::new();
@@ -44,7 +42,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                 Ok(p) => p,
                 Err(e) => {
                     out.error(&e.0);
-                    let _ = flush(&server, &mut wr, &mut out).await;
+                    let _ = flush(&server, &mut stream, &mut out).await;
                     break 'conn;
                 }
             };
@@ -73,21 +71,21 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                         &large
                     }
                 };
-                if !run_command(&server, &mut session, &mut out, argv, &mut wr).await {
+                if !run_command(&server, &mut session, &mut out, argv, &mut stream).await {
                     break 'conn;
                 }
             }
             inbuf.advance(consumed);
             if session.closing || handle.killed.load(Ordering::Relaxed) {
-                let _ = flush(&server, &mut wr, &mut out).await;
+                let _ = flush(&server, &mut stream, &mut out).await;
                 break 'conn;
             }
-            if out.buf.len() >= FLUSH_AT && flush(&server, &mut wr, &mut out).await.is_err() {
+            if out.buf.len() >= FLUSH_AT && flush(&server, &mut stream, &mut out).await.is_err() {
                 break 'conn;
             }
         }
         report(&server, &mut session);
-        if !out.buf.is_empty() && flush(&server, &mut wr, &mut out).await.is_err() {
+        if !out.buf.is_empty() && flush(&server, &mut stream, &mut out).await.is_err() {
             break;
         }
         if inbuf.len() > MAX_QUERY_BUFFER {
@@ -107,11 +105,18 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
             inbuf.reserve(16 * 1024);
         }
         tokio::select! {
-            n = rd.read_buf(&mut inbuf) => match n {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    session.clock = Instant::now();
+            ready = stream.readable() => {
+                if ready.is_err() {
+                    break;
+                }
+                match read_some(&stream, &mut inbuf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        session.clock = Instant::now();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => break,
                 }
             },
             Some(msg) = rx.recv() => {
@@ -134,7 +139,7 @@ async fn run_command(
     session: &mut Session,
     out: &mut Reply,
     argv: &[&[u8]],
-    wr: &mut WriteHalf<'_>,
+    wr: &mut TcpStream,
 ) -> bool {
     let mut no_block = false;
     loop {
@@ -170,7 +175,25 @@ async fn run_command(
     }
 }
 
-async fn flush(server: &Server, wr: &mut WriteHalf<'_>, out: &mut Reply) -> std::io::Result<()> {
+/// One read. A short read means the socket was drained, so readiness is
+/// cleared at once instead of paying for a second read that would only say
+/// EAGAIN (epoll is edge-triggered: data arriving later still wakes us).
+fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    let spare = buf.capacity() - buf.len();
+    let mut got = None;
+    let result = stream.try_io(Interest::READABLE, || {
+        let n = stream.try_read_buf(buf)?;
+        got = Some(n);
+        if n > 0 && n < spare { Err(std::io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
+    });
+    match (result, got) {
+        (_, Some(n)) => Ok(n),
+        (Ok(n), None) => Ok(n),
+        (Err(e), None) => Err(e),
+    }
+}
+
+async fn flush(server: &Server, wr: &mut TcpStream, out: &mut Reply) -> std::io::Result<()> {
     if out.buf.is_empty() {
         return Ok(());
     }
