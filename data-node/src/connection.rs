@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use crate::cmd::{self, Flow};
 use crate::pubsub::{MAILBOX, Message};
 use crate::resp::{Limits, Parsed, Reply, parse_request};
-use crate::server::Server;
+use crate::server::{ClientHandle, Server};
 use crate::session::Session;
 
 /// Replies are flushed mid-batch past this size, so a pipeline of large
@@ -42,7 +42,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                 Ok(p) => p,
                 Err(e) => {
                     out.error(&e.0);
-                    let _ = flush(&server, &mut stream, &mut out).await;
+                    let _ = flush(&server, &mut stream, &mut out, &handle).await;
                     break 'conn;
                 }
             };
@@ -77,15 +77,15 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
             }
             inbuf.advance(consumed);
             if session.closing || handle.killed.load(Ordering::Relaxed) {
-                let _ = flush(&server, &mut stream, &mut out).await;
+                let _ = flush(&server, &mut stream, &mut out, &handle).await;
                 break 'conn;
             }
-            if out.buf.len() >= FLUSH_AT && flush(&server, &mut stream, &mut out).await.is_err() {
+            if out.buf.len() >= FLUSH_AT && flush(&server, &mut stream, &mut out, &handle).await.is_err() {
                 break 'conn;
             }
         }
         report(&server, &mut session);
-        if !out.buf.is_empty() && flush(&server, &mut stream, &mut out).await.is_err() {
+        if !out.buf.is_empty() && flush(&server, &mut stream, &mut out, &handle).await.is_err() {
             break;
         }
         if inbuf.len() > MAX_QUERY_BUFFER {
@@ -146,7 +146,7 @@ async fn run_command(
         match cmd::execute(server, session, out, argv, no_block) {
             Flow::Continue => return true,
             Flow::Block { deadline, db, keys, waiter } => {
-                if flush(server, wr, out).await.is_err() {
+                if flush(server, wr, out, &session.handle).await.is_err() {
                     server.blocking.unregister(db, &keys, &waiter);
                     return false;
                 }
@@ -163,6 +163,7 @@ async fn run_command(
                     _ = waiter.notified() => {}
                     _ = wait => no_block = true,
                     _ = session.handle.kill.notified() => killed = true,
+                    _ = hung_up(wr) => killed = true,
                 }
                 server.blocking.unregister(db, &keys, &waiter);
                 // Time spent blocked is not the command's own time.
@@ -172,6 +173,16 @@ async fn run_command(
                 }
             }
         }
+    }
+}
+
+/// Resolves when a blocked client goes away. Pipelined commands sent while
+/// blocked stay unread in the socket until the blocking command finishes.
+async fn hung_up(stream: &TcpStream) {
+    let mut byte = [0u8; 1];
+    match stream.peek(&mut byte).await {
+        Ok(0) | Err(_) => {}
+        Ok(_) => std::future::pending().await,
     }
 }
 
@@ -193,11 +204,16 @@ fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
     }
 }
 
-async fn flush(server: &Server, wr: &mut TcpStream, out: &mut Reply) -> std::io::Result<()> {
+/// Writes the pending replies. A client that doesn't read makes this wait
+/// (so it stops being served, and nothing piles up), until it is killed.
+async fn flush(server: &Server, wr: &mut TcpStream, out: &mut Reply, client: &ClientHandle) -> std::io::Result<()> {
     if out.buf.is_empty() {
         return Ok(());
     }
-    wr.write_all(&out.buf).await?;
+    tokio::select! {
+        written = wr.write_all(&out.buf) => written?,
+        _ = client.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
     server.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
     out.buf.clear();
     if out.buf.capacity() > 1024 * 1024 {

@@ -176,9 +176,9 @@ fn cpu() -> Fields {
 }
 
 fn keyspace(s: &Server, out: &mut String) {
-    for (db, (keys, expires)) in s.keyspace.db_sizes().into_iter().enumerate() {
+    for (db, (keys, expires, avg_ttl)) in s.keyspace.db_sizes().into_iter().enumerate() {
         if keys > 0 {
-            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n");
         }
     }
 }

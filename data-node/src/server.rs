@@ -34,6 +34,7 @@ pub struct ClientHandle {
     pub last_active: Mutex<Instant>,
     pub last_cmd: Mutex<&'static str>,
     pub subscriptions: AtomicUsize,
+    pub resp3: AtomicBool,
     pub kill: Notify,
     pub killed: AtomicBool,
 }
@@ -53,7 +54,7 @@ impl ClientHandle {
         let now = Instant::now();
         let idle = now.duration_since(*self.last_active.lock().unwrap_or_else(|e| e.into_inner())).as_secs();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp=2",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -63,6 +64,7 @@ impl ClientHandle {
             self.db.load(Ordering::Relaxed),
             self.subscriptions.load(Ordering::Relaxed),
             self.last_cmd.lock().unwrap_or_else(|e| e.into_inner()),
+            if self.resp3.load(Ordering::Relaxed) { 3 } else { 2 },
         )
     }
 }
@@ -125,6 +127,7 @@ impl Server {
             last_active: Mutex::new(now),
             last_cmd: Mutex::new("NULL"),
             subscriptions: AtomicUsize::new(0),
+            resp3: AtomicBool::new(false),
             kill: Notify::new(),
             killed: AtomicBool::new(false),
         });

@@ -107,6 +107,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
     }
     if let Some(p) = proto {
         ctx.out.resp3 = p == 3;
+        ctx.session.handle.resp3.store(p == 3, Ordering::Relaxed);
     }
     let out = &mut *ctx.out;
     out.map(7);
@@ -150,6 +151,7 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.session.db = 0;
     ctx.session.handle.db.store(0, Ordering::Relaxed);
     ctx.out.resp3 = false;
+    ctx.session.handle.resp3.store(false, Ordering::Relaxed);
     ctx.session.authenticated = ctx.server.live.requirepass().is_none();
     *ctx.session.handle.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
     ctx.out.simple("RESET");

@@ -5,6 +5,7 @@ use std::cmp::Reverse;
 
 use super::clock::{lfu_decayed, lru_idle_secs};
 use super::entry::Entry;
+use super::small_bytes::SmallBytes;
 use super::{Keyspace, SHARDS};
 use crate::rand;
 
@@ -85,7 +86,7 @@ impl Keyspace {
         for step in 0..SHARDS {
             let idx = (start + step) % SHARDS;
             let mut shard = self.guard(idx);
-            let mut best: Option<(u64, usize, u64)> = None; // (score, db, hash)
+            let mut best: Option<(u64, usize, u64, SmallBytes)> = None; // (score, db, hash, key)
             for db in 0..self.databases {
                 let d = &shard.dbs[db];
                 if d.table.is_empty() || (policy.volatile_only() && d.volatile == 0) {
@@ -101,14 +102,14 @@ impl Keyspace {
                     };
                     if let Some((e, hash)) = candidate {
                         let score = policy.score(e, now);
-                        if best.is_none_or(|(s, _, _)| score > s) {
-                            best = Some((score, db, hash));
+                        if best.as_ref().is_none_or(|(s, ..)| score > *s) {
+                            best = Some((score, db, hash, e.key.clone()));
                         }
                     }
                 }
             }
-            if let Some((score, db, hash)) = best {
-                let evicted = shard.remove_where(db, hash, |e| policy.score(e, now) == score);
+            if let Some((_, db, hash, key)) = best {
+                let evicted = shard.remove_where(db, hash, |e| e.key == key);
                 if evicted.is_some() {
                     shard.stats.evicted += 1;
                     self.used[idx].0.store(shard.used, std::sync::atomic::Ordering::Relaxed);

@@ -57,7 +57,7 @@ mod tests {
         let before = ks.used_memory();
         assert_eq!(ks.expire_cycle(now), 0);
         assert_eq!(ks.expire_cycle(now + 11), 500);
-        assert_eq!(ks.db_sizes()[0], (500, 0));
+        assert_eq!(ks.db_sizes()[0], (500, 0, 0));
         assert!(ks.used_memory() < before);
     }
 }

@@ -130,17 +130,25 @@ impl Keyspace {
         Locked::new(self, first, (1..SHARDS).map(|i| (i, self.guard(i))).collect())
     }
 
-    /// Keys per database and how many of them expire, for INFO keyspace.
-    pub fn db_sizes(&self) -> Vec<(usize, usize)> {
-        let mut sizes = vec![(0, 0); self.databases];
+    /// Keys per database, how many of them expire, and the keys' average
+    /// remaining TTL in ms, for INFO keyspace.
+    pub fn db_sizes(&self) -> Vec<(usize, usize, u64)> {
+        let now = now_ms();
+        let mut sizes = vec![(0, 0, 0u128); self.databases];
         for i in 0..SHARDS {
             let shard = self.guard(i);
             for (db, d) in shard.dbs.iter().enumerate() {
                 sizes[db].0 += d.len();
                 sizes[db].1 += d.volatile();
+                if d.volatile() > 0 {
+                    sizes[db].2 += d.ttl_sum(now);
+                }
             }
         }
         sizes
+            .into_iter()
+            .map(|(keys, vol, sum)| (keys, vol, if vol > 0 { (sum / vol as u128) as u64 } else { 0 }))
+            .collect()
     }
 
     pub fn stats(&self) -> ShardStats {

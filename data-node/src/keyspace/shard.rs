@@ -56,6 +56,11 @@ impl Db {
         self.table.len()
     }
 
+    /// The sum of the remaining TTLs of this db's expiring keys, in ms.
+    pub fn ttl_sum(&self, now: u64) -> u128 {
+        self.table.iter().filter(|e| e.expires_at() != 0).map(|e| e.expires_at().saturating_sub(now) as u128).sum()
+    }
+
     pub fn volatile(&self) -> usize {
         self.volatile
     }

@@ -9,4 +9,5 @@ mod errors;
 mod protocol;
 mod pubsub_tx;
 mod server;
+mod slow_clients;
 mod strings_keys;

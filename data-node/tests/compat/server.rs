@@ -127,3 +127,29 @@ fn volatile_ttl_evicts_only_keys_with_a_ttl() {
     let info: String = cmd("INFO").arg("stats").query(&mut c).unwrap();
     assert!(info_field(&info, "evicted_keys").parse::<u64>().unwrap() > 0);
 }
+
+#[test]
+fn every_eviction_policy_keeps_within_maxmemory() {
+    for policy in ["allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random"] {
+        let n = Node::start_with(&["--maxmemory", "2mb", "--maxmemory-policy", policy]);
+        let mut c = n.conn();
+        fill(&mut c, 2000, "persistent");
+        let mut pipe = redis::pipe();
+        for i in 0..30_000 {
+            pipe.cmd("SET").arg(format!("v{i}")).arg("x".repeat(100)).arg("EX").arg(3600).ignore();
+        }
+        let _: () = pipe.query(&mut c).unwrap();
+        let info: String = cmd("INFO").arg("all").query(&mut c).unwrap();
+        let used: u64 = info_field(&info, "used_memory").parse().unwrap();
+        let evicted: u64 = info_field(&info, "evicted_keys").parse().unwrap();
+        assert!(used <= (2 << 20) + 1024, "{policy}: used {used}");
+        assert!(evicted > 1000, "{policy}: evicted {evicted}");
+        if policy.starts_with("volatile") {
+            for i in (0..2000).step_by(50) {
+                assert!(c.exists::<_, bool>(format!("persistent{i}")).unwrap(), "{policy} evicted a persistent key");
+            }
+        }
+        let avg_ttl: u64 = info_field(&info, "db0").rsplit('=').next().unwrap().parse().unwrap();
+        assert!(avg_ttl > 3_500_000 && avg_ttl <= 3_600_000, "{policy}: avg_ttl {avg_ttl}");
+    }
+}
