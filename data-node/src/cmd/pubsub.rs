@@ -45,38 +45,49 @@ fn psubscribe(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
+#[derive(Clone, Copy)]
+enum Kind {
+    Channel,
+    Pattern,
+}
+
+/// UNSUBSCRIBE / PUNSUBSCRIBE: the names given, or all of this kind.
+fn leave(ctx: &mut Ctx, kind: Kind) -> CmdResult {
+    let (verb, current) = match kind {
+        Kind::Channel => (&b"unsubscribe"[..], &ctx.session.channels),
+        Kind::Pattern => (&b"punsubscribe"[..], &ctx.session.patterns),
+    };
     let names: Vec<Vec<u8>> = if ctx.argc() > 1 {
         ctx.args[1..].iter().map(|c| c.to_vec()).collect()
     } else {
-        ctx.session.channels.iter().cloned().collect()
+        current.iter().cloned().collect()
     };
     if names.is_empty() {
-        confirm(ctx, b"unsubscribe", None);
+        confirm(ctx, verb, None);
     }
-    for ch in names {
-        ctx.session.channels.remove(&ch);
-        ctx.server.pubsub.unsubscribe(&ch, ctx.session.id());
-        confirm(ctx, b"unsubscribe", Some(&ch));
+    let id = ctx.session.id();
+    for name in names {
+        match kind {
+            Kind::Channel => {
+                ctx.session.channels.remove(&name);
+                ctx.server.pubsub.unsubscribe(&name, id);
+            }
+            Kind::Pattern => {
+                ctx.session.patterns.remove(&name);
+                ctx.server.pubsub.punsubscribe(&name, id);
+            }
+        }
+        confirm(ctx, verb, Some(&name));
     }
     Ok(())
 }
 
+fn unsubscribe(ctx: &mut Ctx) -> CmdResult {
+    leave(ctx, Kind::Channel)
+}
+
 fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
-    let names: Vec<Vec<u8>> = if ctx.argc() > 1 {
-        ctx.args[1..].iter().map(|c| c.to_vec()).collect()
-    } else {
-        ctx.session.patterns.iter().cloned().collect()
-    };
-    if names.is_empty() {
-        confirm(ctx, b"punsubscribe", None);
-    }
-    for p in names {
-        ctx.session.patterns.remove(&p);
-        ctx.server.pubsub.punsubscribe(&p, ctx.session.id());
-        confirm(ctx, b"punsubscribe", Some(&p));
-    }
-    Ok(())
+    leave(ctx, Kind::Pattern)
 }
 
 /// Drops every subscription silently (RESET, disconnect).

@@ -6,7 +6,7 @@ use super::error::{CmdResult, Error, NOT_POSITIVE};
 use super::hashes::pick_random;
 use super::keys::{ScanOpts, parse_cursor};
 use super::spec::{ALL_KEYS_FROM1, KEY1, KEY12, Keys, Spec, flag::*, spec};
-use super::typed::{as_set, create_set, read_set, write_set};
+use super::typed::{as_set, create_set, read_set, store_result, write_set};
 use crate::keyspace::{Locked, Set, SmallBytes, Value};
 
 pub const COMMANDS: &[Spec] = &[
@@ -190,11 +190,7 @@ fn store_op(ctx: &mut Ctx, op: Op) -> CmdResult {
     let keys = &ctx.args[2..];
     let result = combine(ctx.ks(), db, keys, op)?;
     let n = result.len();
-    ctx.ks().remove(db, dst);
-    if n > 0 {
-        ctx.ks().set(db, dst, Value::Set(Box::new(result)), 0);
-    }
-    ctx.out.int(n as i64);
+    store_result(ctx, dst, Value::Set(Box::new(result)), n);
     Ok(())
 }
 

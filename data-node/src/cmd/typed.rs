@@ -38,6 +38,18 @@ typed!(read_list, write_list, create_list, List, List);
 typed!(read_set, write_set, create_set, Set, Set);
 typed!(read_zset, write_zset, create_zset, ZSet, ZSet);
 
+/// Stores a computed collection at `dst` (SINTERSTORE, ZUNIONSTORE, ...),
+/// replacing whatever was there; an empty result deletes `dst`. Replies
+/// with the result's size.
+pub fn store_result(ctx: &mut super::Ctx, dst: &[u8], value: Value, len: usize) {
+    let db = ctx.db();
+    ctx.ks().remove(db, dst);
+    if len > 0 {
+        ctx.ks().set(db, dst, value, 0);
+    }
+    ctx.out.int(len as i64);
+}
+
 /// Unwraps the collection inside an `EntryMut` already checked by the helpers above.
 pub fn as_hash<'e>(e: &'e mut EntryMut<'_>) -> &'e mut Hash {
     match e.value_mut() {

@@ -8,7 +8,7 @@ use super::error::{CmdResult, Error, NOT_POSITIVE, SYNTAX, WRONGTYPE};
 use super::hashes::pick_random;
 use super::keys::{ScanOpts, parse_cursor};
 use super::spec::{KEY1, Keys, Spec, flag::*, spec};
-use super::typed::{as_zset, create_zset, read_zset, write_zset};
+use super::typed::{as_zset, create_zset, read_zset, store_result, write_zset};
 use crate::keyspace::{Locked, SmallBytes, Value, ZSet};
 use crate::resp::Reply;
 
@@ -624,14 +624,10 @@ fn combine(ctx: &mut Ctx, at: usize, op: Algebra, allow_withscores: bool) -> Res
 }
 
 fn store(ctx: &mut Ctx, op: Algebra) -> CmdResult {
-    let (db, dst) = (ctx.db(), ctx.arg(1));
+    let dst = ctx.arg(1);
     let (result, _) = combine(ctx, 2, op, false)?;
     let n = result.len();
-    ctx.ks().remove(db, dst);
-    if n > 0 {
-        ctx.ks().set(db, dst, Value::ZSet(Box::new(result)), 0);
-    }
-    ctx.out.int(n as i64);
+    store_result(ctx, dst, Value::ZSet(Box::new(result)), n);
     Ok(())
 }
 
