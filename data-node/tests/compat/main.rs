@@ -8,6 +8,7 @@ mod collections;
 mod errors;
 mod protocol;
 mod pubsub_tx;
+mod redis_py;
 mod server;
 mod slow_clients;
 mod strings_keys;
