@@ -197,11 +197,8 @@ fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
         got = Some(n);
         if n > 0 && n < spare { Err(std::io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
     });
-    match (result, got) {
-        (_, Some(n)) => Ok(n),
-        (Ok(n), None) => Ok(n),
-        (Err(e), None) => Err(e),
-    }
+    // The WouldBlock we return for a short read still carries the bytes read.
+    got.map_or(result, Ok)
 }
 
 /// Writes the pending replies. A client that doesn't read makes this wait

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::Ctx;
 use super::args::{eq, int};
-use super::error::{CmdResult, Error, SYNTAX};
+use super::error::{CmdResult, Error, SYNTAX, unknown_subcommand};
 use super::spec::{NO_KEYS, Spec, flag::*, spec};
 
 pub const COMMANDS: &[Spec] = &[
@@ -205,11 +205,7 @@ fn client(ctx: &mut Ctx) -> CmdResult {
             ctx.out.simple(l);
         }
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "CLIENT"));
     }
     Ok(())
 }

@@ -34,6 +34,15 @@ impl From<String> for Error {
     }
 }
 
+/// A subcommand that doesn't exist or got the wrong number of arguments.
+pub fn unknown_subcommand(sub: &[u8], command: &str) -> Error {
+    format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {command} HELP.",
+        String::from_utf8_lossy(sub)
+    )
+    .into()
+}
+
 pub fn wrong_arity(name: &str) -> Error {
     format!("ERR wrong number of arguments for '{name}' command").into()
 }

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use super::args::{eq, int, parse_i64};
-use super::error::{CmdResult, Error, NO_SUCH_KEY, SYNTAX};
+use super::error::{CmdResult, Error, NO_SUCH_KEY, SYNTAX, unknown_subcommand};
 use super::spec::{ALL_KEYS_FROM1, KEY1, KEY12, Keys, NO_KEYS, Spec, flag::*, spec};
 use crate::glob;
 use crate::keyspace::{Entry, Value};
@@ -288,8 +288,7 @@ fn expire_generic(ctx: &mut Ctx, unit_ms: i64, absolute: bool) -> CmdResult {
         || (xx && !has_ttl)
         || (gt && (!has_ttl || at <= current as i64))
         || (lt && has_ttl && at >= current as i64);
-    let allowed = !refused;
-    if !allowed {
+    if refused {
         ctx.out.int(0);
         return Ok(());
     }
@@ -430,11 +429,7 @@ fn object(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     if ctx.argc() != 3 {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "OBJECT"));
     }
     let (db, key) = (ctx.db(), ctx.arg(2));
     let lfu = ctx.server.keyspace.policy().is_lfu();
@@ -485,9 +480,5 @@ fn memory(ctx: &mut Ctx) -> CmdResult {
         ctx.out.simple("MEMORY USAGE <key> [SAMPLES <count>]");
         return Ok(());
     }
-    Err(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try MEMORY HELP.",
-        String::from_utf8_lossy(sub)
-    )
-    .into())
+    Err(unknown_subcommand(sub, "MEMORY"))
 }

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::Ctx;
 use super::args::eq;
-use super::error::CmdResult;
+use super::error::{CmdResult, unknown_subcommand};
 use super::spec::{NO_KEYS, Spec, flag::*, spec};
 
 pub const COMMANDS: &[Spec] = &[
@@ -129,11 +129,7 @@ fn pubsub(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "numpat") && ctx.argc() == 2 {
         ctx.out.int(ctx.server.pubsub.numpat() as i64);
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "PUBSUB"));
     }
     Ok(())
 }

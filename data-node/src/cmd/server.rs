@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::Ctx;
 use super::args::{eq, int};
-use super::error::{CmdResult, Error};
+use super::error::{CmdResult, Error, unknown_subcommand};
 use super::spec::{Keys, NO_KEYS, Spec, flag::*, spec};
 use crate::{glob, info};
 
@@ -86,11 +86,7 @@ fn config(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "rewrite") && ctx.argc() == 2 {
         return Err("ERR The server is running without a config file".into());
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CONFIG HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "CONFIG"));
     }
     Ok(())
 }
@@ -161,11 +157,7 @@ fn command(ctx: &mut Ctx) -> CmdResult {
         }
         ctx.out.bulks(keys.into_iter());
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "COMMAND"));
     }
     Ok(())
 }
@@ -201,11 +193,7 @@ fn slowlog(ctx: &mut Ctx) -> CmdResult {
         log.1.clear();
         ctx.out.ok();
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "SLOWLOG"));
     }
     Ok(())
 }
@@ -220,11 +208,7 @@ fn latency(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "doctor") {
         ctx.out.verbatim("Dave, I have observed no latency spikes in this Redis instance. You don't mind if I go to sleep? (latency-monitor-threshold is 0)\n");
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try LATENCY HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "LATENCY"));
     }
     Ok(())
 }

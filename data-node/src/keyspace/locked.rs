@@ -92,15 +92,13 @@ impl<'a> Locked<'a> {
             None => return None,
             Some(e) => e.expires_at(),
         };
-        let shard = if expires_at != 0 && expires_at <= self.now() {
+        if expires_at != 0 && expires_at <= self.now() {
             let shard = self.shard(idx);
             shard.remove_where(db, hash, |e| &*e.key == key);
             shard.stats.expired += 1;
             return None;
-        } else {
-            self.shard(idx)
-        };
-        Some((hash, shard))
+        }
+        Some((hash, self.shard(idx)))
     }
 
     /// A read: counts a hit or a miss and refreshes the key's access stamp.

@@ -87,6 +87,17 @@ impl Raw {
         );
     }
 
+    /// Switches to RESP3 and consumes HELLO's reply (a map ending with the
+    /// empty `modules` array).
+    pub fn hello3(&mut self) {
+        self.send(b"HELLO 3\r\n");
+        let mut got = Vec::new();
+        while !got.ends_with(b"*0\r\n") {
+            got.extend(self.read_exact_len(1));
+        }
+        assert!(got.starts_with(b"%7\r\n"), "{:?}", String::from_utf8_lossy(&got));
+    }
+
     /// True once the server has closed the connection.
     pub fn closed(&mut self) -> bool {
         let mut buf = [0u8; 1024];

@@ -47,11 +47,7 @@ fn subscriber_mode_refuses_other_commands_in_resp2() {
 fn resp3_subscribers_get_push_messages_and_may_run_commands() {
     let n = Node::start();
     let mut raw = n.raw();
-    let mut got = Vec::new();
-    raw.send(b"HELLO 3\r\n");
-    while !got.ends_with(b"*0\r\n") {
-        got.extend(raw.read_exact_len(1));
-    }
+    raw.hello3();
     raw.roundtrip(b"SUBSCRIBE c\r\n", b">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
     raw.roundtrip(b"GET k\r\n", b"_\r\n");
     cmd("PUBLISH").arg("c").arg("m").query::<i64>(&mut n.conn()).unwrap();
