@@ -1,0 +1,267 @@
+//! /v1/cache-clusters: create, list, describe, modify, delete, reboot.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Query, Reader, Writer};
+use super::settings::{self, SharedInput, TagInput};
+use super::views::{self, CacheClusterView};
+use crate::model::{PendingModifiedValues, source, status};
+use crate::store::{ClusterChange, ClusterFilter, NewCluster};
+use crate::validate;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCacheCluster {
+    cache_cluster_id: String,
+    engine: Option<String>,
+    engine_version: Option<String>,
+    cache_node_type: Option<String>,
+    num_cache_nodes: Option<i64>,
+    port: Option<i64>,
+    preferred_maintenance_window: Option<String>,
+    snapshot_retention_limit: Option<i64>,
+    snapshot_window: Option<String>,
+    auth_token: Option<String>,
+    tags: Option<Vec<TagInput>>,
+}
+
+pub async fn create(
+    _: Writer,
+    State(state): State<AppState>,
+    Json(input): Json<CreateCacheCluster>,
+) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
+    let id = input.cache_cluster_id.to_ascii_lowercase();
+    validate::identifier("cache_cluster_id", &id, validate::MAX_CLUSTER_ID).map_err(ApiError::InvalidParameterValue)?;
+    let shared = SharedInput {
+        engine: input.engine,
+        engine_version: input.engine_version,
+        cache_node_type: input.cache_node_type,
+        port: input.port,
+        auth_token: input.auth_token,
+        preferred_maintenance_window: input.preferred_maintenance_window,
+        snapshot_retention_limit: input.snapshot_retention_limit,
+        snapshot_window: input.snapshot_window,
+        tags: input.tags,
+    }
+    .check()?;
+    let num_cache_nodes = input.num_cache_nodes.unwrap_or(1);
+    if num_cache_nodes != 1 {
+        return Err(ApiError::InvalidParameterValue(format!(
+            "Invalid num_cache_nodes {num_cache_nodes}: a redis cache cluster has exactly 1 node; use a replication group for replicas."
+        )));
+    }
+    let new = NewCluster {
+        cache_cluster_id: id.clone(),
+        replication_group_id: None,
+        role: None,
+        engine: shared.engine,
+        engine_version: shared.engine_version,
+        cache_node_type: shared.cache_node_type,
+        num_cache_nodes,
+        port: shared.port,
+        auth_token: shared.auth_token,
+        preferred_maintenance_window: shared.preferred_maintenance_window,
+        snapshot_retention_limit: shared.snapshot_retention_limit,
+        snapshot_window: shared.snapshot_window,
+        tags: shared.tags,
+    };
+    state.store.insert_cluster(&new).await.map_err(|e| match e {
+        crate::store::StoreError::AlreadyExists => ApiError::CacheClusterAlreadyExists(id.clone()),
+        other => other.into(),
+    })?;
+    state.store.record_event(source::CACHE_CLUSTER, &id, "Cache cluster creation requested").await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::CREATED, axum::Json(view(&state, &id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    max_records: Option<i64>,
+    marker: Option<String>,
+    engine: Option<String>,
+    replication_group_id: Option<String>,
+    show_cache_clusters_not_in_replication_groups: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterList {
+    cache_clusters: Vec<CacheClusterView>,
+    marker: Option<String>,
+}
+
+pub async fn list(
+    _: Reader,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<axum::Json<ClusterList>> {
+    let size = settings::page_size(query.max_records)?;
+    let filter = ClusterFilter {
+        after: query.marker,
+        limit: size + 1,
+        replication_group_id: query.replication_group_id.map(|g| g.to_ascii_lowercase()),
+        engine: query.engine,
+        not_in_replication_groups: query.show_cache_clusters_not_in_replication_groups.unwrap_or(false),
+    };
+    let rows = state.store.clusters(&filter).await?;
+    let (rows, marker) = settings::paginate(rows, size, |c| c.cache_cluster_id.clone());
+    let mut cache_clusters = Vec::with_capacity(rows.len());
+    for cluster in rows {
+        let nodes = state.store.nodes(&cluster.cache_cluster_id).await?;
+        cache_clusters.push(views::cache_cluster(cluster, &nodes));
+    }
+    Ok(axum::Json(ClusterList { cache_clusters, marker }))
+}
+
+pub async fn describe(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<CacheClusterView>> {
+    Ok(axum::Json(view(&state, &id.to_ascii_lowercase()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyCacheCluster {
+    cache_node_type: Option<String>,
+    num_cache_nodes: Option<i64>,
+    preferred_maintenance_window: Option<String>,
+    snapshot_retention_limit: Option<i64>,
+    snapshot_window: Option<String>,
+    tags: Option<Vec<TagInput>>,
+    apply_immediately: Option<bool>,
+}
+
+/// Windows, retention and tags change at once. A new node type is applied to
+/// the running nodes at once with `apply_immediately` (status `modifying`), or
+/// else held in `pending_modified_values` for the maintenance window.
+pub async fn modify(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<ModifyCacheCluster>,
+) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
+    let id = id.to_ascii_lowercase();
+    let cluster = state.store.cluster(&id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.clone()))?;
+    if let Some(group) = &cluster.replication_group_id {
+        return Err(ApiError::InvalidParameterCombination(format!(
+            "Cache cluster {id} is a member of replication group {group}; modify the replication group."
+        )));
+    }
+    if let Some(n) = input.num_cache_nodes
+        && n != cluster.num_cache_nodes
+    {
+        return Err(ApiError::InvalidParameterValue(format!(
+            "Invalid num_cache_nodes {n}: a redis cache cluster has exactly 1 node."
+        )));
+    }
+    let maintenance = settings::check_optional_windows(
+        input.preferred_maintenance_window,
+        input.snapshot_retention_limit,
+        input.snapshot_window.as_deref(),
+    )?;
+    let mut change = ClusterChange {
+        preferred_maintenance_window: maintenance,
+        snapshot_retention_limit: input.snapshot_retention_limit,
+        snapshot_window: input.snapshot_window,
+        tags: input.tags.map(settings::check_tags).transpose()?,
+        ..ClusterChange::default()
+    };
+    let mut message = "Cache cluster modified".to_owned();
+    if let Some(node_type) = input.cache_node_type.filter(|t| *t != cluster.cache_node_type) {
+        settings::check_node_type(&node_type)?;
+        message = format!("Cache node type change to {node_type} requested");
+        change.pending_modified_values = Some(PendingModifiedValues { cache_node_type: Some(node_type) });
+        if input.apply_immediately.unwrap_or(false) {
+            change.status = Some(status::MODIFYING);
+        } else {
+            message.push_str(" for the next maintenance window");
+        }
+    }
+    if !state.store.change_available_cluster(&id, &change).await? {
+        return Err(ApiError::InvalidCacheClusterState(id));
+    }
+    state.store.record_event(source::CACHE_CLUSTER, &id, &message).await?;
+    state.reconcile.notify_one();
+    let code = if change.status.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK };
+    Ok((code, axum::Json(view(&state, &id).await?)))
+}
+
+pub async fn delete(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
+    let id = id.to_ascii_lowercase();
+    let cluster = state.store.cluster(&id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.clone()))?;
+    if let Some(group) = &cluster.replication_group_id {
+        return Err(ApiError::InvalidParameterCombination(format!(
+            "Cache cluster {id} is a member of replication group {group}; delete the replication group."
+        )));
+    }
+    if !state.store.delete_available_cluster(&id).await.map_err(|e| not_found(e, &id))? {
+        return Err(ApiError::InvalidCacheClusterState(id));
+    }
+    // Read before waking the reconciler, which may remove the record at once.
+    let deleting = view(&state, &id).await?;
+    state.store.record_event(source::CACHE_CLUSTER, &id, "Cache cluster deletion requested").await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(deleting)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RebootCacheCluster {
+    cache_node_ids_to_reboot: Vec<String>,
+}
+
+pub async fn reboot(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<RebootCacheCluster>,
+) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
+    let id = id.to_ascii_lowercase();
+    if state.store.cluster(&id).await?.is_none() {
+        return Err(ApiError::CacheClusterNotFound(id));
+    }
+    if input.cache_node_ids_to_reboot.is_empty() {
+        return Err(ApiError::InvalidParameterValue("cache_node_ids_to_reboot must name at least one node.".into()));
+    }
+    let nodes = state.store.nodes(&id).await?;
+    if let Some(unknown) =
+        input.cache_node_ids_to_reboot.iter().find(|wanted| !nodes.iter().any(|n| &n.cache_node_id == *wanted))
+    {
+        return Err(ApiError::InvalidParameterValue(format!("Cache cluster {id} has no node {unknown}.")));
+    }
+    if !state
+        .store
+        .reboot_available_cluster(&id, &input.cache_node_ids_to_reboot)
+        .await
+        .map_err(|e| not_found(e, &id))?
+    {
+        return Err(ApiError::InvalidCacheClusterState(id));
+    }
+    let message = format!("Reboot of cache nodes {} requested", input.cache_node_ids_to_reboot.join(", "));
+    state.store.record_event(source::CACHE_CLUSTER, &id, &message).await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
+}
+
+fn not_found(error: crate::store::StoreError, id: &str) -> ApiError {
+    match error {
+        crate::store::StoreError::NotFound => ApiError::CacheClusterNotFound(id.to_owned()),
+        other => other.into(),
+    }
+}
+
+async fn view(state: &AppState, id: &str) -> ApiResult<CacheClusterView> {
+    let cluster = state.store.cluster(id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.to_owned()))?;
+    let nodes = state.store.nodes(id).await?;
+    Ok(views::cache_cluster(cluster, &nodes))
+}

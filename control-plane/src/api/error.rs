@@ -1,0 +1,107 @@
+//! The one error type of the API: ElastiCache's wire codes in
+//! `{"error": {"code", "message"}}` with a REST status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    #[error("{0}")]
+    InvalidParameterCombination(String),
+    #[error("Cache cluster {0} already exists.")]
+    CacheClusterAlreadyExists(String),
+    #[error("Replication group {0} already exists.")]
+    ReplicationGroupAlreadyExists(String),
+    #[error("Cache cluster {0} not found.")]
+    CacheClusterNotFound(String),
+    #[error("Replication group {0} not found.")]
+    ReplicationGroupNotFound(String),
+    #[error("Cache cluster {0} is not in available state.")]
+    InvalidCacheClusterState(String),
+    #[error("Replication group {0} is not in available state.")]
+    InvalidReplicationGroupState(String),
+    #[error("Missing Authorization: Bearer <token> header.")]
+    MissingAuthenticationToken,
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("The token has expired.")]
+    ExpiredToken,
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("No operation at {0}.")]
+    UnknownOperation(String),
+    #[error("Method {0} is not allowed here.")]
+    MethodNotAllowed(String),
+    #[error("No free host port is left for a new node.")]
+    InsufficientCapacity,
+    /// Logged where it happens; the client only learns that it did.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            InvalidParameterValue(_) | InvalidParameterCombination(_) => StatusCode::BAD_REQUEST,
+            CacheClusterAlreadyExists(_) | ReplicationGroupAlreadyExists(_) => StatusCode::CONFLICT,
+            InvalidCacheClusterState(_) | InvalidReplicationGroupState(_) => StatusCode::CONFLICT,
+            CacheClusterNotFound(_) | ReplicationGroupNotFound(_) | UnknownOperation(_) => StatusCode::NOT_FOUND,
+            MissingAuthenticationToken | InvalidToken(_) | ExpiredToken => StatusCode::UNAUTHORIZED,
+            AccessDenied(_) => StatusCode::FORBIDDEN,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            InsufficientCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// ElastiCache's wire code, letter for letter.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            InvalidParameterValue(_) => "InvalidParameterValue",
+            InvalidParameterCombination(_) => "InvalidParameterCombination",
+            CacheClusterAlreadyExists(_) => "CacheClusterAlreadyExists",
+            ReplicationGroupAlreadyExists(_) => "ReplicationGroupAlreadyExists",
+            CacheClusterNotFound(_) => "CacheClusterNotFound",
+            ReplicationGroupNotFound(_) => "ReplicationGroupNotFoundFault",
+            InvalidCacheClusterState(_) => "InvalidCacheClusterState",
+            InvalidReplicationGroupState(_) => "InvalidReplicationGroupState",
+            MissingAuthenticationToken => "MissingAuthenticationToken",
+            InvalidToken(_) => "InvalidToken",
+            ExpiredToken => "ExpiredToken",
+            AccessDenied(_) => "AccessDenied",
+            UnknownOperation(_) => "UnknownOperation",
+            MethodNotAllowed(_) => "MethodNotAllowed",
+            InsufficientCapacity => "InsufficientCacheClusterCapacity",
+            Internal => "InternalFailure",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::MemberClusterExists(id) => ApiError::CacheClusterAlreadyExists(id),
+            StoreError::NoFreePort => ApiError::InsufficientCapacity,
+            other => {
+                tracing::error!("store: {other}");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

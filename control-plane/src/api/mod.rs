@@ -1,0 +1,101 @@
+//! The REST API: one router module per resource, merged here. Handlers are
+//! thin: extract (auth, then input), call the store, wake the reconciler, map.
+
+mod cache_clusters;
+mod catalogue;
+mod error;
+mod events;
+mod extract;
+mod meta;
+mod replication_groups;
+mod settings;
+mod tokens;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::http::{Method, Uri};
+use axum::routing::{MethodFilter, on};
+use tokio::sync::Notify;
+
+pub use error::{ApiError, ApiResult};
+
+use crate::auth::Authenticator;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+    /// Tells the reconciler that desired state changed.
+    pub reconcile: Arc<Notify>,
+}
+
+/// The router with every route, ready to serve.
+pub fn app(state: AppState) -> Router {
+    routes().router.with_state(state)
+}
+
+/// `(method, path)` of every route the router serves, in openapi.yaml's spelling.
+pub fn served_routes() -> Vec<(&'static str, &'static str)> {
+    routes().served
+}
+
+fn routes() -> Routes {
+    Routes::default()
+        .add("GET", "/healthz", meta::healthz)
+        .add("GET", "/openapi.yaml", meta::openapi)
+        .add("GET", "/v1/cache-clusters", cache_clusters::list)
+        .add("POST", "/v1/cache-clusters", cache_clusters::create)
+        .add("GET", "/v1/cache-clusters/{cache_cluster_id}", cache_clusters::describe)
+        .add("PATCH", "/v1/cache-clusters/{cache_cluster_id}", cache_clusters::modify)
+        .add("DELETE", "/v1/cache-clusters/{cache_cluster_id}", cache_clusters::delete)
+        .add("POST", "/v1/cache-clusters/{cache_cluster_id}/reboot", cache_clusters::reboot)
+        .add("GET", "/v1/replication-groups", replication_groups::list)
+        .add("POST", "/v1/replication-groups", replication_groups::create)
+        .add("GET", "/v1/replication-groups/{replication_group_id}", replication_groups::describe)
+        .add("PATCH", "/v1/replication-groups/{replication_group_id}", replication_groups::modify)
+        .add("DELETE", "/v1/replication-groups/{replication_group_id}", replication_groups::delete)
+        .add("GET", "/v1/events", events::list)
+        .add("POST", "/v1/tokens", tokens::create)
+        .add("GET", "/v1/engine-versions", catalogue::engine_versions)
+        .add("GET", "/v1/cache-node-types", catalogue::cache_node_types)
+}
+
+struct Routes {
+    router: Router<AppState>,
+    served: Vec<(&'static str, &'static str)>,
+}
+
+impl Default for Routes {
+    fn default() -> Routes {
+        let router = Router::new()
+            .fallback(|uri: Uri| async move { ApiError::UnknownOperation(uri.path().to_owned()) })
+            .method_not_allowed_fallback(
+                |method: Method| async move { ApiError::MethodNotAllowed(method.to_string()) },
+            );
+        Routes { router, served: Vec::new() }
+    }
+}
+
+impl Routes {
+    fn add<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: H,
+    ) -> Routes {
+        let filter = match method {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            "PATCH" => MethodFilter::PATCH,
+            "DELETE" => MethodFilter::DELETE,
+            other => unreachable!("no route uses {other}"),
+        };
+        self.router = self.router.route(path, on(filter, handler));
+        self.served.push((method, path));
+        self
+    }
+}

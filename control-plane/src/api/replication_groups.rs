@@ -1,0 +1,269 @@
+//! /v1/replication-groups: a primary and up to five replicas, each a member
+//! cache cluster named `<group>-00N`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Query, Reader, Writer};
+use super::settings::{self, SharedInput, TagInput};
+use super::views::{self, ReplicationGroupView};
+use crate::model::{ReplicationGroup, member_cluster_id, source};
+use crate::store::{ClusterFilter, GroupChange, NewCluster, NewGroup, StoreError};
+use crate::validate;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReplicationGroup {
+    replication_group_id: String,
+    replication_group_description: String,
+    num_cache_clusters: Option<i64>,
+    replicas_per_node_group: Option<i64>,
+    automatic_failover_enabled: Option<bool>,
+    multi_az_enabled: Option<bool>,
+    engine: Option<String>,
+    engine_version: Option<String>,
+    cache_node_type: Option<String>,
+    port: Option<i64>,
+    auth_token: Option<String>,
+    preferred_maintenance_window: Option<String>,
+    snapshot_retention_limit: Option<i64>,
+    snapshot_window: Option<String>,
+    tags: Option<Vec<TagInput>>,
+}
+
+pub async fn create(
+    _: Writer,
+    State(state): State<AppState>,
+    Json(input): Json<CreateReplicationGroup>,
+) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
+    let id = input.replication_group_id.to_ascii_lowercase();
+    validate::identifier("replication_group_id", &id, validate::MAX_GROUP_ID)
+        .map_err(ApiError::InvalidParameterValue)?;
+    if input.replication_group_description.trim().is_empty() {
+        return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
+    }
+    let clusters = match (input.num_cache_clusters, input.replicas_per_node_group) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidParameterCombination(
+                "Give num_cache_clusters or replicas_per_node_group, not both.".into(),
+            ));
+        }
+        (Some(n), None) if !(1..=6).contains(&n) => {
+            return Err(ApiError::InvalidParameterValue(format!("Invalid num_cache_clusters {n}: it must be 1-6.")));
+        }
+        (None, Some(r)) if !(0..=5).contains(&r) => {
+            return Err(ApiError::InvalidParameterValue(format!(
+                "Invalid replicas_per_node_group {r}: it must be 0-5."
+            )));
+        }
+        (Some(n), None) => n,
+        (None, Some(r)) => r + 1,
+        (None, None) => 1,
+    };
+    let failover = input.automatic_failover_enabled.unwrap_or(false);
+    let multi_az = input.multi_az_enabled.unwrap_or(false);
+    if failover && clusters < 2 {
+        return Err(ApiError::InvalidParameterCombination(
+            "automatic_failover_enabled needs at least one replica (num_cache_clusters >= 2).".into(),
+        ));
+    }
+    if multi_az && !failover {
+        return Err(ApiError::InvalidParameterCombination("multi_az_enabled needs automatic_failover_enabled.".into()));
+    }
+    let shared = SharedInput {
+        engine: input.engine,
+        engine_version: input.engine_version,
+        cache_node_type: input.cache_node_type,
+        port: input.port,
+        auth_token: input.auth_token,
+        preferred_maintenance_window: input.preferred_maintenance_window,
+        snapshot_retention_limit: input.snapshot_retention_limit,
+        snapshot_window: input.snapshot_window,
+        tags: input.tags,
+    }
+    .check()?;
+    let members = (0..clusters as usize)
+        .map(|index| NewCluster {
+            cache_cluster_id: member_cluster_id(&id, index),
+            replication_group_id: Some(id.clone()),
+            role: Some(if index == 0 { "primary" } else { "replica" }.into()),
+            engine: shared.engine.clone(),
+            engine_version: shared.engine_version.clone(),
+            cache_node_type: shared.cache_node_type.clone(),
+            num_cache_nodes: 1,
+            port: shared.port,
+            auth_token: shared.auth_token.clone(),
+            preferred_maintenance_window: shared.preferred_maintenance_window.clone(),
+            snapshot_retention_limit: shared.snapshot_retention_limit,
+            snapshot_window: shared.snapshot_window.clone(),
+            tags: shared.tags.clone(),
+        })
+        .collect();
+    let group = ReplicationGroup {
+        replication_group_id: id.clone(),
+        description: input.replication_group_description,
+        status: String::new(),
+        engine_version: shared.engine_version,
+        cache_node_type: shared.cache_node_type,
+        port: shared.port,
+        automatic_failover_enabled: failover,
+        multi_az_enabled: multi_az,
+        auth_token: shared.auth_token,
+        preferred_maintenance_window: shared.preferred_maintenance_window,
+        snapshot_retention_limit: shared.snapshot_retention_limit,
+        snapshot_window: shared.snapshot_window,
+        tags: shared.tags,
+        created_at: 0,
+    };
+    state.store.insert_group(&NewGroup { group, members }).await.map_err(|e| match e {
+        StoreError::AlreadyExists => ApiError::ReplicationGroupAlreadyExists(id.clone()),
+        other => other.into(),
+    })?;
+    let message = format!("Replication group creation requested with {clusters} cache clusters");
+    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::CREATED, axum::Json(view(&state, &id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    max_records: Option<i64>,
+    marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupList {
+    replication_groups: Vec<ReplicationGroupView>,
+    marker: Option<String>,
+}
+
+pub async fn list(
+    _: Reader,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<axum::Json<GroupList>> {
+    let size = settings::page_size(query.max_records)?;
+    let rows = state.store.groups(query.marker.as_deref(), size + 1).await?;
+    let (rows, marker) = settings::paginate(rows, size, |g| g.replication_group_id.clone());
+    let mut replication_groups = Vec::with_capacity(rows.len());
+    for group in rows {
+        let members = members(&state, &group.replication_group_id).await?;
+        replication_groups.push(views::replication_group(group, &members));
+    }
+    Ok(axum::Json(GroupList { replication_groups, marker }))
+}
+
+pub async fn describe(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ReplicationGroupView>> {
+    Ok(axum::Json(view(&state, &id.to_ascii_lowercase()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyReplicationGroup {
+    replication_group_description: Option<String>,
+    automatic_failover_enabled: Option<bool>,
+    multi_az_enabled: Option<bool>,
+    preferred_maintenance_window: Option<String>,
+    snapshot_retention_limit: Option<i64>,
+    snapshot_window: Option<String>,
+    tags: Option<Vec<TagInput>>,
+    apply_immediately: Option<bool>,
+}
+
+pub async fn modify(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<ModifyReplicationGroup>,
+) -> ApiResult<axum::Json<ReplicationGroupView>> {
+    let id = id.to_ascii_lowercase();
+    let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
+    let clusters = state.store.clusters(&member_filter(&id)).await?.len();
+    let failover = input.automatic_failover_enabled.unwrap_or(group.automatic_failover_enabled);
+    let multi_az = input.multi_az_enabled.unwrap_or(group.multi_az_enabled);
+    if failover && clusters < 2 {
+        return Err(ApiError::InvalidParameterCombination(
+            "automatic_failover_enabled needs at least one replica.".into(),
+        ));
+    }
+    if multi_az && !failover {
+        return Err(ApiError::InvalidParameterCombination("multi_az_enabled needs automatic_failover_enabled.".into()));
+    }
+    if input.replication_group_description.as_deref().is_some_and(|d| d.trim().is_empty()) {
+        return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
+    }
+    let maintenance = settings::check_optional_windows(
+        input.preferred_maintenance_window,
+        input.snapshot_retention_limit,
+        input.snapshot_window.as_deref(),
+    )?;
+    let _ = input.apply_immediately; // every change a group accepts today takes effect at once
+    let change = GroupChange {
+        description: input.replication_group_description,
+        automatic_failover_enabled: input.automatic_failover_enabled,
+        multi_az_enabled: input.multi_az_enabled,
+        preferred_maintenance_window: maintenance,
+        snapshot_retention_limit: input.snapshot_retention_limit,
+        snapshot_window: input.snapshot_window,
+        tags: input.tags.map(settings::check_tags).transpose()?,
+    };
+    if !state.store.change_available_group(&id, &change).await.map_err(|e| not_found(e, &id))? {
+        return Err(ApiError::InvalidReplicationGroupState(id));
+    }
+    state.store.record_event(source::REPLICATION_GROUP, &id, "Replication group modified").await?;
+    Ok(axum::Json(view(&state, &id).await?))
+}
+
+pub async fn delete(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
+    let id = id.to_ascii_lowercase();
+    if !state.store.delete_available_group(&id).await.map_err(|e| not_found(e, &id))? {
+        return Err(ApiError::InvalidReplicationGroupState(id));
+    }
+    // Read before waking the reconciler, which may remove the records at once.
+    let deleting = view(&state, &id).await?;
+    state.store.record_event(source::REPLICATION_GROUP, &id, "Replication group deletion requested").await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(deleting)))
+}
+
+fn not_found(error: StoreError, id: &str) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::ReplicationGroupNotFound(id.to_owned()),
+        other => other.into(),
+    }
+}
+
+fn member_filter(id: &str) -> ClusterFilter {
+    ClusterFilter { replication_group_id: Some(id.to_owned()), limit: 100, ..ClusterFilter::default() }
+}
+
+async fn members(
+    state: &AppState,
+    id: &str,
+) -> ApiResult<Vec<(crate::model::CacheCluster, Vec<crate::model::CacheNode>)>> {
+    let clusters = state.store.clusters(&member_filter(id)).await?;
+    let mut members = Vec::with_capacity(clusters.len());
+    for cluster in clusters {
+        let nodes = state.store.nodes(&cluster.cache_cluster_id).await?;
+        members.push((cluster, nodes));
+    }
+    Ok(members)
+}
+
+async fn view(state: &AppState, id: &str) -> ApiResult<ReplicationGroupView> {
+    let group = state.store.group(id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.to_owned()))?;
+    let members = members(state, id).await?;
+    Ok(views::replication_group(group, &members))
+}

@@ -1,0 +1,160 @@
+//! How records look on the wire: ElastiCache's field names in snake_case,
+//! endpoints as `{"address", "port"}`, times in RFC 3339.
+
+use serde::Serialize;
+
+use crate::clock::to_rfc3339;
+use crate::model::{CacheCluster, CacheNode, PendingModifiedValues, ReplicationGroup, Tag};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Endpoint {
+    pub address: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CacheNodeView {
+    pub cache_node_id: String,
+    pub cache_node_status: String,
+    pub cache_node_create_time: String,
+    pub endpoint: Option<Endpoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CacheClusterView {
+    pub cache_cluster_id: String,
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub cache_node_type: String,
+    pub num_cache_nodes: i64,
+    pub replication_group_id: Option<String>,
+    pub preferred_maintenance_window: String,
+    pub snapshot_retention_limit: i64,
+    pub snapshot_window: String,
+    pub auth_token_enabled: bool,
+    pub tags: Vec<Tag>,
+    pub pending_modified_values: PendingModifiedValues,
+    pub cache_cluster_create_time: String,
+    pub cache_nodes: Vec<CacheNodeView>,
+}
+
+pub fn endpoint(node: &CacheNode) -> Option<Endpoint> {
+    node.address.as_ref().map(|address| Endpoint { address: address.clone(), port: node.host_port })
+}
+
+pub fn cache_cluster(cluster: CacheCluster, nodes: &[CacheNode]) -> CacheClusterView {
+    CacheClusterView {
+        auth_token_enabled: cluster.auth_token.is_some(),
+        cache_cluster_id: cluster.cache_cluster_id,
+        status: cluster.status,
+        engine: cluster.engine,
+        engine_version: cluster.engine_version,
+        cache_node_type: cluster.cache_node_type,
+        num_cache_nodes: cluster.num_cache_nodes,
+        replication_group_id: cluster.replication_group_id,
+        preferred_maintenance_window: cluster.preferred_maintenance_window,
+        snapshot_retention_limit: cluster.snapshot_retention_limit,
+        snapshot_window: cluster.snapshot_window,
+        tags: cluster.tags,
+        pending_modified_values: cluster.pending_modified_values,
+        cache_cluster_create_time: to_rfc3339(cluster.created_at),
+        cache_nodes: nodes
+            .iter()
+            .map(|n| CacheNodeView {
+                cache_node_id: n.cache_node_id.clone(),
+                cache_node_status: n.status.clone(),
+                cache_node_create_time: to_rfc3339(n.created_at),
+                endpoint: endpoint(n),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeGroupMember {
+    pub cache_cluster_id: String,
+    pub cache_node_id: String,
+    pub current_role: String,
+    pub read_endpoint: Option<Endpoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeGroup {
+    pub node_group_id: String,
+    pub status: String,
+    pub primary_endpoint: Option<Endpoint>,
+    pub reader_endpoint: Option<Endpoint>,
+    pub node_group_members: Vec<NodeGroupMember>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReplicationGroupView {
+    pub replication_group_id: String,
+    pub replication_group_description: String,
+    pub status: String,
+    pub engine: &'static str,
+    pub engine_version: String,
+    pub cache_node_type: String,
+    pub member_clusters: Vec<String>,
+    pub node_groups: Vec<NodeGroup>,
+    pub automatic_failover: &'static str,
+    pub multi_az: &'static str,
+    pub auth_token_enabled: bool,
+    pub preferred_maintenance_window: String,
+    pub snapshot_retention_limit: i64,
+    pub snapshot_window: String,
+    pub tags: Vec<Tag>,
+    pub replication_group_create_time: String,
+}
+
+fn enabled(on: bool) -> &'static str {
+    if on { "enabled" } else { "disabled" }
+}
+
+/// `members` are the group's clusters with their nodes, in member order.
+pub fn replication_group(group: ReplicationGroup, members: &[(CacheCluster, Vec<CacheNode>)]) -> ReplicationGroupView {
+    let node_group_members: Vec<NodeGroupMember> = members
+        .iter()
+        .flat_map(|(cluster, nodes)| {
+            nodes.iter().map(move |node| NodeGroupMember {
+                cache_cluster_id: cluster.cache_cluster_id.clone(),
+                cache_node_id: node.cache_node_id.clone(),
+                current_role: cluster.role.clone().unwrap_or_else(|| "primary".into()),
+                read_endpoint: endpoint(node),
+            })
+        })
+        .collect();
+    let primary_endpoint =
+        node_group_members.iter().find(|m| m.current_role == "primary").and_then(|m| m.read_endpoint.clone());
+    // Until a load-balancing reader endpoint exists, readers go to the first replica.
+    let reader_endpoint = node_group_members
+        .iter()
+        .find(|m| m.current_role == "replica")
+        .and_then(|m| m.read_endpoint.clone())
+        .or_else(|| primary_endpoint.clone());
+    ReplicationGroupView {
+        replication_group_id: group.replication_group_id,
+        replication_group_description: group.description,
+        status: group.status.clone(),
+        engine: "redis",
+        engine_version: group.engine_version,
+        cache_node_type: group.cache_node_type,
+        member_clusters: members.iter().map(|(c, _)| c.cache_cluster_id.clone()).collect(),
+        node_groups: vec![NodeGroup {
+            node_group_id: "0001".into(),
+            status: group.status,
+            primary_endpoint,
+            reader_endpoint,
+            node_group_members,
+        }],
+        automatic_failover: enabled(group.automatic_failover_enabled),
+        multi_az: enabled(group.multi_az_enabled),
+        auth_token_enabled: group.auth_token.is_some(),
+        preferred_maintenance_window: group.preferred_maintenance_window,
+        snapshot_retention_limit: group.snapshot_retention_limit,
+        snapshot_window: group.snapshot_window,
+        tags: group.tags,
+        replication_group_create_time: to_rfc3339(group.created_at),
+    }
+}

@@ -1,0 +1,98 @@
+//! The control plane's settings: every one a flag with a `FERRO_*` fallback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "control-plane", version, about = "ferrocache's REST API and reconciler")]
+pub struct Config {
+    /// Address the REST API listens on.
+    #[arg(long, env = "FERRO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the SQLite database, the signing secret, the bootstrap
+    /// token and (process runtime) the nodes' data.
+    #[arg(long, env = "FERRO_DATA_DIR", default_value = "./ferrocache-data")]
+    pub data_dir: PathBuf,
+
+    /// Where nodes run: docker, process, or auto (docker when its socket answers).
+    #[arg(long, env = "FERRO_RUNTIME", value_enum, default_value_t = RuntimeKind::Auto)]
+    pub runtime: RuntimeKind,
+
+    /// The data-node binary: run as is by the process runtime, copied into the
+    /// `FROM scratch` image by the docker runtime (which needs it static).
+    /// Default: `data-node` beside this executable.
+    #[arg(long, env = "FERRO_DATA_NODE_BIN")]
+    pub data_node_bin: Option<PathBuf>,
+
+    /// Address published in node endpoints (and bound by docker's port publishing).
+    #[arg(long, env = "FERRO_ADVERTISE_HOST", default_value = "127.0.0.1")]
+    pub advertise_host: String,
+
+    /// Host ports for nodes, `LOW-HIGH`; default: free ports chosen by the kernel.
+    #[arg(long, env = "FERRO_NODE_PORTS", value_parser = parse_port_range)]
+    pub node_ports: Option<(u16, u16)>,
+
+    /// Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock).
+    #[arg(long, env = "FERRO_DOCKER_SOCKET")]
+    pub docker_socket: Option<String>,
+
+    /// Seconds a new or restarted node has to answer PING before its cluster
+    /// is marked `create-failed`.
+    #[arg(long, env = "FERRO_NODE_READY_TIMEOUT", default_value_t = 30)]
+    pub node_ready_timeout: u64,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Build the `ferrocache/data-node` image from the static data-node binary and exit.
+    BuildImage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuntimeKind {
+    Auto,
+    Docker,
+    Process,
+}
+
+fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let (low, high) = text.split_once('-').ok_or("expected LOW-HIGH, e.g. 31000-31999")?;
+    let low: u16 = low.trim().parse().map_err(|e| format!("bad low port: {e}"))?;
+    let high: u16 = high.trim().parse().map_err(|e| format!("bad high port: {e}"))?;
+    if low == 0 || low > high {
+        return Err("expected 0 < LOW <= HIGH".into());
+    }
+    Ok((low, high))
+}
+
+impl Config {
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("control-plane.sqlite")
+    }
+
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.data_dir.join("admin-token")
+    }
+
+    pub fn nodes_dir(&self) -> PathBuf {
+        self.data_dir.join("nodes")
+    }
+
+    pub fn data_node_bin(&self) -> PathBuf {
+        if let Some(path) = &self.data_node_bin {
+            return path.clone();
+        }
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join("data-node")))
+            .unwrap_or_else(|| PathBuf::from("data-node"))
+    }
+}

@@ -1,0 +1,30 @@
+//! ferrocache's control plane: a REST API that provisions cache clusters and
+//! replication groups as data-node containers (or local processes) and keeps
+//! them converged.
+//!
+//! Layout, top to bottom; each layer only calls the one below it:
+//! - `config`: flags with `FERRO_*` environment fallbacks.
+//! - `api/`: the axum router, one module per resource; handlers validate input,
+//!   write desired state through `store`, wake the reconciler and answer at once.
+//! - `auth`: JWT bearer tokens (HS256 pinned, `exp` required) and scope extractors.
+//! - `validate`: ElastiCache's rules for identifiers, tokens, windows and ports.
+//! - `catalogue`: node types and engine versions, and what they map to.
+//! - `model`: the records the store keeps (clusters, nodes, groups, events).
+//! - `store/`: SQLite through sqlx; the only place with SQL.
+//! - `reconciler/`: the only code that changes the world: moves each resource
+//!   from its recorded status towards `available` (or gone) through a runtime.
+//! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
+//! - `node_client`: the few Redis commands the control plane sends to nodes.
+//! - `clock`: Unix milliseconds and RFC 3339 timestamps.
+
+pub mod api;
+pub mod auth;
+pub mod catalogue;
+pub mod clock;
+pub mod config;
+pub mod model;
+pub mod node_client;
+pub mod reconciler;
+pub mod runtime;
+pub mod store;
+pub mod validate;

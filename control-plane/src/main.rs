@@ -1,0 +1,137 @@
+//! `control-plane`: serve the API and run the reconciler, or build the
+//! data-node image (`control-plane build-image`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use control_plane::api::{self, AppState};
+use control_plane::auth::{self, Authenticator, Scope};
+use control_plane::config::{Command, Config, RuntimeKind};
+use control_plane::reconciler::Reconciler;
+use control_plane::runtime::NodeRuntime;
+use control_plane::runtime::docker::DockerRuntime;
+use control_plane::runtime::process::ProcessRuntime;
+use control_plane::store::{PortRange, Store};
+use tokio::sync::Notify;
+
+/// The bootstrap admin token lives a year; mint shorter ones with POST /v1/tokens.
+const BOOTSTRAP_TOKEN_TTL_SECS: i64 = 365 * 24 * 3600;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::parse();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    let ports = config.node_ports.map_or(PortRange::Ephemeral, |(low, high)| PortRange::Between(low, high));
+    let store = Store::open(&config.database_path(), ports).await.context("opening the database")?;
+    let instance = store.setting_or_insert("instance_id", &auth::random_hex(8)?).await?;
+
+    match config.command {
+        Some(Command::BuildImage) => {
+            let docker = connect_docker(&config, instance).await?;
+            let tag = docker.ensure_image().await?;
+            println!("{tag}");
+            Ok(())
+        }
+        None | Some(Command::Serve) => serve(config, store, instance).await,
+    }
+}
+
+async fn connect_docker(config: &Config, instance: String) -> anyhow::Result<DockerRuntime> {
+    DockerRuntime::connect(
+        config.docker_socket.as_deref(),
+        config.data_node_bin(),
+        instance,
+        config.advertise_host.clone(),
+    )
+    .await
+    .context("connecting to the Docker engine")
+}
+
+async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result<()> {
+    let authenticator = Arc::new(bootstrap_auth(&config, &store).await?);
+    let wake = Arc::new(Notify::new());
+    let state = AppState { store: store.clone(), auth: authenticator, reconcile: Arc::clone(&wake) };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding the API to {}", config.listen))?;
+    let use_docker = match config.runtime {
+        RuntimeKind::Docker => true,
+        RuntimeKind::Process => false,
+        RuntimeKind::Auto => {
+            let answer = connect_docker(&config, instance.clone()).await;
+            if let Err(e) = &answer {
+                tracing::info!("runtime auto: no Docker engine ({e:#}); running nodes as local processes");
+            }
+            answer.is_ok()
+        }
+    };
+    let timeout = Duration::from_secs(config.node_ready_timeout);
+    if use_docker {
+        let runtime = connect_docker(&config, instance).await?;
+        start_reconciler(store, runtime, wake, timeout).await?;
+    } else {
+        let runtime = ProcessRuntime::new(config.data_node_bin(), config.nodes_dir(), config.advertise_host.clone())?;
+        start_reconciler(store, runtime, wake, timeout).await?;
+    }
+    let address = listener.local_addr()?;
+    tracing::info!("control plane listening on {address}");
+    println!("control-plane ready, listening on {address}");
+    axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn start_reconciler<R: NodeRuntime>(
+    store: Store,
+    runtime: R,
+    wake: Arc<Notify>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    tracing::info!(runtime = runtime.name(), "starting the reconciler");
+    let reconciler = Reconciler::new(store, Arc::new(runtime), wake, timeout);
+    let removed = reconciler.sweep_orphans().await.map_err(|e| anyhow::anyhow!("sweeping orphans: {e}"))?;
+    if removed > 0 {
+        tracing::info!("removed {removed} orphaned node(s) or network(s)");
+    }
+    tokio::spawn(reconciler.run());
+    Ok(())
+}
+
+/// The signing secret is made on first start, with an admin token written to
+/// a file only its owner can read; the log names the file, never the token.
+async fn bootstrap_auth(config: &Config, store: &Store) -> anyhow::Result<Authenticator> {
+    let fresh = auth::random_hex(32)?;
+    let secret = store.setting_or_insert("jwt_secret", &fresh).await?;
+    let authenticator = Authenticator::new(secret.as_bytes());
+    let token_path = config.admin_token_path();
+    if secret == fresh || !token_path.exists() {
+        let now = control_plane::clock::now_millis() / 1000;
+        let Ok(token) = authenticator.mint("bootstrap-admin", vec![Scope::Admin], now, BOOTSTRAP_TOKEN_TTL_SECS) else {
+            bail!("minting the bootstrap token failed");
+        };
+        auth::write_private_file(&token_path, &token).with_context(|| format!("writing {}", token_path.display()))?;
+        tracing::info!("bootstrap admin token written to {}", token_path.display());
+    } else {
+        tracing::info!("admin token file: {}", token_path.display());
+    }
+    Ok(authenticator)
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

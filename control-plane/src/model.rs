@@ -1,0 +1,112 @@
+//! The records the store keeps. Status strings are ElastiCache's.
+
+use serde::{Deserialize, Serialize};
+
+pub mod status {
+    pub const CREATING: &str = "creating";
+    pub const AVAILABLE: &str = "available";
+    pub const MODIFYING: &str = "modifying";
+    pub const REBOOTING: &str = "rebooting cluster nodes";
+    pub const DELETING: &str = "deleting";
+    pub const CREATE_FAILED: &str = "create-failed";
+    /// A node being restarted.
+    pub const NODE_REBOOTING: &str = "rebooting";
+}
+
+/// Event source types, as ElastiCache names them.
+pub mod source {
+    pub const CACHE_CLUSTER: &str = "cache-cluster";
+    pub const REPLICATION_GROUP: &str = "replication-group";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// Settings that take effect on the nodes themselves, held back until applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingModifiedValues {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_node_type: Option<String>,
+}
+
+impl PendingModifiedValues {
+    pub fn is_empty(&self) -> bool {
+        self.cache_node_type.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheCluster {
+    pub cache_cluster_id: String,
+    pub replication_group_id: Option<String>,
+    /// `primary` or `replica` inside a replication group.
+    pub role: Option<String>,
+    pub engine: String,
+    pub engine_version: String,
+    pub cache_node_type: String,
+    pub num_cache_nodes: i64,
+    pub port: i64,
+    pub auth_token: Option<String>,
+    pub preferred_maintenance_window: String,
+    pub snapshot_retention_limit: i64,
+    pub snapshot_window: String,
+    pub tags: Vec<Tag>,
+    pub status: String,
+    pub pending_modified_values: PendingModifiedValues,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheNode {
+    pub cache_cluster_id: String,
+    pub cache_node_id: String,
+    pub status: String,
+    pub host_port: u16,
+    /// Known once the node has answered.
+    pub address: Option<String>,
+    pub reboot_requested: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplicationGroup {
+    pub replication_group_id: String,
+    pub description: String,
+    pub status: String,
+    pub engine_version: String,
+    pub cache_node_type: String,
+    pub port: i64,
+    pub automatic_failover_enabled: bool,
+    pub multi_az_enabled: bool,
+    pub auth_token: Option<String>,
+    pub preferred_maintenance_window: String,
+    pub snapshot_retention_limit: i64,
+    pub snapshot_window: String,
+    pub tags: Vec<Tag>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    #[serde(skip)]
+    pub id: i64,
+    pub source_type: String,
+    pub source_identifier: String,
+    pub message: String,
+    #[serde(skip)]
+    pub date: i64,
+}
+
+/// Node ids are ElastiCache's: `0001`, `0002`, ...
+pub fn node_id(index: usize) -> String {
+    format!("{:04}", index + 1)
+}
+
+/// Member clusters of a group: `<group>-001`, `<group>-002`, ...
+pub fn member_cluster_id(group: &str, index: usize) -> String {
+    format!("{group}-{:03}", index + 1)
+}

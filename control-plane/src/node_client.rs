@@ -1,0 +1,83 @@
+//! The few Redis commands the control plane sends to its nodes, over a plain
+//! socket: AUTH, PING, CONFIG SET. Replies are read just far enough to judge them.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("connecting to {0}: {1}")]
+    Connect(String, std::io::Error),
+    #[error("talking to {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0} did not answer within {1:?}")]
+    Timeout(String, Duration),
+    #[error("{0} answered {1:?}")]
+    Refused(String, String),
+}
+
+pub struct NodeClient {
+    address: String,
+    stream: BufReader<TcpStream>,
+}
+
+impl NodeClient {
+    /// Connects and, when the node has a password, authenticates.
+    pub async fn connect(host: &str, port: u16, password: Option<&str>) -> Result<NodeClient, NodeError> {
+        let address = format!("{host}:{port}");
+        let stream = tokio::time::timeout(IO_TIMEOUT, TcpStream::connect((host, port)))
+            .await
+            .map_err(|_| NodeError::Timeout(address.clone(), IO_TIMEOUT))?
+            .map_err(|e| NodeError::Connect(address.clone(), e))?;
+        let mut client = NodeClient { address, stream: BufReader::new(stream) };
+        if let Some(password) = password {
+            client.expect_ok(&["AUTH", password]).await?;
+        }
+        Ok(client)
+    }
+
+    pub async fn ping(&mut self) -> Result<(), NodeError> {
+        match self.call(&["PING"]).await? {
+            line if line == "+PONG" => Ok(()),
+            other => Err(NodeError::Refused(self.address.clone(), other)),
+        }
+    }
+
+    pub async fn config_set(&mut self, name: &str, value: &str) -> Result<(), NodeError> {
+        self.expect_ok(&["CONFIG", "SET", name, value]).await
+    }
+
+    async fn expect_ok(&mut self, args: &[&str]) -> Result<(), NodeError> {
+        match self.call(args).await? {
+            line if line == "+OK" => Ok(()),
+            other => Err(NodeError::Refused(self.address.clone(), other)),
+        }
+    }
+
+    /// Sends one command; returns the first line of the reply (these commands
+    /// all answer with a simple string or an error).
+    async fn call(&mut self, args: &[&str]) -> Result<String, NodeError> {
+        let mut frame = format!("*{}\r\n", args.len());
+        for arg in args {
+            frame.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+        }
+        let exchange = async {
+            self.stream.get_mut().write_all(frame.as_bytes()).await?;
+            let mut line = String::new();
+            self.stream.read_line(&mut line).await?;
+            Ok::<_, std::io::Error>(line.trim_end().to_owned())
+        };
+        let line = tokio::time::timeout(IO_TIMEOUT, exchange)
+            .await
+            .map_err(|_| NodeError::Timeout(self.address.clone(), IO_TIMEOUT))?
+            .map_err(|e| NodeError::Io(self.address.clone(), e))?;
+        if line.is_empty() {
+            return Err(NodeError::Io(self.address.clone(), std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        Ok(line)
+    }
+}

@@ -1,0 +1,159 @@
+//! Driving one cache cluster: create its nodes, reboot, apply a new node
+//! type, or remove everything it holds.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use super::Reconciler;
+use crate::catalogue;
+use crate::model::{CacheCluster, CacheNode, source, status};
+use crate::node_client::{NodeClient, NodeError};
+use crate::runtime::{Endpoint, NodeRuntime, NodeSpec, RuntimeError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error("unknown cache node type {0}")]
+    NodeType(String),
+}
+
+type Result<T> = std::result::Result<T, ReconcileError>;
+
+pub fn node_spec(cluster: &CacheCluster, node: &CacheNode, cache_node_type: &str) -> Result<NodeSpec> {
+    let node_type =
+        catalogue::node_type(cache_node_type).ok_or_else(|| ReconcileError::NodeType(cache_node_type.into()))?;
+    Ok(NodeSpec {
+        cache_cluster_id: cluster.cache_cluster_id.clone(),
+        cache_node_id: node.cache_node_id.clone(),
+        replication_group_id: cluster.replication_group_id.clone(),
+        role: cluster.role.clone(),
+        port: u16::try_from(cluster.port).unwrap_or(6379),
+        host_port: node.host_port,
+        maxmemory_bytes: node_type.maxmemory_bytes(),
+        memory_limit_bytes: node_type.memory_bytes(),
+        vcpus: node_type.vcpus,
+        password: cluster.auth_token.clone(),
+    })
+}
+
+impl<R: NodeRuntime> Reconciler<R> {
+    pub(super) async fn converge_cluster(&self, id: &str) -> Result<()> {
+        let Some(cluster) = self.store.cluster(id).await? else { return Ok(()) };
+        let nodes = self.store.nodes(id).await?;
+        match cluster.status.as_str() {
+            status::CREATING => self.create(&cluster, &nodes).await,
+            status::REBOOTING => self.reboot(&cluster, &nodes).await,
+            status::MODIFYING => self.modify(&cluster, &nodes).await,
+            status::DELETING => self.delete(&cluster, &nodes).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// A failed create is final: the cluster is `create-failed` with an event
+    /// saying why, and waits to be deleted.
+    async fn create(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
+        let id = &cluster.cache_cluster_id;
+        let started = join_all(nodes.iter().map(|node| self.start_node(cluster, node, false))).await;
+        if let Some(error) = started.into_iter().find_map(|r| r.err()) {
+            self.store.set_cluster_status(id, status::CREATE_FAILED).await?;
+            let message = format!("Cache cluster creation failed: {error}");
+            self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+            return Ok(());
+        }
+        self.store.set_cluster_status(id, status::AVAILABLE).await?;
+        let message = format!("Cache cluster created on the {} runtime", self.runtime.name());
+        self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+        Ok(())
+    }
+
+    async fn reboot(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
+        let id = &cluster.cache_cluster_id;
+        let asked: Vec<&CacheNode> = nodes.iter().filter(|n| n.reboot_requested).collect();
+        for result in join_all(asked.iter().map(|node| self.start_node(cluster, node, true))).await {
+            result?;
+        }
+        self.store.set_cluster_status(id, status::AVAILABLE).await?;
+        let names: Vec<&str> = asked.iter().map(|n| n.cache_node_id.as_str()).collect();
+        let message = format!("Cache node(s) {} rebooted", names.join(", "));
+        self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+        Ok(())
+    }
+
+    /// Makes the node run (restarting it when asked) and waits until it answers.
+    async fn start_node(&self, cluster: &CacheCluster, node: &CacheNode, restart: bool) -> Result<()> {
+        let spec = node_spec(cluster, node, &cluster.cache_node_type)?;
+        let endpoint =
+            if restart { self.runtime.restart_node(&spec).await? } else { self.runtime.ensure_node(&spec).await? };
+        self.wait_ready(&endpoint, spec.password.as_deref()).await?;
+        self.store.set_node_available(&cluster.cache_cluster_id, &node.cache_node_id, &endpoint.address).await?;
+        Ok(())
+    }
+
+    async fn wait_ready(&self, endpoint: &Endpoint, password: Option<&str>) -> Result<NodeClient> {
+        let deadline = Instant::now() + self.node_ready_timeout;
+        loop {
+            let attempt = async {
+                let mut client = NodeClient::connect(&endpoint.address, endpoint.port, password).await?;
+                client.ping().await?;
+                Ok::<_, NodeError>(client)
+            };
+            match attempt.await {
+                Ok(client) => return Ok(client),
+                Err(e) if Instant::now() >= deadline => return Err(e.into()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Applies a new node type to the running nodes: the container's limits
+    /// and the node's maxmemory, in the order that never leaves maxmemory above
+    /// the memory limit.
+    async fn modify(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
+        let id = &cluster.cache_cluster_id;
+        let Some(new_type) = cluster.pending_modified_values.cache_node_type.clone() else {
+            self.store.set_cluster_status(id, status::AVAILABLE).await?;
+            return Ok(());
+        };
+        let shrinking = match (catalogue::node_type(&new_type), catalogue::node_type(&cluster.cache_node_type)) {
+            (Some(new), Some(old)) => new.memory_bytes() < old.memory_bytes(),
+            _ => return Err(ReconcileError::NodeType(new_type)),
+        };
+        for node in nodes {
+            let spec = node_spec(cluster, node, &new_type)?;
+            let endpoint = Endpoint { address: node.address.clone().unwrap_or_default(), port: node.host_port };
+            let mut client = self.wait_ready(&endpoint, spec.password.as_deref()).await?;
+            if !shrinking {
+                self.runtime.resize_node(&spec).await?;
+            }
+            client.config_set("maxmemory", &spec.maxmemory_bytes.to_string()).await?;
+            if shrinking {
+                self.runtime.resize_node(&spec).await?;
+            }
+        }
+        self.store.settle_cluster_modification(id, &new_type).await?;
+        let message = format!("Cache node type changed to {new_type}");
+        self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
+        let id = &cluster.cache_cluster_id;
+        for node in nodes {
+            let spec = node_spec(cluster, node, &cluster.cache_node_type)?;
+            self.runtime.remove_node(&spec.key()).await?;
+        }
+        if cluster.replication_group_id.is_none() {
+            self.runtime.remove_network(id).await?;
+        }
+        self.store.remove_cluster(id).await?;
+        self.store.record_event(source::CACHE_CLUSTER, id, "Cache cluster deleted").await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! A replication group's status follows its members: `available` once every
+//! member is, `create-failed` if one failed, gone once the last member is.
+
+use super::Reconciler;
+use crate::model::{source, status};
+use crate::runtime::NodeRuntime;
+use crate::store::ClusterFilter;
+
+impl<R: NodeRuntime> Reconciler<R> {
+    pub(super) async fn settle_groups(&self) {
+        let _one_at_a_time = self.settling_groups.lock().await;
+        if let Err(e) = self.try_settle_groups().await {
+            tracing::error!("reconciler: settling groups: {e}");
+        }
+    }
+
+    async fn try_settle_groups(&self) -> Result<(), crate::store::StoreError> {
+        for id in self.store.groups_in_progress().await? {
+            let Some(group) = self.store.group(&id).await? else { continue };
+            let filter = ClusterFilter { replication_group_id: Some(id.clone()), limit: 100, ..Default::default() };
+            let members = self.store.clusters(&filter).await?;
+            let all = |wanted: &str| members.iter().all(|m| m.status == wanted);
+            match group.status.as_str() {
+                status::CREATING if members.iter().any(|m| m.status == status::CREATE_FAILED) => {
+                    self.store.set_group_status(&id, status::CREATE_FAILED).await?;
+                    let failed: Vec<&str> = members
+                        .iter()
+                        .filter(|m| m.status == status::CREATE_FAILED)
+                        .map(|m| m.cache_cluster_id.as_str())
+                        .collect();
+                    let message = format!("Replication group creation failed: member(s) {} failed", failed.join(", "));
+                    self.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
+                }
+                status::CREATING if all(status::AVAILABLE) => {
+                    self.store.set_group_status(&id, status::AVAILABLE).await?;
+                    self.store.record_event(source::REPLICATION_GROUP, &id, "Replication group created").await?;
+                }
+                status::DELETING if members.is_empty() => {
+                    if let Err(e) = self.runtime.remove_network(&id).await {
+                        tracing::warn!(group = %id, "removing the group's network: {e}; retrying");
+                        continue;
+                    }
+                    self.store.remove_group(&id).await?;
+                    self.store.record_event(source::REPLICATION_GROUP, &id, "Replication group deleted").await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

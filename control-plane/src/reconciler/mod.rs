@@ -1,0 +1,100 @@
+//! The reconciler: the only code that changes the world. Each pass reads the
+//! clusters whose status asks for work and drives each towards its goal
+//! (`available`, or gone) through the runtime, one task per cluster so a
+//! group's members come up side by side. Every step is idempotent, so a pass
+//! interrupted by a crash is simply run again after a restart.
+
+mod cluster;
+mod groups;
+mod sweep;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::runtime::NodeRuntime;
+use crate::store::Store;
+
+/// How often a pass runs when nothing wakes it.
+const IDLE_PASS: Duration = Duration::from_secs(1);
+/// How long a cluster waits before a failed step is tried again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+pub struct Reconciler<R: NodeRuntime> {
+    store: Store,
+    runtime: Arc<R>,
+    wake: Arc<Notify>,
+    node_ready_timeout: Duration,
+    in_flight: Mutex<HashSet<String>>,
+    /// One settler of group statuses at a time, so each transition is recorded once.
+    settling_groups: tokio::sync::Mutex<()>,
+}
+
+impl<R: NodeRuntime> Reconciler<R> {
+    pub fn new(store: Store, runtime: Arc<R>, wake: Arc<Notify>, node_ready_timeout: Duration) -> Arc<Self> {
+        Arc::new(Reconciler {
+            store,
+            runtime,
+            wake,
+            node_ready_timeout,
+            in_flight: Mutex::new(HashSet::new()),
+            settling_groups: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Runs forever: passes on every wake-up and at least once a second.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            self.pass().await;
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(IDLE_PASS) => {}
+            }
+        }
+    }
+
+    /// Starts work on every cluster that needs it and is not already being worked on.
+    pub async fn pass(self: &Arc<Self>) {
+        let ids = match self.store.clusters_in_progress().await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!("reconciler: listing clusters: {e}");
+                return;
+            }
+        };
+        for id in ids {
+            if !self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone()) {
+                continue;
+            }
+            let this = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Err(e) = this.converge_cluster(&id).await {
+                    tracing::warn!(cluster = %id, "reconciler: {e}; retrying in {RETRY_AFTER:?}");
+                    tokio::time::sleep(RETRY_AFTER).await;
+                }
+                this.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                this.settle_groups().await;
+                this.wake.notify_one();
+            });
+        }
+        self.settle_groups().await;
+    }
+
+    /// Waits until no cluster needs work (for tests and for `--once` style use).
+    pub async fn converge(self: &Arc<Self>) {
+        loop {
+            self.pass().await;
+            let busy = !self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+            let pending = self.store.clusters_in_progress().await.map(|ids| !ids.is_empty()).unwrap_or(false);
+            if !busy && !pending {
+                self.settle_groups().await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}

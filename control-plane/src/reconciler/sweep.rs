@@ -1,0 +1,38 @@
+//! At start, before any pass: remove what the runtime holds under this
+//! control plane's name but the store no longer knows (a delete that crashed
+//! after forgetting the record, or a node made and never recorded).
+
+use std::collections::HashSet;
+
+use super::Reconciler;
+use crate::runtime::{NodeKey, NodeRuntime};
+
+impl<R: NodeRuntime> Reconciler<R> {
+    pub async fn sweep_orphans(&self) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+        let clusters: HashSet<String> = self.store.all_cluster_ids().await?.into_iter().collect();
+        let mut owners = clusters.clone();
+        owners.extend(self.store.groups(None, i64::MAX).await?.into_iter().map(|g| g.replication_group_id));
+        let mut known: HashSet<NodeKey> = HashSet::new();
+        for cluster in &clusters {
+            for node in self.store.nodes(cluster).await? {
+                known.insert(NodeKey { cache_cluster_id: node.cache_cluster_id, cache_node_id: node.cache_node_id });
+            }
+        }
+        let mut removed = 0;
+        for key in self.runtime.list_nodes().await? {
+            if !known.contains(&key) {
+                tracing::info!(cluster = %key.cache_cluster_id, node = %key.cache_node_id, "removing an orphaned node");
+                self.runtime.remove_node(&key).await?;
+                removed += 1;
+            }
+        }
+        for owner in self.runtime.list_networks().await? {
+            if !owners.contains(&owner) {
+                tracing::info!(%owner, "removing an orphaned network");
+                self.runtime.remove_network(&owner).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}

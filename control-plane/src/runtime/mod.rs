@@ -1,0 +1,92 @@
+//! Where nodes run. `NodeRuntime` is what the reconciler needs of a driver;
+//! `docker` runs each node as a container, `process` as a local child process.
+//! Every step is idempotent: calling it again after a crash finds and adopts
+//! what the first call made instead of making a second one.
+
+pub mod docker;
+mod image;
+pub mod process;
+
+use std::future::Future;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub cache_cluster_id: String,
+    pub cache_node_id: String,
+    pub replication_group_id: Option<String>,
+    pub role: Option<String>,
+    /// The engine port inside the node's network.
+    pub port: u16,
+    /// The port published on the host (the endpoint clients use).
+    pub host_port: u16,
+    pub maxmemory_bytes: u64,
+    pub memory_limit_bytes: u64,
+    pub vcpus: u32,
+    pub password: Option<String>,
+}
+
+/// The address clients reach a node at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub address: String,
+    pub port: u16,
+}
+
+/// A node the runtime holds, as its labels name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NodeKey {
+    pub cache_cluster_id: String,
+    pub cache_node_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("docker {call}: {source}")]
+    Docker { call: &'static str, source: bollard::errors::Error },
+    #[error("{0}")]
+    Image(String),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type RuntimeResult<T> = Result<T, RuntimeError>;
+
+pub trait NodeRuntime: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    /// Makes the node exist and run; returns its endpoint.
+    fn ensure_node(&self, spec: &NodeSpec) -> impl Future<Output = RuntimeResult<Endpoint>> + Send;
+
+    /// Stops and starts the node again (its data dir or volume stays).
+    fn restart_node(&self, spec: &NodeSpec) -> impl Future<Output = RuntimeResult<Endpoint>> + Send;
+
+    /// Applies a node type's memory and CPU limits to a running node.
+    fn resize_node(&self, spec: &NodeSpec) -> impl Future<Output = RuntimeResult<()>> + Send;
+
+    /// Removes the node and its data; nothing to remove is not an error.
+    fn remove_node(&self, key: &NodeKey) -> impl Future<Output = RuntimeResult<()>> + Send;
+
+    /// Removes what the nodes of a standalone cluster or of a replication
+    /// group share (the docker network), named after that owner.
+    fn remove_network(&self, owner: &str) -> impl Future<Output = RuntimeResult<()>> + Send;
+
+    /// Every node this control plane's runtime holds, to find orphans.
+    fn list_nodes(&self) -> impl Future<Output = RuntimeResult<Vec<NodeKey>>> + Send;
+
+    /// The owners of every shared network, to find orphans.
+    fn list_networks(&self) -> impl Future<Output = RuntimeResult<Vec<String>>> + Send;
+}
+
+impl NodeSpec {
+    /// A group's members share one network (replicas reach their primary on
+    /// it); a standalone cluster has its own.
+    pub fn network_owner(&self) -> &str {
+        self.replication_group_id.as_deref().unwrap_or(&self.cache_cluster_id)
+    }
+
+    pub fn key(&self) -> NodeKey {
+        NodeKey { cache_cluster_id: self.cache_cluster_id.clone(), cache_node_id: self.cache_node_id.clone() }
+    }
+}

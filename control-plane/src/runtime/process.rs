@@ -1,0 +1,194 @@
+//! The process runtime: each node a data-node child process on a loopback
+//! port, with its own directory under `<data dir>/nodes/<cluster>/<node>/`
+//! holding its data, its log and its pid. A pid file, checked against the
+//! process's command line, is how a restarted control plane finds its nodes.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
+
+pub struct ProcessRuntime {
+    binary: PathBuf,
+    nodes_dir: PathBuf,
+    advertise_host: String,
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    let what = what.into();
+    move |source| RuntimeError::Io { what, source }
+}
+
+impl ProcessRuntime {
+    pub fn new(binary: PathBuf, nodes_dir: PathBuf, advertise_host: String) -> RuntimeResult<ProcessRuntime> {
+        if !binary.is_file() {
+            return Err(RuntimeError::Image(format!(
+                "data-node binary {} not found (build it with `cargo build -p data-node`, or set FERRO_DATA_NODE_BIN)",
+                binary.display()
+            )));
+        }
+        std::fs::create_dir_all(&nodes_dir).map_err(io(format!("creating {}", nodes_dir.display())))?;
+        let nodes_dir = nodes_dir.canonicalize().map_err(io(format!("resolving {}", nodes_dir.display())))?;
+        Ok(ProcessRuntime { binary, nodes_dir, advertise_host })
+    }
+
+    fn node_dir(&self, key: &NodeKey) -> PathBuf {
+        self.nodes_dir.join(&key.cache_cluster_id).join(&key.cache_node_id)
+    }
+
+    /// The pid of the node's process, if that process is alive and is ours.
+    fn running_pid(&self, dir: &Path) -> Option<i32> {
+        let pid: i32 = std::fs::read_to_string(dir.join("pid")).ok()?.trim().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        let dir_arg = dir.as_os_str().as_encoded_bytes();
+        let ours = cmdline.split(|b| *b == 0).any(|arg| arg == dir_arg);
+        (ours && state != Some('Z')).then_some(pid)
+    }
+
+    async fn spawn(&self, spec: &NodeSpec, dir: &Path) -> RuntimeResult<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("node.log"))
+            .map_err(io("opening node.log"))?;
+        let log_err = log.try_clone().map_err(io("opening node.log"))?;
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
+            .arg("--port")
+            .arg(spec.host_port.to_string())
+            .arg("--bind")
+            .arg("127.0.0.1")
+            .arg("--maxmemory")
+            .arg(spec.maxmemory_bytes.to_string())
+            .arg("--threads")
+            .arg(spec.vcpus.clamp(1, 2).to_string())
+            .arg("--dir")
+            .arg(dir)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            // Its own process group: a Ctrl-C aimed at the control plane leaves
+            // the caches serving.
+            .process_group(0);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("FERRO_") {
+                command.env_remove(name);
+            }
+        }
+        if let Some(password) = &spec.password {
+            command.env("FERRO_REQUIREPASS", password);
+        }
+        let child = command.spawn().map_err(io(format!("starting {}", self.binary.display())))?;
+        let pid = child.id().unwrap_or_default();
+        // Dropping the handle leaves the node running; tokio reaps it if it exits.
+        drop(child);
+        std::fs::write(dir.join("pid"), pid.to_string()).map_err(io("writing the pid file"))?;
+        Ok(())
+    }
+
+    async fn stop(&self, dir: &Path) {
+        let Some(pid) = self.running_pid(dir) else { return };
+        signal(pid, libc::SIGTERM);
+        for _ in 0..100 {
+            if self.running_pid(dir).is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        signal(pid, libc::SIGKILL);
+        while self.running_pid(dir).is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn endpoint(&self, spec: &NodeSpec) -> Endpoint {
+        Endpoint { address: self.advertise_host.clone(), port: spec.host_port }
+    }
+
+    fn subdirs(dir: &Path) -> RuntimeResult<Vec<String>> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(format!("listing {}", dir.display()))(e)),
+        };
+        Ok(entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect())
+    }
+}
+
+fn remove_dir(dir: &Path) -> RuntimeResult<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(format!("removing {}", dir.display()))(e)),
+        _ => Ok(()),
+    }
+}
+
+fn signal(pid: i32, signal: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+impl NodeRuntime for ProcessRuntime {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    async fn ensure_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
+        let dir = self.node_dir(&spec.key());
+        std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+        if self.running_pid(&dir).is_none() {
+            self.spawn(spec, &dir).await?;
+        }
+        Ok(self.endpoint(spec))
+    }
+
+    async fn restart_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
+        self.stop(&self.node_dir(&spec.key())).await;
+        self.ensure_node(spec).await
+    }
+
+    async fn resize_node(&self, _spec: &NodeSpec) -> RuntimeResult<()> {
+        // Processes get no memory or CPU limits; the new maxmemory is set over
+        // the wire by the reconciler.
+        Ok(())
+    }
+
+    async fn remove_node(&self, key: &NodeKey) -> RuntimeResult<()> {
+        let dir = self.node_dir(key);
+        self.stop(&dir).await;
+        remove_dir(&dir)?;
+        let cluster_dir = self.nodes_dir.join(&key.cache_cluster_id);
+        if Self::subdirs(&cluster_dir)?.is_empty() {
+            remove_dir(&cluster_dir)?;
+        }
+        Ok(())
+    }
+
+    async fn remove_network(&self, _owner: &str) -> RuntimeResult<()> {
+        // Processes share the host's loopback: there is no network to remove.
+        Ok(())
+    }
+
+    async fn list_nodes(&self) -> RuntimeResult<Vec<NodeKey>> {
+        let mut keys = Vec::new();
+        for cluster in Self::subdirs(&self.nodes_dir)? {
+            for node in Self::subdirs(&self.nodes_dir.join(&cluster))? {
+                keys.push(NodeKey { cache_cluster_id: cluster.clone(), cache_node_id: node });
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+}

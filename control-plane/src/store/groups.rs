@@ -1,0 +1,220 @@
+//! Replication groups; their member clusters are ordinary cache clusters.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::clusters::{corrupt, insert_cluster_in};
+use super::{NewCluster, Store, StoreError, StoreResult, unique_as_exists};
+use crate::clock::now_millis;
+use crate::model::{ReplicationGroup, status};
+
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub group: ReplicationGroup,
+    pub members: Vec<NewCluster>,
+}
+
+macro_rules! select_groups {
+    ($rest:literal) => {
+        concat!(
+            "SELECT replication_group_id, description, status, engine_version, cache_node_type, port,
+                automatic_failover_enabled, multi_az_enabled, auth_token, preferred_maintenance_window,
+                snapshot_retention_limit, snapshot_window, tags, created_at
+             FROM replication_groups ",
+            $rest
+        )
+    };
+}
+
+impl Store {
+    /// Records a group in `creating` with its member clusters, in one transaction.
+    pub async fn insert_group(&self, new: &NewGroup) -> StoreResult<()> {
+        let g = &new.group;
+        let ports = self.ports.lock().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO replication_groups (replication_group_id, description, status, engine_version,
+                cache_node_type, port, automatic_failover_enabled, multi_az_enabled, auth_token,
+                preferred_maintenance_window, snapshot_retention_limit, snapshot_window, tags, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&g.replication_group_id)
+        .bind(&g.description)
+        .bind(status::CREATING)
+        .bind(&g.engine_version)
+        .bind(&g.cache_node_type)
+        .bind(g.port)
+        .bind(g.automatic_failover_enabled)
+        .bind(g.multi_az_enabled)
+        .bind(&g.auth_token)
+        .bind(&g.preferred_maintenance_window)
+        .bind(g.snapshot_retention_limit)
+        .bind(&g.snapshot_window)
+        .bind(serde_json::to_string(&g.tags).map_err(corrupt)?)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(unique_as_exists)?;
+        for member in &new.members {
+            insert_cluster_in(&mut tx, member, *ports).await.map_err(|e| match e {
+                // A member's name is taken by a standalone cluster.
+                StoreError::AlreadyExists => StoreError::MemberClusterExists(member.cache_cluster_id.clone()),
+                other => other,
+            })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn group(&self, id: &str) -> StoreResult<Option<ReplicationGroup>> {
+        let row =
+            sqlx::query(select_groups!("WHERE replication_group_id = ?")).bind(id).fetch_optional(&self.pool).await?;
+        row.map(|r| group_from_row(&r)).transpose()
+    }
+
+    pub async fn groups(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<ReplicationGroup>> {
+        let rows = sqlx::query(select_groups!(
+            "WHERE (?1 IS NULL OR replication_group_id > ?1) ORDER BY replication_group_id LIMIT ?2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    pub async fn groups_in_progress(&self) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT replication_group_id FROM replication_groups WHERE status != ?")
+            .bind(status::AVAILABLE)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn set_group_status(&self, id: &str, status: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ?")
+            .bind(status)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Applies settings that take effect at once to an `available` group and
+    /// its members; `Ok(false)` when the group is in another state.
+    pub async fn change_available_group(&self, id: &str, change: &GroupChange) -> StoreResult<bool> {
+        let tags = change.tags.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE replication_groups SET
+                description = COALESCE(?2, description),
+                automatic_failover_enabled = COALESCE(?3, automatic_failover_enabled),
+                multi_az_enabled = COALESCE(?4, multi_az_enabled),
+                preferred_maintenance_window = COALESCE(?5, preferred_maintenance_window),
+                snapshot_retention_limit = COALESCE(?6, snapshot_retention_limit),
+                snapshot_window = COALESCE(?7, snapshot_window),
+                tags = COALESCE(?8, tags)
+             WHERE replication_group_id = ?1 AND status = ?9",
+        )
+        .bind(id)
+        .bind(&change.description)
+        .bind(change.automatic_failover_enabled)
+        .bind(change.multi_az_enabled)
+        .bind(&change.preferred_maintenance_window)
+        .bind(change.snapshot_retention_limit)
+        .bind(&change.snapshot_window)
+        .bind(tags)
+        .bind(status::AVAILABLE)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query(
+                "UPDATE cache_clusters SET
+                    preferred_maintenance_window = COALESCE(?2, preferred_maintenance_window),
+                    snapshot_retention_limit = COALESCE(?3, snapshot_retention_limit),
+                    snapshot_window = COALESCE(?4, snapshot_window)
+                 WHERE replication_group_id = ?1",
+            )
+            .bind(id)
+            .bind(&change.preferred_maintenance_window)
+            .bind(change.snapshot_retention_limit)
+            .bind(&change.snapshot_window)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.group_changed_or_state(id, done.rows_affected()).await
+    }
+
+    /// Marks an `available` (or `create-failed`) group and all its members `deleting`.
+    pub async fn delete_available_group(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE replication_groups SET status = ?1 WHERE replication_group_id = ?2 AND status IN (?3, ?4)",
+        )
+        .bind(status::DELETING)
+        .bind(id)
+        .bind(status::AVAILABLE)
+        .bind(status::CREATE_FAILED)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            sqlx::query("UPDATE cache_clusters SET status = ? WHERE replication_group_id = ?")
+                .bind(status::DELETING)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.group_changed_or_state(id, done.rows_affected()).await
+    }
+
+    pub async fn remove_group(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM replication_groups WHERE replication_group_id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn group_changed_or_state(&self, id: &str, rows_affected: u64) -> StoreResult<bool> {
+        if rows_affected == 1 {
+            return Ok(true);
+        }
+        match self.group(id).await? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct GroupChange {
+    pub description: Option<String>,
+    pub automatic_failover_enabled: Option<bool>,
+    pub multi_az_enabled: Option<bool>,
+    pub preferred_maintenance_window: Option<String>,
+    pub snapshot_retention_limit: Option<i64>,
+    pub snapshot_window: Option<String>,
+    pub tags: Option<Vec<crate::model::Tag>>,
+}
+
+fn group_from_row(r: &SqliteRow) -> StoreResult<ReplicationGroup> {
+    let tags: String = r.try_get("tags")?;
+    Ok(ReplicationGroup {
+        replication_group_id: r.try_get("replication_group_id")?,
+        description: r.try_get("description")?,
+        status: r.try_get("status")?,
+        engine_version: r.try_get("engine_version")?,
+        cache_node_type: r.try_get("cache_node_type")?,
+        port: r.try_get("port")?,
+        automatic_failover_enabled: r.try_get("automatic_failover_enabled")?,
+        multi_az_enabled: r.try_get("multi_az_enabled")?,
+        auth_token: r.try_get("auth_token")?,
+        preferred_maintenance_window: r.try_get("preferred_maintenance_window")?,
+        snapshot_retention_limit: r.try_get("snapshot_retention_limit")?,
+        snapshot_window: r.try_get("snapshot_window")?,
+        tags: serde_json::from_str(&tags).map_err(corrupt)?,
+        created_at: r.try_get("created_at")?,
+    })
+}
