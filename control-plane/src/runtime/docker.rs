@@ -41,6 +41,9 @@ pub struct DockerRuntime {
     instance: String,
     advertise_host: String,
     image: OnceCell<String>,
+    /// Docker lets two networks share a name, so a group's members, started
+    /// side by side, must not each create theirs.
+    networks: tokio::sync::Mutex<()>,
 }
 
 fn call(call: &'static str) -> impl FnOnce(BollardError) -> RuntimeError {
@@ -77,7 +80,14 @@ impl DockerRuntime {
         }
         .map_err(call("connect"))?;
         docker.ping().await.map_err(call("ping"))?;
-        Ok(DockerRuntime { docker, binary, instance, advertise_host, image: OnceCell::new() })
+        Ok(DockerRuntime {
+            docker,
+            binary,
+            instance,
+            advertise_host,
+            image: OnceCell::new(),
+            networks: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// The data-node image for the configured binary, built if missing.
@@ -143,6 +153,7 @@ impl DockerRuntime {
 
     async fn ensure_network(&self, owner: &str) -> RuntimeResult<String> {
         let name = network_name(owner);
+        let _one_at_a_time = self.networks.lock().await;
         match self.docker.inspect_network(&name, None).await {
             Ok(network) => {
                 self.check_owner(&format!("network {name}"), network.labels.as_ref())?;

@@ -1,0 +1,324 @@
+//! Test harness: starts the real `control-plane` binary on a fresh data dir,
+//! talks to it over HTTP, and cleans up whatever a test leaves behind (node
+//! processes, containers, networks, volumes), even when the test fails.
+//!
+//! - `ControlPlane`: the binary, started, killed with SIGKILL, restarted.
+//! - `Api`: a blocking JSON client with the admin token (or any other).
+//! - `Runtime`: which node runtime a control plane uses, and its leftovers.
+//! - `scenarios`: the checks every runtime must pass (one conformance suite).
+
+pub mod scenarios;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// `target/debug` (or wherever cargo put this test binary's siblings).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/<test> → target/debug
+    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+}
+
+fn binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(path.is_file(), "{} is missing: run `cargo build --workspace --bins` (scripts/test does)", path.display());
+    path
+}
+
+/// The static data-node the docker runtime puts in its image.
+pub fn static_data_node() -> PathBuf {
+    let path = std::env::var_os("FERRO_TEST_STATIC_DATA_NODE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| bin_dir().join("../x86_64-unknown-linux-gnu/release/data-node"));
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
+         --target x86_64-unknown-linux-gnu -p data-node (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// Whether Docker tests can run. Under CI a missing engine is a failure, not a skip.
+pub fn docker_available() -> bool {
+    let answers = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !answers && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but no Docker engine answers `docker info`: Docker tests must run in CI");
+    }
+    if !answers {
+        eprintln!("skipping: no Docker engine answers `docker info`");
+    }
+    answers
+}
+
+/// A name prefix no other test (or test run) uses: every resource a test
+/// makes starts with it, and cleanup finds them by it.
+pub fn unique_prefix(tag: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let pid = std::process::id() % 100_000;
+    format!("{tag}{pid}x{}", NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+#[derive(Debug, Clone)]
+pub enum Runtime {
+    Process,
+    Docker,
+    /// The process runtime with a data-node binary that never answers.
+    Broken {
+        ready_timeout_secs: u64,
+    },
+}
+
+/// A control plane's data dir; on drop, kills node processes still running
+/// from it and removes it.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn new(prefix: &str) -> DataDir {
+        let dir = std::env::temp_dir().join(format!("ferrocache-it-{prefix}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp data dir");
+        DataDir(dir)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        for pid in processes_under(&self.0) {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Pids of live processes whose command line names a path under `dir`.
+pub fn processes_under(dir: &Path) -> Vec<i32> {
+    let needle = dir.as_os_str().as_encoded_bytes();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != std::process::id() as i32)
+        .filter(|pid| {
+            let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()))
+                .is_some_and(|state| state != 'Z');
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            alive && cmdline.split(|b| *b == 0).any(|arg| arg.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
+}
+
+/// Docker objects whose name starts with `ferrocache-<prefix>`.
+pub fn docker_objects(prefix: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let filter = format!("name=ferrocache-{prefix}");
+    let list = |args: &[&str]| -> Vec<String> {
+        let out = Command::new("docker").args(args).output().expect("docker CLI");
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).filter(|l| !l.is_empty()).collect()
+    };
+    (
+        list(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
+        list(&["network", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+        list(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+    )
+}
+
+/// Removes a test's docker objects on drop, whatever happened.
+pub struct DockerCleanup(pub String);
+
+impl Drop for DockerCleanup {
+    fn drop(&mut self) {
+        let filter = format!("name=ferrocache-{}", self.0);
+        let ids = |args: &[&str]| -> Vec<String> {
+            let out = Command::new("docker").args(args).arg("--filter").arg(&filter).arg("-q").output();
+            out.map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect()).unwrap_or_default()
+        };
+        // By id: names may be ambiguous (Docker lets networks share one).
+        let (containers, networks, volumes) = (ids(&["ps", "-a"]), ids(&["network", "ls"]), ids(&["volume", "ls"]));
+        let run = |args: Vec<&str>| {
+            let _ = Command::new("docker").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        };
+        for c in &containers {
+            run(vec!["rm", "-f", "-v", c]);
+        }
+        for n in &networks {
+            run(vec!["network", "rm", n]);
+        }
+        for v in &volumes {
+            run(vec!["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+pub struct ControlPlane {
+    child: Child,
+    pub url: String,
+    pub token: String,
+    pub data_dir: PathBuf,
+}
+
+impl ControlPlane {
+    pub fn start(data_dir: &Path, runtime: &Runtime) -> ControlPlane {
+        let mut command = Command::new(binary("control-plane"));
+        command
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("FERRO_") {
+                command.env_remove(name);
+            }
+        }
+        match runtime {
+            Runtime::Process => {
+                command.args(["--runtime", "process"]).arg("--data-node-bin").arg(binary("data-node"));
+            }
+            Runtime::Docker => {
+                command.args(["--runtime", "docker"]).arg("--data-node-bin").arg(static_data_node());
+            }
+            Runtime::Broken { ready_timeout_secs } => {
+                command
+                    .args(["--runtime", "process", "--data-node-bin", "/bin/false", "--node-ready-timeout"])
+                    .arg(ready_timeout_secs.to_string());
+            }
+        }
+        let mut child = command.spawn().expect("starting control-plane");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("reading the ready line");
+        let address = line
+            .trim()
+            .rsplit_once("listening on ")
+            .map(|(_, a)| a.to_owned())
+            .unwrap_or_else(|| panic!("control-plane did not start: {line:?}"));
+        let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("bootstrap token file");
+        ControlPlane { child, url: format!("http://{address}"), token, data_dir: data_dir.to_path_buf() }
+    }
+
+    /// SIGKILL: no shutdown code runs, as in a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn api(&self) -> Api {
+        Api::new(&self.url, Some(&self.token))
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub struct Api {
+    http: reqwest::blocking::Client,
+    url: String,
+    token: Option<String>,
+}
+
+/// A response: status code and JSON body (`Value::Null` when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Api {
+    pub fn new(url: &str, token: Option<&str>) -> Api {
+        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        Api { http, url: url.to_owned(), token: token.map(str::to_owned) }
+    }
+
+    pub fn with_token(&self, token: Option<&str>) -> Api {
+        Api::new(&self.url, token)
+    }
+
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().expect("HTTP request");
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, None)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send("POST", path, Some(body))
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send("PATCH", path, Some(body))
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", path, None)
+    }
+
+    /// Polls `path` until its `status` is `wanted`; panics on a terminal
+    /// failure status or after `timeout`.
+    pub fn wait_status(&self, path: &str, wanted: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let reply = self.get(path);
+            let status = reply.body["status"].as_str().unwrap_or("").to_owned();
+            if status == wanted {
+                return reply.body;
+            }
+            if status == "create-failed" && wanted != "create-failed" {
+                panic!("{path} failed: {}\nevents: {}", reply.body, self.get("/v1/events").body);
+            }
+            assert!(Instant::now() < deadline, "{path} still {status:?} after {timeout:?}: {}", reply.body);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Polls `path` until it answers 404.
+    pub fn wait_gone(&self, path: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let reply = self.get(path);
+            if reply.status == 404 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{path} still there after {timeout:?}: {}", reply.body);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Every validation and auth error code, from real HTTP requests to a real
+//! control plane. Its nodes never answer (the data-node binary is /bin/false),
+//! so clusters stay `creating` long enough to test state errors.
+
+use std::time::Duration;
+
+use control_plane::auth::{Authenticator, Scope};
+use control_plane::store::{PortRange, Store};
+use ferrocache_tests::{Api, ControlPlane, DataDir, Reply, Runtime, unique_prefix};
+use serde_json::{Value, json};
+
+fn expect(reply: &Reply, status: u16, code: &str) {
+    assert_eq!((reply.status, reply.code()), (status, code), "{}", reply.body);
+    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", reply.body);
+}
+
+fn now() -> i64 {
+    control_plane::clock::now_millis() / 1000
+}
+
+/// The control plane's signing secret, read from its database.
+fn secret(cp: &ControlPlane) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let store = Store::open(&cp.data_dir.join("control-plane.sqlite"), PortRange::Ephemeral).await.expect("db");
+        let secret = store.setting("jwt_secret").await.expect("read").expect("secret exists");
+        store.close().await;
+        secret
+    })
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[test]
+fn tokens_are_checked() {
+    let prefix = unique_prefix("a");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Broken { ready_timeout_secs: 60 });
+    let api = cp.api();
+
+    let mode =
+        std::fs::metadata(dir.0.join("admin-token")).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+    assert_eq!(mode.ok().map(|m| m & 0o777), Some(0o600), "the token file is private");
+
+    // No auth needed here.
+    assert_eq!(api.with_token(None).get("/healthz").status, 200);
+    let spec = api.with_token(None).get("/openapi.yaml");
+    assert_eq!(spec.status, 200);
+
+    expect(&api.with_token(None).get("/v1/cache-clusters"), 401, "MissingAuthenticationToken");
+    expect(&api.with_token(Some("not-a-jwt")).get("/v1/cache-clusters"), 401, "InvalidToken");
+
+    let ours = Authenticator::new(secret(&cp).as_bytes());
+    let theirs = Authenticator::new(b"some other control plane's secret");
+    let signed_elsewhere = theirs.mint("x", vec![Scope::Admin], now(), 600).expect("mint");
+    expect(&api.with_token(Some(&signed_elsewhere)).get("/v1/cache-clusters"), 401, "InvalidToken");
+
+    let expired = ours.mint("x", vec![Scope::Admin], now() - 7200, 600).expect("mint");
+    expect(&api.with_token(Some(&expired)).get("/v1/cache-clusters"), 401, "ExpiredToken");
+
+    let claims = json!({"sub": "x", "scopes": ["admin"], "iat": now(), "exp": now() + 600});
+    let unsigned =
+        format!("{}.{}.", base64url(br#"{"alg":"none","typ":"JWT"}"#), base64url(claims.to_string().as_bytes()));
+    expect(&api.with_token(Some(&unsigned)).get("/v1/cache-clusters"), 401, "InvalidToken");
+
+    let hs512 = {
+        let header = base64url(br#"{"alg":"HS512","typ":"JWT"}"#);
+        format!("{header}.{}.AAAA", base64url(claims.to_string().as_bytes()))
+    };
+    expect(&api.with_token(Some(&hs512)).get("/v1/cache-clusters"), 401, "InvalidToken");
+
+    // Scopes: read may read, not write; write may not mint tokens.
+    let minted = api.post("/v1/tokens", &json!({"scopes": ["read"], "subject": "ci", "expires_in_seconds": 600}));
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let reader = api.with_token(minted.body["token"].as_str());
+    assert_eq!(reader.get("/v1/cache-clusters").status, 200);
+    assert_eq!(reader.get("/v1/cache-node-types").status, 200);
+    expect(&reader.post("/v1/cache-clusters", &json!({"cache_cluster_id": "nope"})), 403, "AccessDenied");
+    let writer_token = ours.mint("w", vec![Scope::Write], now(), 600).expect("mint");
+    let writer = api.with_token(Some(&writer_token));
+    expect(&writer.post("/v1/tokens", &json!({"scopes": ["admin"]})), 403, "AccessDenied");
+    expect(&api.post("/v1/tokens", &json!({"scopes": []})), 400, "InvalidParameterValue");
+    expect(&api.post("/v1/tokens", &json!({"scopes": ["root"]})), 400, "InvalidParameterValue");
+    expect(
+        &api.post("/v1/tokens", &json!({"scopes": ["read"], "expires_in_seconds": 0})),
+        400,
+        "InvalidParameterValue",
+    );
+}
+
+#[test]
+fn requests_are_validated() {
+    let prefix = unique_prefix("v");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Broken { ready_timeout_secs: 60 });
+    let api = cp.api();
+    let bad_cluster = |body: Value| api.post("/v1/cache-clusters", &body);
+    let id = format!("{prefix}-c");
+
+    for bad_id in ["1abc", "a--b", "abc-", "a_b", "", &"x".repeat(51)] {
+        expect(&bad_cluster(json!({"cache_cluster_id": bad_id})), 400, "InvalidParameterValue");
+    }
+    let unknown = bad_cluster(json!({"cache_cluster_id": id, "colour": "blue"}));
+    expect(&unknown, 400, "InvalidParameterValue");
+    assert!(unknown.body["error"]["message"].as_str().unwrap_or("").contains("colour"), "{}", unknown.body);
+    for (field, value) in [
+        ("cache_node_type", json!("cache.t3.nano")),
+        ("num_cache_nodes", json!(2)),
+        ("engine", json!("memcached")),
+        ("engine", json!("postgres")),
+        ("engine_version", json!("6.2")),
+        ("port", json!(70000)),
+        ("auth_token", json!("short")),
+        ("auth_token", json!("has spaces in it, sadly")),
+        ("preferred_maintenance_window", json!("sun:05:00-sun:05:30")),
+        ("snapshot_window", json!("25:00-26:00")),
+        ("snapshot_retention_limit", json!(36)),
+        ("tags", json!([{"key": "aws:reserved", "value": "x"}])),
+        ("num_cache_nodes", json!("one")),
+    ] {
+        let mut body = json!({"cache_cluster_id": id});
+        body[field] = value.clone();
+        let reply = bad_cluster(body);
+        assert_eq!((reply.status, reply.code()), (400, "InvalidParameterValue"), "{field}={value}: {}", reply.body);
+    }
+    let malformed = api.send("POST", "/v1/cache-clusters", None);
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+    expect(&malformed, 400, "InvalidParameterValue");
+
+    let group = |body: Value| api.post("/v1/replication-groups", &body);
+    let gid = format!("{prefix}-g");
+    let base = json!({"replication_group_id": gid, "replication_group_description": "d"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    expect(&group(with(json!({"num_cache_clusters": 7}))), 400, "InvalidParameterValue");
+    expect(&group(with(json!({"replicas_per_node_group": 6}))), 400, "InvalidParameterValue");
+    expect(&group(with(json!({"replication_group_id": "x".repeat(41)}))), 400, "InvalidParameterValue");
+    expect(
+        &group(with(json!({"num_cache_clusters": 2, "replicas_per_node_group": 1}))),
+        400,
+        "InvalidParameterCombination",
+    );
+    expect(&group(with(json!({"automatic_failover_enabled": true}))), 400, "InvalidParameterCombination");
+    expect(
+        &group(with(json!({"num_cache_clusters": 2, "multi_az_enabled": true}))),
+        400,
+        "InvalidParameterCombination",
+    );
+
+    // Not found, in ElastiCache's spelling.
+    expect(&api.get("/v1/cache-clusters/nothing-here"), 404, "CacheClusterNotFound");
+    expect(&api.delete("/v1/cache-clusters/nothing-here"), 404, "CacheClusterNotFound");
+    expect(&api.get("/v1/replication-groups/nothing-here"), 404, "ReplicationGroupNotFoundFault");
+    expect(&api.delete("/v1/replication-groups/nothing-here"), 404, "ReplicationGroupNotFoundFault");
+    expect(&api.get("/v1/no-such-thing"), 404, "UnknownOperation");
+
+    // Already exists, and the state rules while `creating` (these nodes never answer).
+    assert_eq!(bad_cluster(json!({"cache_cluster_id": id.to_uppercase()})).status, 201);
+    expect(&bad_cluster(json!({"cache_cluster_id": id})), 409, "CacheClusterAlreadyExists");
+    assert_eq!(group(with(json!({"num_cache_clusters": 2}))).status, 201);
+    expect(&group(with(json!({"num_cache_clusters": 2}))), 409, "ReplicationGroupAlreadyExists");
+    // A group whose first member's name a standalone cluster already has.
+    assert_eq!(bad_cluster(json!({"cache_cluster_id": format!("{prefix}-m-001")})).status, 201);
+    let taken = group(json!({"replication_group_id": format!("{prefix}-m"), "replication_group_description": "d"}));
+    expect(&taken, 409, "CacheClusterAlreadyExists");
+    expect(&api.get(&format!("/v1/replication-groups/{prefix}-m")), 404, "ReplicationGroupNotFoundFault");
+    let path = format!("/v1/cache-clusters/{id}");
+    expect(&api.patch(&path, &json!({"snapshot_retention_limit": 1})), 409, "InvalidCacheClusterState");
+    expect(&api.delete(&path), 409, "InvalidCacheClusterState");
+    expect(
+        &api.post(&format!("{path}/reboot"), &json!({"cache_node_ids_to_reboot": ["0001"]})),
+        409,
+        "InvalidCacheClusterState",
+    );
+    expect(
+        &api.post(&format!("{path}/reboot"), &json!({"cache_node_ids_to_reboot": ["0009"]})),
+        400,
+        "InvalidParameterValue",
+    );
+    expect(&api.delete(&format!("/v1/replication-groups/{gid}")), 409, "InvalidReplicationGroupState");
+    expect(
+        &api.patch(&format!("/v1/replication-groups/{gid}"), &json!({"replication_group_description": "x"})),
+        409,
+        "InvalidReplicationGroupState",
+    );
+    assert_eq!(api.get(&path).body["status"], "creating", "reads work in every state");
+
+    // Lists and events.
+    expect(&api.get("/v1/cache-clusters?max_records=5"), 400, "InvalidParameterValue");
+    expect(&api.get("/v1/cache-clusters?colour=blue"), 400, "InvalidParameterValue");
+    expect(&api.get("/v1/events?source_type=database"), 400, "InvalidParameterValue");
+    expect(&api.get("/v1/events?start_time=yesterday"), 400, "InvalidParameterValue");
+    expect(&api.get("/v1/events?duration=0"), 400, "InvalidParameterValue");
+    let events = api.get(&format!("/v1/events?source_type=cache-cluster&source_identifier={id}"));
+    assert_eq!(events.body["events"][0]["message"], "Cache cluster creation requested", "{}", events.body);
+}
+
+#[test]
+fn a_node_that_never_answers_fails_the_create_and_says_why() {
+    let prefix = unique_prefix("f");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Broken { ready_timeout_secs: 1 });
+    let api: Api = cp.api();
+    let id = format!("{prefix}-c");
+    assert_eq!(api.post("/v1/cache-clusters", &json!({"cache_cluster_id": id})).status, 201);
+    let path = format!("/v1/cache-clusters/{id}");
+    api.wait_status(&path, "create-failed", Duration::from_secs(30));
+    let events = api.get(&format!("/v1/events?source_identifier={id}"));
+    let last = events.body["events"].as_array().and_then(|e| e.last()).cloned().unwrap_or_default();
+    assert!(last["message"].as_str().unwrap_or("").starts_with("Cache cluster creation failed:"), "{last}");
+    // A failed cluster can be deleted.
+    assert_eq!(api.delete(&path).status, 202);
+    api.wait_gone(&path, Duration::from_secs(30));
+}
