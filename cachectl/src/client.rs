@@ -1,0 +1,74 @@
+//! The control plane's REST API over blocking HTTP; an error body becomes an
+//! `ApiError` carrying ElastiCache's code.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{code}: {message}")]
+    Api { status: u16, code: String, message: String },
+    #[error("cannot reach the control plane at {url}: {source}")]
+    Unreachable { url: String, source: reqwest::Error },
+    #[error("the control plane answered {status} without a JSON body")]
+    NotJson { status: u16 },
+}
+
+impl ClientError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Api { status: 404, .. })
+    }
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str, token: Option<String>) -> Client {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_else(|_| reqwest::blocking::Client::new());
+        Client { http, base: base.trim_end_matches('/').to_owned(), token }
+    }
+
+    pub fn get(&self, path: &str) -> Result<Value, ClientError> {
+        self.send(reqwest::Method::GET, path, None)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        self.send(reqwest::Method::POST, path, Some(body))
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        self.send(reqwest::Method::PATCH, path, Some(body))
+    }
+
+    pub fn delete(&self, path: &str) -> Result<Value, ClientError> {
+        self.send(reqwest::Method::DELETE, path, None)
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().map_err(|source| ClientError::Unreachable { url: self.base.clone(), source })?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().map_err(|_| ClientError::NotJson { status })?;
+        if status >= 400 {
+            let code = body["error"]["code"].as_str().unwrap_or("UnknownError").to_owned();
+            let message = body["error"]["message"].as_str().unwrap_or("").to_owned();
+            return Err(ClientError::Api { status, code, message });
+        }
+        Ok(body)
+    }
+}

@@ -1,0 +1,78 @@
+//! cachectl as a CI job uses it: create with --wait --output env, use the
+//! REDIS_URL it printed, delete with --wait; a failed create exits non-zero
+//! with the event that says why.
+
+use std::process::{Command, Output};
+
+use ferrocache_tests::{bin_dir, unique_prefix, ControlPlane, DataDir, Runtime};
+
+fn cachectl(cp: &ControlPlane, args: &[&str]) -> Output {
+    Command::new(bin_dir().join("cachectl"))
+        .args(args)
+        .env("FERRO_URL", &cp.url)
+        .env("FERRO_TOKEN", &cp.token)
+        .output()
+        .expect("running cachectl")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_ci_job_creates_uses_and_deletes_a_cache() {
+    let prefix = unique_prefix("cli");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let name = format!("{prefix}-ci");
+
+    let created = cachectl(
+        &cp,
+        &["cluster", "create", &name, "--auth-token", "ci-token-0123456789", "--wait", "--output", "env"],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let progress = text(&created.stderr);
+    assert!(progress.contains(&format!("{name}: creating")) && progress.contains(&format!("{name}: available")));
+    let env = text(&created.stdout);
+    let url = env
+        .lines()
+        .find_map(|l| l.strip_prefix("REDIS_URL="))
+        .unwrap_or_else(|| panic!("no REDIS_URL in {env:?}"));
+    assert!(url.starts_with("redis://:ci-token-0123456789@127.0.0.1:"), "{url}");
+    let mut con = redis::Client::open(url).expect("url").get_connection().expect("connect");
+    let () = redis::cmd("SET").arg("job").arg("42").query(&mut con).expect("SET");
+    assert_eq!(redis::cmd("GET").arg("job").query::<String>(&mut con).expect("GET"), "42");
+
+    let listed = cachectl(&cp, &["cluster", "list"]);
+    assert!(text(&listed.stdout).lines().any(|l| l.starts_with(&name) && l.contains("available")));
+
+    let group = cachectl(&cp, &["group", "create", &format!("{prefix}-g"), "--replicas", "1", "--wait", "--json"]);
+    assert!(group.status.success(), "{}", text(&group.stderr));
+    let group: serde_json::Value = serde_json::from_slice(&group.stdout).expect("JSON");
+    assert_eq!(group["status"], "available");
+    let deleted = cachectl(&cp, &["group", "delete", &format!("{prefix}-g"), "--wait"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+
+    let deleted = cachectl(&cp, &["cluster", "delete", &name, "--wait"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert!(text(&deleted.stderr).contains(&format!("{name}: deleted")));
+    let gone = cachectl(&cp, &["cluster", "describe", &name]);
+    assert!(!gone.status.success());
+    assert!(text(&gone.stderr).contains("CacheClusterNotFound"), "{}", text(&gone.stderr));
+}
+
+#[test]
+fn a_failed_create_exits_non_zero_and_says_why() {
+    let prefix = unique_prefix("clif");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Broken { ready_timeout_secs: 1 });
+    let failed = cachectl(&cp, &["cluster", "create", &format!("{prefix}-x"), "--wait", "--output", "env"]);
+    assert!(!failed.status.success());
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains("Cache cluster creation failed"), "{stderr}");
+    assert!(text(&failed.stdout).is_empty(), "no REDIS_URL for a failed cache");
+
+    let refused = cachectl(&cp, &["cluster", "create", "Not_Valid"]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("InvalidParameterValue"), "{}", text(&refused.stderr));
+}
