@@ -86,13 +86,17 @@ impl Config {
         self.data_dir.join("nodes")
     }
 
-    pub fn data_node_bin(&self) -> PathBuf {
+    /// The configured data-node binary, or else the first found of `data-node`
+    /// beside this executable and the static build under `target/`
+    /// (`scripts/build-static`); `accept` picks which one will do.
+    pub fn data_node_bin(&self, accept: impl Fn(&std::path::Path) -> bool) -> PathBuf {
         if let Some(path) = &self.data_node_bin {
             return path.clone();
         }
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join("data-node")))
-            .unwrap_or_else(|| PathBuf::from("data-node"))
+        let Some(dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(PathBuf::from)) else {
+            return PathBuf::from("data-node");
+        };
+        let candidates = [dir.join("data-node"), dir.join("../x86_64-unknown-linux-gnu/release/data-node")];
+        candidates.iter().find(|p| p.is_file() && accept(p)).unwrap_or(&candidates[0]).clone()
     }
 }

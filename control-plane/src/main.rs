@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
 async fn connect_docker(config: &Config, instance: String) -> anyhow::Result<DockerRuntime> {
     DockerRuntime::connect(
         config.docker_socket.as_deref(),
-        config.data_node_bin(),
+        config.data_node_bin(control_plane::runtime::image::is_static_binary),
         instance,
         config.advertise_host.clone(),
     )
@@ -77,11 +77,20 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     };
     let timeout = Duration::from_secs(config.node_ready_timeout);
     if use_docker {
-        let runtime = connect_docker(&config, instance).await?;
+        let runtime = Arc::new(connect_docker(&config, instance).await?);
+        // Build the node image now, so the first create does not wait for it;
+        // a binary that cannot go in it is reported here, not at the first create.
+        let image = Arc::clone(&runtime);
+        tokio::spawn(async move {
+            if let Err(e) = image.ensure_image().await {
+                tracing::error!("the data-node image cannot be built: {e}");
+            }
+        });
         start_reconciler(store, runtime, wake, timeout).await?;
     } else {
-        let runtime = ProcessRuntime::new(config.data_node_bin(), config.nodes_dir(), config.advertise_host.clone())?;
-        start_reconciler(store, runtime, wake, timeout).await?;
+        let binary = config.data_node_bin(|_| true);
+        let runtime = ProcessRuntime::new(binary, config.nodes_dir(), config.advertise_host.clone())?;
+        start_reconciler(store, Arc::new(runtime), wake, timeout).await?;
     }
     let address = listener.local_addr()?;
     tracing::info!("control plane listening on {address}");
@@ -92,12 +101,12 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
 
 async fn start_reconciler<R: NodeRuntime>(
     store: Store,
-    runtime: R,
+    runtime: Arc<R>,
     wake: Arc<Notify>,
     timeout: Duration,
 ) -> anyhow::Result<()> {
     tracing::info!(runtime = runtime.name(), "starting the reconciler");
-    let reconciler = Reconciler::new(store, Arc::new(runtime), wake, timeout);
+    let reconciler = Reconciler::new(store, runtime, wake, timeout);
     let removed = reconciler.sweep_orphans().await.map_err(|e| anyhow::anyhow!("sweeping orphans: {e}"))?;
     if removed > 0 {
         tracing::info!("removed {removed} orphaned node(s) or network(s)");

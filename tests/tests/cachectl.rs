@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use ferrocache_tests::{bin_dir, unique_prefix, ControlPlane, DataDir, Runtime};
+use ferrocache_tests::{ControlPlane, DataDir, Runtime, bin_dir, unique_prefix};
 
 fn cachectl(cp: &ControlPlane, args: &[&str]) -> Output {
     Command::new(bin_dir().join("cachectl"))
@@ -34,10 +34,8 @@ fn a_ci_job_creates_uses_and_deletes_a_cache() {
     let progress = text(&created.stderr);
     assert!(progress.contains(&format!("{name}: creating")) && progress.contains(&format!("{name}: available")));
     let env = text(&created.stdout);
-    let url = env
-        .lines()
-        .find_map(|l| l.strip_prefix("REDIS_URL="))
-        .unwrap_or_else(|| panic!("no REDIS_URL in {env:?}"));
+    let url =
+        env.lines().find_map(|l| l.strip_prefix("REDIS_URL=")).unwrap_or_else(|| panic!("no REDIS_URL in {env:?}"));
     assert!(url.starts_with("redis://:ci-token-0123456789@127.0.0.1:"), "{url}");
     let mut con = redis::Client::open(url).expect("url").get_connection().expect("connect");
     let () = redis::cmd("SET").arg("job").arg("42").query(&mut con).expect("SET");

@@ -39,6 +39,11 @@ pub fn prepare(binary: &Path) -> RuntimeResult<ImageSource> {
     Ok(ImageSource { tag, context })
 }
 
+/// Whether the file at `path` could run in an empty root.
+pub fn is_static_binary(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| is_static_elf(&bytes))
+}
+
 /// A 64-bit ELF with no program interpreter (PT_INTERP) needs no dynamic loader.
 fn is_static_elf(bytes: &[u8]) -> bool {
     const PT_INTERP: u32 = 3;

@@ -4,7 +4,7 @@
 //! what the first call made instead of making a second one.
 
 pub mod docker;
-mod image;
+pub mod image;
 pub mod process;
 
 use std::future::Future;

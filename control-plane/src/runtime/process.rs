@@ -28,6 +28,8 @@ impl ProcessRuntime {
                 binary.display()
             )));
         }
+        // Nodes start in their own directory: a relative path would not resolve there.
+        let binary = binary.canonicalize().map_err(io(format!("resolving {}", binary.display())))?;
         std::fs::create_dir_all(&nodes_dir).map_err(io(format!("creating {}", nodes_dir.display())))?;
         let nodes_dir = nodes_dir.canonicalize().map_err(io(format!("resolving {}", nodes_dir.display())))?;
         Ok(ProcessRuntime { binary, nodes_dir, advertise_host })
