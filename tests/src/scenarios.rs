@@ -116,6 +116,8 @@ pub fn lifecycle(cp: &ControlPlane, prefix: &str, inventory: &dyn Inventory) {
     assert_eq!(listed.body["cache_clusters"].as_array().map(Vec::len), Some(3), "{}", listed.body);
     assert_eq!(inventory.held(), inventory.expected(4, 2));
 
+    modify_and_reboot(cp, &cluster_id, &endpoints(&cluster)[0]);
+
     let events = api.get(&format!("/v1/events?source_identifier={cluster_id}"));
     let messages: Vec<&str> =
         events.body["events"].as_array().expect("events").iter().filter_map(|e| e["message"].as_str()).collect();
@@ -143,6 +145,44 @@ pub fn lifecycle(cp: &ControlPlane, prefix: &str, inventory: &dyn Inventory) {
         .collect();
     assert!(!ids.iter().any(|id| id.starts_with(prefix)), "{ids:?}");
     assert_eq!(inventory.held(), Held::default(), "nothing may be left behind");
+}
+
+fn maxmemory(address: &str, port: u16) -> u64 {
+    let url = format!("redis://:{AUTH_TOKEN}@{address}:{port}/");
+    let mut con = redis::Client::open(url.as_str()).expect("url").get_connection().expect("connect");
+    let reply: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query(&mut con).expect("CONFIG GET");
+    reply.get(1).and_then(|v| v.parse().ok()).expect("maxmemory value")
+}
+
+/// A node type change held for the window, then applied at once to the
+/// running node; a reboot of its node.
+fn modify_and_reboot(cp: &ControlPlane, cluster_id: &str, (address, port): &(String, u16)) {
+    let api = cp.api();
+    let path = format!("/v1/cache-clusters/{cluster_id}");
+    let micro = 512 * 1024 * 1024 * 3 / 4;
+    assert_eq!(maxmemory(address, *port), micro, "a cache.t3.micro node keeps 25% in reserve");
+
+    let held = api.patch(&path, &json!({"cache_node_type": "cache.t3.small", "snapshot_retention_limit": 3}));
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_eq!(held.body["pending_modified_values"]["cache_node_type"], "cache.t3.small");
+    assert_eq!(
+        (held.body["cache_node_type"].as_str(), held.body["snapshot_retention_limit"].as_i64()),
+        (Some("cache.t3.micro"), Some(3))
+    );
+
+    let applying = api.patch(&path, &json!({"cache_node_type": "cache.t3.small", "apply_immediately": true}));
+    assert_eq!((applying.status, applying.body["status"].as_str()), (202, Some("modifying")), "{}", applying.body);
+    let modified = api.wait_status(&path, "available", PROVISION);
+    assert_eq!(modified["cache_node_type"], "cache.t3.small");
+    assert_eq!(modified["pending_modified_values"], json!({}));
+    let small = (1.37 * 1024.0 * 1024.0 * 1024.0) as u64 * 3 / 4;
+    assert_eq!(maxmemory(address, *port), small, "the running node got the new maxmemory");
+
+    let rebooting = api.post(&format!("{path}/reboot"), &json!({"cache_node_ids_to_reboot": ["0001"]}));
+    assert_eq!((rebooting.status, rebooting.body["status"].as_str()), (202, Some("rebooting cluster nodes")));
+    let rebooted = api.wait_status(&path, "available", PROVISION);
+    assert_eq!(rebooted["cache_nodes"][0]["cache_node_status"], "available");
+    check_node(address, *port, Some(AUTH_TOKEN));
 }
 
 /// SIGKILL the control plane while a 1+2 group is being created, start it

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::model::source;
 use crate::runtime::NodeRuntime;
 use crate::store::Store;
 
@@ -73,7 +74,11 @@ impl<R: NodeRuntime> Reconciler<R> {
             let this = Arc::clone(self);
             tokio::spawn(async move {
                 if let Err(e) = this.converge_cluster(&id).await {
-                    tracing::warn!(cluster = %id, "reconciler: {e}; retrying in {RETRY_AFTER:?}");
+                    let message = format!("{e}; retrying in {}s", RETRY_AFTER.as_secs());
+                    tracing::warn!(cluster = %id, "reconciler: {message}");
+                    if let Err(e) = this.store.record_event(source::CACHE_CLUSTER, &id, &message).await {
+                        tracing::error!(cluster = %id, "recording an event: {e}");
+                    }
                     tokio::time::sleep(RETRY_AFTER).await;
                 }
                 this.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
