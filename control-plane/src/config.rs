@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::store::PortRange;
+
 #[derive(Debug, Clone, Parser)]
 #[command(name = "control-plane", version, about = "ferrocache's REST API and reconciler")]
 pub struct Config {
@@ -31,9 +33,9 @@ pub struct Config {
     #[arg(long, env = "FERRO_ADVERTISE_HOST", default_value = "127.0.0.1")]
     pub advertise_host: String,
 
-    /// Host ports for nodes, `LOW-HIGH`; default: free ports chosen by the kernel.
-    #[arg(long, env = "FERRO_NODE_PORTS", value_parser = parse_port_range)]
-    pub node_ports: Option<(u16, u16)>,
+    /// Host ports for nodes, `LOW-HIGH` (keep it clear of the kernel's ephemeral range).
+    #[arg(long, env = "FERRO_NODE_PORTS", value_parser = parse_port_range, default_value = "21000-29999")]
+    pub node_ports: PortRange,
 
     /// Docker engine socket (default: DOCKER_HOST or /var/run/docker.sock).
     #[arg(long, env = "FERRO_DOCKER_SOCKET")]
@@ -63,14 +65,14 @@ pub enum RuntimeKind {
     Process,
 }
 
-fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+fn parse_port_range(text: &str) -> Result<PortRange, String> {
     let (low, high) = text.split_once('-').ok_or("expected LOW-HIGH, e.g. 31000-31999")?;
     let low: u16 = low.trim().parse().map_err(|e| format!("bad low port: {e}"))?;
     let high: u16 = high.trim().parse().map_err(|e| format!("bad high port: {e}"))?;
     if low == 0 || low > high {
         return Err("expected 0 < LOW <= HIGH".into());
     }
-    Ok((low, high))
+    Ok(PortRange { low, high })
 }
 
 impl Config {

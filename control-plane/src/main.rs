@@ -13,7 +13,7 @@ use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
 use control_plane::runtime::docker::DockerRuntime;
 use control_plane::runtime::process::ProcessRuntime;
-use control_plane::store::{PortRange, Store};
+use control_plane::store::Store;
 use tokio::sync::Notify;
 
 /// The bootstrap admin token lives a year; mint shorter ones with POST /v1/tokens.
@@ -31,8 +31,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
-    let ports = config.node_ports.map_or(PortRange::Ephemeral, |(low, high)| PortRange::Between(low, high));
-    let store = Store::open(&config.database_path(), ports).await.context("opening the database")?;
+    let store = Store::open(&config.database_path(), config.node_ports).await.context("opening the database")?;
     let instance = store.setting_or_insert("instance_id", &auth::random_hex(8)?).await?;
 
     match config.command {

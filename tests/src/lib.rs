@@ -164,6 +164,19 @@ impl Drop for DockerCleanup {
     }
 }
 
+/// 50 host ports for one data dir's nodes, so control planes of tests running
+/// side by side rarely reach for the same port (and never from the kernel's
+/// ephemeral range, which outgoing connections use).
+fn node_ports(data_dir: &Path) -> String {
+    let hash = data_dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(*b)));
+    let low = 21_000 + (hash % 180) * 50;
+    format!("{low}-{}", low + 49)
+}
+
 pub struct ControlPlane {
     child: Child,
     pub url: String,
@@ -179,6 +192,8 @@ impl ControlPlane {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--node-ports")
+            .arg(node_ports(data_dir))
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

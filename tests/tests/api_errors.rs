@@ -22,7 +22,8 @@ fn now() -> i64 {
 fn secret(cp: &ControlPlane) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
-        let store = Store::open(&cp.data_dir.join("control-plane.sqlite"), PortRange::Ephemeral).await.expect("db");
+        let store =
+            Store::open(&cp.data_dir.join("control-plane.sqlite"), PortRange { low: 1, high: 1 }).await.expect("db");
         let secret = store.setting("jwt_secret").await.expect("read").expect("secret exists");
         store.close().await;
         secret

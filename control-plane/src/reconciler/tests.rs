@@ -111,6 +111,12 @@ impl Drop for Fixture {
     }
 }
 
+/// 20 ports of 20000-20999, picked by pid so parallel test processes rarely share them.
+fn test_ports() -> PortRange {
+    let low = 20_000 + (std::process::id() % 50) as u16 * 20;
+    PortRange { low, high: low + 19 }
+}
+
 async fn fixture() -> Fixture {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -119,7 +125,7 @@ async fn fixture() -> Fixture {
         NEXT.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&dir.join("db.sqlite"), PortRange::Ephemeral).await.unwrap();
+    let store = Store::open(&dir.join("db.sqlite"), test_ports()).await.unwrap();
     let runtime = Arc::new(FakeRuntime::default());
     let reconciler =
         Reconciler::new(store.clone(), Arc::clone(&runtime), Arc::new(Notify::new()), Duration::from_secs(5));
@@ -214,7 +220,7 @@ async fn sweeps_orphans_and_keeps_known_nodes() {
         replication_group_id: None,
         role: None,
         port: 6379,
-        host_port: std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(),
+        host_port: test_ports().high,
         maxmemory_bytes: 1,
         memory_limit_bytes: 1,
         vcpus: 1,

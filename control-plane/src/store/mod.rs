@@ -54,11 +54,13 @@ pub struct Store {
     ports: std::sync::Arc<tokio::sync::Mutex<PortRange>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum PortRange {
-    /// Ask the kernel for a free port.
-    Ephemeral,
-    Between(u16, u16),
+/// Host ports nodes are published on, inclusive. Kept out of the kernel's
+/// ephemeral range (32768-60999 by default) so that no outgoing connection
+/// can take a port between its allocation and the node binding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub low: u16,
+    pub high: u16,
 }
 
 impl Store {

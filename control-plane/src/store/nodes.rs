@@ -1,5 +1,7 @@
 //! Cache nodes: what the reconciler observed of each, and host-port allocation.
 
+use std::collections::HashSet;
+
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{PortRange, Store, StoreError, StoreResult};
@@ -55,38 +57,17 @@ impl Store {
     }
 }
 
-/// A host port no node holds yet and that nothing else is bound to right now.
+/// A host port in `range` no node holds yet and that nothing else is bound to right now.
 pub(super) async fn free_port(tx: &mut Transaction<'_, Sqlite>, range: PortRange) -> StoreResult<u16> {
-    match range {
-        PortRange::Ephemeral => {
-            for _ in 0..64 {
-                let Some(port) = kernel_free_port() else { break };
-                if !taken(tx, port).await? {
-                    return Ok(port);
-                }
-            }
-        }
-        PortRange::Between(low, high) => {
-            for port in low..=high {
-                if bindable(port) && !taken(tx, port).await? {
-                    return Ok(port);
-                }
-            }
-        }
-    }
-    Err(StoreError::NoFreePort)
-}
-
-async fn taken(tx: &mut Transaction<'_, Sqlite>, port: u16) -> StoreResult<bool> {
-    let row = sqlx::query("SELECT 1 FROM cache_nodes WHERE host_port = ?")
-        .bind(i64::from(port))
-        .fetch_optional(&mut **tx)
+    let rows = sqlx::query("SELECT host_port FROM cache_nodes WHERE host_port BETWEEN ? AND ?")
+        .bind(i64::from(range.low))
+        .bind(i64::from(range.high))
+        .fetch_all(&mut **tx)
         .await?;
-    Ok(row.is_some())
-}
-
-fn kernel_free_port() -> Option<u16> {
-    std::net::TcpListener::bind(("127.0.0.1", 0)).ok()?.local_addr().ok().map(|a| a.port())
+    let taken: HashSet<i64> = rows.iter().map(|r| r.get(0)).collect();
+    (range.low..=range.high)
+        .find(|port| !taken.contains(&i64::from(*port)) && bindable(*port))
+        .ok_or(StoreError::NoFreePort)
 }
 
 fn bindable(port: u16) -> bool {
