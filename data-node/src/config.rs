@@ -34,6 +34,9 @@ pub struct Flags {
     /// Directory for data files.
     #[arg(long, env = "FERRO_DIR", default_value = ".")]
     pub dir: String,
+    /// The RDB file SAVE and BGSAVE write, and startup loads, inside --dir.
+    #[arg(long, env = "FERRO_DBFILENAME", default_value = "dump.rdb")]
+    pub dbfilename: String,
     /// Worker threads (default: one per core).
     #[arg(long, env = "FERRO_THREADS")]
     pub threads: Option<usize>,
@@ -77,6 +80,7 @@ pub struct Live {
     pub slowlog_max_len: AtomicUsize,
     pub requirepass: RwLock<Option<Vec<u8>>>,
     pub dir: RwLock<String>,
+    pub dbfilename: RwLock<String>,
     pub port: AtomicUsize,
     pub bind: String,
     pub databases: usize,
@@ -93,6 +97,7 @@ impl Live {
             slowlog_max_len: AtomicUsize::new(128),
             requirepass: RwLock::new(f.requirepass.clone().filter(|p| !p.is_empty()).map(String::into_bytes)),
             dir: RwLock::new(f.dir.clone()),
+            dbfilename: RwLock::new(f.dbfilename.clone()),
             port: AtomicUsize::new(f.port as usize),
             bind: f.bind.clone(),
             databases: f.databases as usize,
@@ -101,6 +106,13 @@ impl Live {
 
     pub fn requirepass(&self) -> Option<Vec<u8>> {
         self.requirepass.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `dir`/`dbfilename`: where SAVE writes and startup loads.
+    pub fn rdb_path(&self) -> std::path::PathBuf {
+        let dir = self.dir.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let file = self.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone();
+        std::path::Path::new(&dir).join(file)
     }
 
     pub fn load(&self, a: &AtomicU64) -> u64 {

@@ -125,13 +125,13 @@ fn memory(s: &Server) -> Fields {
 }
 
 fn persistence(s: &Server) -> Fields {
-    let started = crate::keyspace::now_ms() / 1000 - s.started.elapsed().as_secs();
+    let p = &s.persistence;
+    let flag = |b: &std::sync::atomic::AtomicBool| if b.load(std::sync::atomic::Ordering::Relaxed) { "1" } else { "0" };
     vec![
         ("loading", "0".into()),
-        ("rdb_changes_since_last_save", "0".into()),
-        ("rdb_bgsave_in_progress", "0".into()),
-        ("rdb_last_save_time", started.to_string()),
-        ("rdb_last_bgsave_status", "ok".into()),
+        ("rdb_bgsave_in_progress", flag(&p.bgsave_in_progress).into()),
+        ("rdb_last_save_time", p.last_save.load(std::sync::atomic::Ordering::Relaxed).to_string()),
+        ("rdb_last_bgsave_status", if flag(&p.last_save_ok) == "1" { "ok" } else { "err" }.into()),
         ("aof_enabled", "0".into()),
         ("aof_rewrite_in_progress", "0".into()),
     ]

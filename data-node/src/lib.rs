@@ -5,6 +5,7 @@
 //! - `connection`: one client's socket: buffering, batching, blocking waits
 //! - `cmd`: the command table and one module per command family
 //! - `keyspace`: sharded databases, expiry, eviction, memory accounting
+//! - `rdb`: Redis's RDB format: snapshots to and from the keyspace
 //!
 //! Beside them: `server` (state shared by all connections), `session` (one
 //! client's state), `pubsub`, `blocking` (clients waiting in BLPOP & co),
@@ -21,6 +22,7 @@ pub mod keyspace;
 pub mod params;
 pub mod pubsub;
 pub mod rand;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod session;

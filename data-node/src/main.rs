@@ -22,6 +22,17 @@ fn main() -> std::process::ExitCode {
         };
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
         let server = Server::new(&flags);
+        // Like redis-server: start from the snapshot in --dir, refuse to start on a bad one.
+        let rdb = server.live.rdb_path();
+        if rdb.is_file() {
+            match data_node::rdb::load(&server.keyspace, &rdb) {
+                Ok(keys) => eprintln!("data-node: loaded {keys} keys from {}", rdb.display()),
+                Err(e) => {
+                    eprintln!("data-node: cannot load {}: {e}", rdb.display());
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+        }
         if let Ok(a) = listener.local_addr() {
             server.live.port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
         }

@@ -18,6 +18,7 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("port", l.port.load(Ordering::Relaxed).to_string()),
         ("bind", l.bind.clone()),
         ("dir", l.dir.read().unwrap_or_else(|e| e.into_inner()).clone()),
+        ("dbfilename", l.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone()),
         ("timeout", l.timeout.load(Ordering::Relaxed).to_string()),
         ("maxclients", l.maxclients.load(Ordering::Relaxed).to_string()),
         ("slowlog-log-slower-than", (l.slowlog_slower_than.load(Ordering::Relaxed) as i64).to_string()),
@@ -65,10 +66,17 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
             }
             *l.dir.write().unwrap_or_else(|e| e.into_inner()) = v
         }
-        // No persistence yet: accept turning it off, refuse turning it on.
+        "dbfilename" => {
+            if v.is_empty() || v.contains('/') {
+                return Err(bad(&name, "dbfilename can't be a path, just a filename"));
+            }
+            *l.dbfilename.write().unwrap_or_else(|e| e.into_inner()) = v
+        }
+        // Snapshots are taken on demand (SAVE, BGSAVE); no automatic save
+        // points or AOF yet: accept turning them off, refuse turning them on.
         "save" if v.trim().is_empty() => {}
         "appendonly" if v.eq_ignore_ascii_case("no") => {}
-        "save" | "appendonly" => return Err(bad(&name, "persistence is not supported by this server yet")),
+        "save" | "appendonly" => return Err(bad(&name, "automatic save points and AOF are not supported yet; use SAVE or BGSAVE")),
         _ if all(s).iter().any(|(n, _)| *n == name) => return Err(bad(&name, "can't set immutable config")),
         _ => return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'").into()),
     }

@@ -90,6 +90,7 @@ pub struct Server {
     pub started: Instant,
     pub run_id: String,
     pub peak_memory: AtomicU64,
+    pub persistence: Persistence,
     /// (commands processed, at ms) samples, one per tick, for instantaneous_ops_per_sec.
     ops_samples: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -110,6 +111,7 @@ impl Server {
             started: Instant::now(),
             run_id: random_hex(40),
             peak_memory: AtomicU64::new(0),
+            persistence: Persistence::new(),
             ops_samples: Mutex::new(VecDeque::new()),
         })
     }
@@ -214,4 +216,32 @@ impl Server {
 
 fn random_hex(n: usize) -> String {
     (0..n).map(|_| char::from_digit((crate::rand::next_u64() % 16) as u32, 16).unwrap_or('0')).collect()
+}
+
+/// The state of RDB snapshots, for SAVE, BGSAVE, LASTSAVE and INFO persistence.
+pub struct Persistence {
+    /// Unix seconds of the last successful save (or of the start).
+    pub last_save: AtomicU64,
+    pub bgsave_in_progress: AtomicBool,
+    pub last_save_ok: AtomicBool,
+}
+
+impl Persistence {
+    fn new() -> Persistence {
+        Persistence {
+            last_save: AtomicU64::new(crate::keyspace::now_ms() / 1000),
+            bgsave_in_progress: AtomicBool::new(false),
+            last_save_ok: AtomicBool::new(true),
+        }
+    }
+
+    /// Saves the keyspace to its RDB file, recording the outcome.
+    pub fn save(&self, server: &Server) -> Result<usize, crate::rdb::RdbError> {
+        let result = crate::rdb::save(&server.keyspace, &server.live.rdb_path());
+        self.last_save_ok.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_ok() {
+            self.last_save.store(crate::keyspace::now_ms() / 1000, Ordering::Relaxed);
+        }
+        result
+    }
 }

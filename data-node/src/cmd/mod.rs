@@ -10,6 +10,7 @@ pub mod error;
 mod hashes;
 mod keys;
 mod lists;
+mod persistence;
 mod pubsub;
 mod server;
 mod sets;
@@ -33,7 +34,8 @@ use error::{Error, wrong_arity};
 use spec::{Keys, Spec, flag};
 
 static TABLE: LazyLock<HashMap<&'static str, &'static Spec>> = LazyLock::new(|| {
-    let families: [&'static [Spec]; 10] = [
+    let families: [&'static [Spec]; 11] = [
+        persistence::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,

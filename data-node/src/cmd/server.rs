@@ -15,7 +15,6 @@ pub const COMMANDS: &[Spec] = &[
     spec!("time", 1, FAST | LOADING | STALE, NO_KEYS, time),
     spec!("slowlog", -2, ADMIN | LOADING | STALE, NO_KEYS, slowlog),
     spec!("latency", -2, ADMIN | LOADING | STALE, NO_KEYS, latency),
-    spec!("lastsave", 1, FAST | LOADING | STALE, NO_KEYS, lastsave),
     spec!("role", 1, FAST | LOADING | STALE, NO_KEYS, role),
 ];
 
@@ -31,12 +30,6 @@ fn time(ctx: &mut Ctx) -> CmdResult {
     ctx.out.array(2);
     ctx.out.bulk_int(now.as_secs() as i64);
     ctx.out.bulk_int(now.subsec_micros() as i64);
-    Ok(())
-}
-
-fn lastsave(ctx: &mut Ctx) -> CmdResult {
-    let started = crate::keyspace::now_ms() / 1000 - ctx.server.started.elapsed().as_secs();
-    ctx.out.int(started as i64);
     Ok(())
 }
 

@@ -151,6 +151,15 @@ impl Keyspace {
             .collect()
     }
 
+    /// Calls `f` with every live entry of `db`, holding one shard at a time.
+    pub fn visit_db(&self, db: usize, mut f: impl FnMut(&Entry)) {
+        let now = now_ms();
+        for i in 0..SHARDS {
+            let shard = self.guard(i);
+            shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).for_each(|e| f(e));
+        }
+    }
+
     pub fn stats(&self) -> ShardStats {
         let mut total = ShardStats::default();
         for i in 0..SHARDS {

@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod collections;
 mod errors;
+mod persistence;
 mod protocol;
 mod pubsub_tx;
 mod redis_py;

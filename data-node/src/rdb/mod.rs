@@ -1,0 +1,86 @@
+//! Redis's RDB format, version 10 (what redis-server 7.0 writes and loads).
+//!
+//! - `write`: the keyspace to an RDB stream (plain encodings only: every
+//!   reader, ours or redis-server's, loads them).
+//! - `read`: an RDB stream into the keyspace, including the compact
+//!   encodings redis-server writes (intset, listpack, quicklist, LZF).
+//! - `crc64`: the trailing checksum.
+//!
+//! `save` and `load` are the file-level entry points (SAVE, BGSAVE, startup).
+
+mod crc64;
+mod read;
+mod write;
+
+use std::path::Path;
+
+use crate::keyspace::Keyspace;
+
+pub const VERSION: u32 = 10;
+
+pub(crate) mod opcode {
+    pub const AUX: u8 = 0xfa;
+    pub const RESIZEDB: u8 = 0xfb;
+    pub const EXPIRETIME_MS: u8 = 0xfc;
+    pub const EXPIRETIME: u8 = 0xfd;
+    pub const SELECTDB: u8 = 0xfe;
+    pub const EOF: u8 = 0xff;
+    pub const IDLE: u8 = 0xf8;
+    pub const FREQ: u8 = 0xf7;
+}
+
+pub(crate) mod kind {
+    pub const STRING: u8 = 0;
+    pub const LIST: u8 = 1;
+    pub const SET: u8 = 2;
+    pub const ZSET: u8 = 3;
+    pub const HASH: u8 = 4;
+    pub const ZSET_2: u8 = 5;
+    pub const SET_INTSET: u8 = 11;
+    pub const HASH_LISTPACK: u8 = 16;
+    pub const ZSET_LISTPACK: u8 = 17;
+    pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const SET_LISTPACK: u8 = 20;
+}
+
+#[derive(Debug)]
+pub enum RdbError {
+    Io(std::io::Error),
+    /// The bytes are not an RDB we can read; says where and why.
+    Format(String),
+}
+
+impl std::fmt::Display for RdbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RdbError::Io(e) => write!(f, "{e}"),
+            RdbError::Format(why) => write!(f, "bad RDB: {why}"),
+        }
+    }
+}
+
+impl From<std::io::Error> for RdbError {
+    fn from(e: std::io::Error) -> RdbError {
+        RdbError::Io(e)
+    }
+}
+
+/// Writes the keyspace to `path` through a temporary file and a rename, so a
+/// crash mid-save leaves the previous file whole. Returns the keys written.
+pub fn save(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let file = std::fs::File::create(&tmp)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    let written = write::dump(ks, &mut out)?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(written)
+}
+
+/// Loads `path` into an empty keyspace; returns the keys loaded. Keys
+/// already expired are skipped, as redis-server does when it loads as a primary.
+pub fn load(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {
+    let bytes = std::fs::read(path)?;
+    read::load(ks, &bytes)
+}

@@ -1,0 +1,132 @@
+//! The keyspace as an RDB stream: one shard locked at a time (each key is
+//! written whole; keys in different shards may be seen at slightly different
+//! moments), plain encodings, a CRC-64 at the end.
+
+use std::io::Write;
+
+use super::{VERSION, crc64, kind, opcode};
+use crate::keyspace::{Entry, Keyspace, Value};
+
+struct Out<'w, W: Write> {
+    inner: &'w mut W,
+    crc: u64,
+}
+
+impl<W: Write> Out<'_, W> {
+    fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.crc = crc64::update(self.crc, bytes);
+        self.inner.write_all(bytes)
+    }
+
+    fn byte(&mut self, b: u8) -> std::io::Result<()> {
+        self.raw(&[b])
+    }
+
+    fn len(&mut self, n: u64) -> std::io::Result<()> {
+        if n < 1 << 6 {
+            self.byte(n as u8)
+        } else if n < 1 << 14 {
+            self.raw(&[0x40 | (n >> 8) as u8, n as u8])
+        } else if n <= u64::from(u32::MAX) {
+            self.byte(0x80)?;
+            self.raw(&(n as u32).to_be_bytes())
+        } else {
+            self.byte(0x81)?;
+            self.raw(&n.to_be_bytes())
+        }
+    }
+
+    fn string(&mut self, s: &[u8]) -> std::io::Result<()> {
+        self.len(s.len() as u64)?;
+        self.raw(s)
+    }
+
+    fn aux(&mut self, key: &str, value: &str) -> std::io::Result<()> {
+        self.byte(opcode::AUX)?;
+        self.string(key.as_bytes())?;
+        self.string(value.as_bytes())
+    }
+
+    fn entry(&mut self, entry: &Entry) -> std::io::Result<()> {
+        if entry.expires_at() > 0 {
+            self.byte(opcode::EXPIRETIME_MS)?;
+            self.raw(&entry.expires_at().to_le_bytes())?;
+        }
+        match &entry.value {
+            Value::Str(s) => {
+                self.byte(kind::STRING)?;
+                self.string(&entry.key)?;
+                self.string(s)
+            }
+            Value::List(list) => {
+                self.byte(kind::LIST)?;
+                self.string(&entry.key)?;
+                self.len(list.len() as u64)?;
+                list.iter().try_for_each(|item| self.string(item))
+            }
+            Value::Set(set) => {
+                self.byte(kind::SET)?;
+                self.string(&entry.key)?;
+                self.len(set.len() as u64)?;
+                set.iter().try_for_each(|m| self.string(m))
+            }
+            Value::Hash(hash) => {
+                self.byte(kind::HASH)?;
+                self.string(&entry.key)?;
+                self.len(hash.len() as u64)?;
+                hash.iter().try_for_each(|(f, v)| {
+                    self.string(f)?;
+                    self.string(v)
+                })
+            }
+            Value::ZSet(zset) => {
+                self.byte(kind::ZSET_2)?;
+                self.string(&entry.key)?;
+                self.len(zset.len() as u64)?;
+                zset.iter().try_for_each(|(m, score)| {
+                    self.string(m)?;
+                    self.raw(&score.to_le_bytes())
+                })
+            }
+        }
+    }
+}
+
+/// Writes every live key; returns how many.
+pub fn dump<W: Write>(ks: &Keyspace, w: &mut W) -> std::io::Result<usize> {
+    let mut out = Out { inner: w, crc: 0 };
+    out.raw(format!("REDIS{VERSION:04}").as_bytes())?;
+    out.aux("redis-ver", crate::REDIS_VERSION)?;
+    out.aux("redis-bits", "64")?;
+    out.aux("ctime", &(crate::keyspace::now_ms() / 1000).to_string())?;
+    out.aux("used-mem", &ks.used_memory().to_string())?;
+    out.aux("aof-base", "0")?;
+    let mut written = 0;
+    for (db, (keys, volatile, _)) in ks.db_sizes().into_iter().enumerate() {
+        if keys == 0 {
+            continue;
+        }
+        out.byte(opcode::SELECTDB)?;
+        out.len(db as u64)?;
+        // Sizes are a hint for the reader's tables; keys may come and go meanwhile.
+        out.byte(opcode::RESIZEDB)?;
+        out.len(keys as u64)?;
+        out.len(volatile as u64)?;
+        let mut failed = None;
+        ks.visit_db(db, |entry| {
+            if failed.is_none() {
+                match out.entry(entry) {
+                    Ok(()) => written += 1,
+                    Err(e) => failed = Some(e),
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+    out.byte(opcode::EOF)?;
+    let crc = out.crc;
+    out.inner.write_all(&crc.to_le_bytes())?;
+    Ok(written)
+}
