@@ -37,6 +37,12 @@ pub struct Flags {
     /// The RDB file SAVE and BGSAVE write, and startup loads, inside --dir.
     #[arg(long, env = "FERRO_DBFILENAME", default_value = "dump.rdb")]
     pub dbfilename: String,
+    /// Start as a replica of this primary: `HOST PORT`.
+    #[arg(long, env = "FERRO_REPLICAOF", value_parser = parse_replicaof)]
+    pub replicaof: Option<(String, u16)>,
+    /// Password this replica gives its primary.
+    #[arg(long, env = "FERRO_MASTERAUTH")]
+    pub masterauth: Option<String>,
     /// Worker threads (default: one per core).
     #[arg(long, env = "FERRO_THREADS")]
     pub threads: Option<usize>,
@@ -46,6 +52,14 @@ pub struct Flags {
     /// Most clients connected at once.
     #[arg(long, env = "FERRO_MAXCLIENTS", default_value_t = 10000)]
     pub maxclients: usize,
+}
+
+fn parse_replicaof(s: &str) -> Result<(String, u16), String> {
+    let mut words = s.split_whitespace();
+    match (words.next(), words.next().and_then(|p| p.parse().ok()), words.next()) {
+        (Some(host), Some(port), None) => Ok((host.to_owned(), port)),
+        _ => Err("expected HOST PORT".into()),
+    }
 }
 
 pub fn parse_memory(s: &str) -> Result<u64, String> {

@@ -145,6 +145,23 @@ async fn run_command(
     loop {
         match cmd::execute(server, session, out, argv, no_block) {
             Flow::Continue => return true,
+            Flow::Replica(attached) => {
+                if flush(server, wr, out, &session.handle).await.is_ok() {
+                    crate::replication::link::serve(server, &session.handle, wr, attached).await;
+                }
+                return false;
+            }
+            Flow::Wait { offset, needed, deadline } => {
+                if flush(server, wr, out, &session.handle).await.is_err() {
+                    return false;
+                }
+                let Some(acked) = wait_for_acks(server, session, wr, offset, needed, deadline).await else {
+                    return false;
+                };
+                out.int(acked as i64);
+                session.clock = Instant::now();
+                return true;
+            }
             Flow::Block { deadline, db, keys, waiter } => {
                 if flush(server, wr, out, &session.handle).await.is_err() {
                     server.blocking.unregister(db, &keys, &waiter);
@@ -172,6 +189,43 @@ async fn run_command(
                     return false;
                 }
             }
+        }
+    }
+}
+
+/// WAIT: how many replicas acknowledged `offset`, once `needed` have or the
+/// deadline passes; None if the client went away meanwhile.
+async fn wait_for_acks(
+    server: &Server,
+    session: &Session,
+    wr: &TcpStream,
+    offset: u64,
+    needed: usize,
+    deadline: u64,
+) -> Option<usize> {
+    let repl = &server.replication;
+    let acked = || repl.feed.lock().unwrap_or_else(|e| e.into_inner()).acked(offset);
+    loop {
+        // Registered before counting, so an ACK between the two still wakes us.
+        let woken = repl.acks.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let count = acked();
+        let now = crate::keyspace::now_ms();
+        if count >= needed || (deadline != 0 && now >= deadline) {
+            return Some(count);
+        }
+        let sleep = async {
+            match deadline {
+                0 => std::future::pending::<()>().await,
+                d => tokio::time::sleep(Duration::from_millis(d - now)).await,
+            }
+        };
+        tokio::select! {
+            _ = &mut woken => {}
+            _ = sleep => {}
+            _ = session.handle.kill.notified() => return None,
+            _ = hung_up(wr) => return None,
         }
     }
 }

@@ -148,6 +148,9 @@ fn stats(s: &Server) -> Fields {
         ("total_net_input_bytes", load(&st.net_input_bytes)),
         ("total_net_output_bytes", load(&st.net_output_bytes)),
         ("rejected_connections", load(&st.rejected_connections)),
+        ("sync_full", load(&s.replication.stats.full)),
+        ("sync_partial_ok", load(&s.replication.stats.partial_ok)),
+        ("sync_partial_err", load(&s.replication.stats.partial_err)),
         ("expired_keys", ks.expired.to_string()),
         ("evicted_keys", ks.evicted.to_string()),
         ("keyspace_hits", ks.hits.to_string()),
@@ -158,16 +161,52 @@ fn stats(s: &Server) -> Fields {
 }
 
 fn replication(s: &Server) -> Fields {
-    vec![
-        ("role", "master".into()),
-        ("connected_slaves", "0".into()),
-        ("master_failover_state", "no-failover".into()),
-        ("master_replid", s.run_id.clone()),
-        ("master_replid2", "0".repeat(40)),
-        ("master_repl_offset", "0".into()),
-        ("second_repl_offset", "-1".into()),
-        ("repl_backlog_active", "0".into()),
-    ]
+    let r = &s.replication;
+    let mut fields: Fields = Vec::new();
+    let offset = r.with_role(|role| match role {
+        crate::replication::Role::Primary => {
+            fields.push(("role", "master".into()));
+            None
+        }
+        crate::replication::Role::Replica(of) => {
+            fields.push(("role", "slave".into()));
+            fields.push(("master_host", of.host.clone()));
+            fields.push(("master_port", of.port.to_string()));
+            fields.push(("master_link_status", if of.link_up { "up" } else { "down" }.into()));
+            fields.push(("master_last_io_seconds_ago", of.last_io.elapsed().as_secs().to_string()));
+            fields.push(("master_sync_in_progress", u8::from(of.sync_in_progress).to_string()));
+            fields.push(("slave_read_repl_offset", of.offset.to_string()));
+            fields.push(("slave_repl_offset", of.offset.to_string()));
+            fields.push(("slave_priority", "100".into()));
+            fields.push(("slave_read_only", "1".into()));
+            fields.push(("replica_announced", "1".into()));
+            Some((of.master_replid.clone(), of.offset))
+        }
+    });
+    let feed = r.feed.lock().unwrap_or_else(|e| e.into_inner());
+    fields.push(("connected_slaves", feed.links().len().to_string()));
+    const NAMES: [&str; 16] = [
+        "slave0", "slave1", "slave2", "slave3", "slave4", "slave5", "slave6", "slave7", "slave8", "slave9", "slave10",
+        "slave11", "slave12", "slave13", "slave14", "slave15",
+    ];
+    for (name, link) in NAMES.iter().zip(feed.links()) {
+        let ack = link.ack.load(std::sync::atomic::Ordering::Relaxed);
+        let ip = link.addr.rsplit_once(':').map_or(link.addr.as_str(), |(ip, _)| ip);
+        let line = format!("ip={ip},port={},state=online,offset={ack},lag=0", link.listening_port);
+        fields.push((name, line));
+    }
+    let (replid, offset) = offset.unwrap_or((feed.replid.clone(), feed.offset));
+    fields.push(("master_failover_state", "no-failover".into()));
+    fields.push(("master_replid", replid));
+    fields.push(("master_replid2", "0".repeat(40)));
+    fields.push(("master_repl_offset", offset.to_string()));
+    fields.push(("second_repl_offset", "-1".into()));
+    let active = feed.backlog_len() > 0 || !feed.links().is_empty();
+    fields.push(("repl_backlog_active", u8::from(active).to_string()));
+    fields.push(("repl_backlog_size", crate::replication::feed::BACKLOG_SIZE.to_string()));
+    fields.push(("repl_backlog_first_byte_offset", feed.backlog_first_byte().to_string()));
+    fields.push(("repl_backlog_histlen", feed.backlog_len().to_string()));
+    fields
 }
 
 fn cpu() -> Fields {

@@ -6,6 +6,7 @@
 //! - `cmd`: the command table and one module per command family
 //! - `keyspace`: sharded databases, expiry, eviction, memory accounting
 //! - `rdb`: Redis's RDB format: snapshots to and from the keyspace
+//! - `replication`: the primary's stream and backlog, the replica's follower
 //!
 //! Beside them: `server` (state shared by all connections), `session` (one
 //! client's state), `pubsub`, `blocking` (clients waiting in BLPOP & co),
@@ -23,6 +24,7 @@ pub mod params;
 pub mod pubsub;
 pub mod rand;
 pub mod rdb;
+pub mod replication;
 pub mod resp;
 pub mod server;
 pub mod session;

@@ -36,6 +36,9 @@ fn main() -> std::process::ExitCode {
         if let Ok(a) = listener.local_addr() {
             server.live.port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
         }
+        if let Some((host, port)) = flags.replicaof.clone() {
+            server.replication.follow(&server, host, port);
+        }
         // Tests and scripts read this line to learn the port.
         println!("data-node ready, listening on {local}");
         tokio::select! {

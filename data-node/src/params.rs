@@ -19,6 +19,9 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("bind", l.bind.clone()),
         ("dir", l.dir.read().unwrap_or_else(|e| e.into_inner()).clone()),
         ("dbfilename", l.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone()),
+        ("replica-read-only", "yes".into()),
+        ("masterauth", s.replication.masterauth.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()),
+        ("repl-backlog-size", crate::replication::feed::BACKLOG_SIZE.to_string()),
         ("timeout", l.timeout.load(Ordering::Relaxed).to_string()),
         ("maxclients", l.maxclients.load(Ordering::Relaxed).to_string()),
         ("slowlog-log-slower-than", (l.slowlog_slower_than.load(Ordering::Relaxed) as i64).to_string()),
@@ -65,6 +68,9 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
                 return Err(bad(&name, "No such file or directory"));
             }
             *l.dir.write().unwrap_or_else(|e| e.into_inner()) = v
+        }
+        "masterauth" => {
+            *s.replication.masterauth.write().unwrap_or_else(|e| e.into_inner()) = (!v.is_empty()).then_some(v)
         }
         "dbfilename" => {
             if v.is_empty() || v.contains('/') {

@@ -91,6 +91,7 @@ pub struct Server {
     pub run_id: String,
     pub peak_memory: AtomicU64,
     pub persistence: Persistence,
+    pub replication: Arc<crate::replication::Replication>,
     /// (commands processed, at ms) samples, one per tick, for instantaneous_ops_per_sec.
     ops_samples: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -99,6 +100,9 @@ impl Server {
     pub fn new(flags: &Flags) -> Arc<Server> {
         let keyspace = Keyspace::new(flags.databases as usize);
         keyspace.set_policy(flags.maxmemory_policy);
+        let replication = Arc::new(crate::replication::Replication::new(random_hex(40), flags.masterauth.clone()));
+        let feed = replication.clone();
+        keyspace.on_removal(move |db, key| feed.propagate(db, &[b"DEL", key]));
         Arc::new(Server {
             keyspace,
             live: Live::new(flags),
@@ -112,6 +116,7 @@ impl Server {
             run_id: random_hex(40),
             peak_memory: AtomicU64::new(0),
             persistence: Persistence::new(),
+            replication,
             ops_samples: Mutex::new(VecDeque::new()),
         })
     }
@@ -214,7 +219,7 @@ impl Server {
     }
 }
 
-fn random_hex(n: usize) -> String {
+pub fn random_hex(n: usize) -> String {
     (0..n).map(|_| char::from_digit((crate::rand::next_u64() % 16) as u32, 16).unwrap_or('0')).collect()
 }
 

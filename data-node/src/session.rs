@@ -27,6 +27,12 @@ pub struct Session {
     /// command for the slow log costs one clock read, not two.
     pub clock: std::time::Instant,
     pub last_cmd: &'static str,
+    /// This is the primary's link on a replica: its writes are the stream.
+    pub is_primary: bool,
+    /// The port a replica said it listens on (REPLCONF listening-port).
+    pub listening_port: u16,
+    /// What a command asked the connection to do next (PSYNC, WAIT).
+    pub pending_flow: Option<crate::cmd::Flow>,
 }
 
 impl Session {
@@ -45,6 +51,9 @@ impl Session {
             commands: 0,
             clock: std::time::Instant::now(),
             last_cmd: "NULL",
+            is_primary: false,
+            listening_port: 0,
+            pending_flow: None,
         }
     }
 

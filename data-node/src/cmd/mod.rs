@@ -12,6 +12,7 @@ mod keys;
 mod lists;
 mod persistence;
 mod pubsub;
+mod replication;
 mod server;
 mod sets;
 pub mod spec;
@@ -34,7 +35,8 @@ use error::{Error, wrong_arity};
 use spec::{Keys, Spec, flag};
 
 static TABLE: LazyLock<HashMap<&'static str, &'static Spec>> = LazyLock::new(|| {
-    let families: [&'static [Spec]; 11] = [
+    let families: [&'static [Spec]; 12] = [
+        replication::COMMANDS,
         persistence::COMMANDS,
         connection::COMMANDS,
         strings::COMMANDS,
@@ -78,6 +80,16 @@ pub enum Flow {
         keys: Vec<Vec<u8>>,
         waiter: Arc<Notify>,
     },
+    /// PSYNC/SYNC answered (the preamble is in the reply): the connection now
+    /// carries the replication stream to this replica.
+    Replica(crate::replication::feed::Attached),
+    /// WAIT: answer with how many replicas acknowledged `offset`, once
+    /// `needed` have or at `deadline` (unix ms; 0: never).
+    Wait {
+        offset: u64,
+        needed: usize,
+        deadline: u64,
+    },
 }
 
 pub struct Ctx<'a, 'k> {
@@ -91,6 +103,12 @@ pub struct Ctx<'a, 'k> {
     /// A blocking command must answer now: its deadline passed, or it runs
     /// inside MULTI where nothing may block.
     pub no_block: bool,
+    /// What replicas must run instead of this command, when running it again
+    /// would not do the same (SPOP picks at random: replicas get the SREM);
+    /// empty when there is nothing to replicate.
+    pub propagate_as: Option<Vec<Vec<u8>>>,
+    /// Set by PSYNC and WAIT: what the connection does next.
+    pub flow: Option<Flow>,
 }
 
 impl<'a, 'k> Ctx<'a, 'k> {
@@ -137,6 +155,9 @@ fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Res
     if !session.authenticated && !spec.has(flag::NOAUTH) && server.live.requirepass().is_some() {
         return Err("NOAUTH Authentication required.".into());
     }
+    if spec.has(flag::WRITE) && !session.is_primary && server.replication.is_replica() {
+        return Err("READONLY You can't write against a read only replica.".into());
+    }
     if !resp3 && session.subscriptions() > 0 && !spec.has(flag::SUBCTX) {
         return Err(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -177,7 +198,8 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.simple("QUEUED");
         return Flow::Continue;
     }
-    if spec.has(flag::DENYOOM) && !server.make_room() {
+    // A replica applies its primary's writes whatever its own maxmemory says.
+    if spec.has(flag::DENYOOM) && !session.is_primary && !server.make_room() {
         out.error("OOM command not allowed when used memory > 'maxmemory'.");
         return Flow::Continue;
     }
@@ -215,8 +237,24 @@ fn run_locked<'k>(
     ks: Option<Locked<'k>>,
     no_block: bool,
 ) -> (Result<(), Error>, Option<Locked<'k>>) {
-    let mut ctx = Ctx { args, out, session, server, spec, ks, no_block };
+    let db = session.db;
+    let mut ctx = Ctx { args, out, session, server, spec, ks, no_block, propagate_as: None, flow: None };
     let result = (spec.run)(&mut ctx);
+    // Still under the command's shard locks: replicas see writes in the order
+    // the keyspace applied them.
+    if result.is_ok() && spec.has(flag::WRITE) {
+        match &ctx.propagate_as {
+            Some(rewritten) if rewritten.is_empty() => {}
+            Some(rewritten) => {
+                let args: Vec<&[u8]> = rewritten.iter().map(Vec::as_slice).collect();
+                server.replication.propagate(db, &args);
+            }
+            None => server.replication.propagate(db, args),
+        }
+    }
+    if let Some(flow) = ctx.flow.take() {
+        ctx.session.pending_flow = Some(flow);
+    }
     (result, ctx.ks.take())
 }
 
@@ -232,7 +270,7 @@ fn run(
     let db = session.db;
     let (result, ks) = run_locked(server, session, out, spec, args, ks, no_block);
     let flow = match result {
-        Ok(()) => Flow::Continue,
+        Ok(()) => session.pending_flow.take().unwrap_or(Flow::Continue),
         Err(Error::Block { deadline }) => {
             let keys: Vec<Vec<u8>> = spec.key_positions(args).into_iter().map(|i| args[i].to_vec()).collect();
             let waiter = Arc::new(Notify::new());

@@ -15,7 +15,6 @@ pub const COMMANDS: &[Spec] = &[
     spec!("time", 1, FAST | LOADING | STALE, NO_KEYS, time),
     spec!("slowlog", -2, ADMIN | LOADING | STALE, NO_KEYS, slowlog),
     spec!("latency", -2, ADMIN | LOADING | STALE, NO_KEYS, latency),
-    spec!("role", 1, FAST | LOADING | STALE, NO_KEYS, role),
 ];
 
 fn info(ctx: &mut Ctx) -> CmdResult {
@@ -30,14 +29,6 @@ fn time(ctx: &mut Ctx) -> CmdResult {
     ctx.out.array(2);
     ctx.out.bulk_int(now.as_secs() as i64);
     ctx.out.bulk_int(now.subsec_micros() as i64);
-    Ok(())
-}
-
-fn role(ctx: &mut Ctx) -> CmdResult {
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(0);
-    ctx.out.array(0);
     Ok(())
 }
 

@@ -117,6 +117,10 @@ fn spop(ctx: &mut Ctx) -> CmdResult {
             Some(chosen)
         }
     };
+    // Replicas remove exactly what was popped here, not a random pick of their own.
+    let mut srem = vec![b"SREM".to_vec(), key.to_vec()];
+    srem.extend(popped.iter().flatten().map(|m| m.to_vec()));
+    ctx.propagate_as = Some(if srem.len() > 2 { srem } else { Vec::new() });
     match (popped, count) {
         (None, None) => ctx.out.null(),
         (None, Some(_)) => ctx.out.set(0),

@@ -112,6 +112,7 @@ impl Keyspace {
                 let evicted = shard.remove_where(db, hash, |e| e.key == key);
                 if evicted.is_some() {
                     shard.stats.evicted += 1;
+                    self.removed(db, &key);
                     self.used[idx].0.store(shard.used, std::sync::atomic::Ordering::Relaxed);
                     return true;
                 }

@@ -25,8 +25,9 @@ impl Keyspace {
                         _ => break,
                     }
                     let Some(Reverse((_, hash))) = d.expiries.pop() else { break };
-                    if shard.remove_where(db, hash, |e| e.is_expired(now)).is_some() {
+                    if let Some(gone) = shard.remove_where(db, hash, |e| e.is_expired(now)) {
                         shard.stats.expired += 1;
+                        self.removed(db, &gone.key);
                         n += 1;
                     }
                 }

@@ -96,6 +96,7 @@ impl<'a> Locked<'a> {
             let shard = self.shard(idx);
             shard.remove_where(db, hash, |e| &*e.key == key);
             shard.stats.expired += 1;
+            self.ks.removed(db, key);
             return None;
         }
         Some((hash, self.shard(idx)))
@@ -192,6 +193,14 @@ impl<'a> Locked<'a> {
     pub fn flush_db(&mut self, db: usize) {
         for shard in self.shards() {
             shard.flush_db(db);
+        }
+    }
+
+    /// Calls `f` with every live entry of `db` (the caller holds every shard).
+    pub fn visit_db(&mut self, db: usize, f: &mut dyn FnMut(&Entry)) {
+        let now = self.now();
+        for shard in self.shards() {
+            shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).for_each(|e| f(e));
         }
     }
 

@@ -53,6 +53,9 @@ fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize & (SHARDS - 1)
 }
 
+/// Told of a key's removal by expiry or eviction: (database, key).
+type RemovalHook = Box<dyn Fn(usize, &[u8]) + Send + Sync>;
+
 #[repr(align(64))]
 struct Padded<T>(T);
 
@@ -64,6 +67,9 @@ pub struct Keyspace {
     policy: AtomicU8,
     /// Unix ms as of the server's last tick, like Redis's cached LRU clock.
     clock: AtomicU64,
+    /// Told of every key that expiry or eviction removes (replicas learn of
+    /// those deletions as DELs in the replication stream).
+    on_removal: std::sync::OnceLock<RemovalHook>,
 }
 
 impl Keyspace {
@@ -74,6 +80,19 @@ impl Keyspace {
             databases,
             policy: AtomicU8::new(Policy::NoEviction as u8),
             clock: AtomicU64::new(now_ms()),
+            on_removal: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Sets what is told of keys removed by expiry or eviction (once).
+    pub fn on_removal(&self, hook: impl Fn(usize, &[u8]) + Send + Sync + 'static) {
+        let _ = self.on_removal.set(Box::new(hook));
+    }
+
+    /// Called with the removed key's shard still locked.
+    pub(crate) fn removed(&self, db: usize, key: &[u8]) {
+        if let Some(hook) = self.on_removal.get() {
+            hook(db, key);
         }
     }
 

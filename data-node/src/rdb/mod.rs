@@ -78,6 +78,16 @@ pub fn save(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {
     Ok(written)
 }
 
+/// The snapshot a full resynchronisation sends; the caller holds every shard.
+pub fn dump_locked(all: &mut crate::keyspace::Locked, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    write::dump_locked(all, out)
+}
+
+/// Loads an RDB held in memory (a primary's snapshot).
+pub fn load_bytes(ks: &Keyspace, bytes: &[u8]) -> Result<usize, RdbError> {
+    read::load(ks, bytes)
+}
+
 /// Loads `path` into an empty keyspace; returns the keys loaded. Keys
 /// already expired are skipped, as redis-server does when it loads as a primary.
 pub fn load(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use super::{VERSION, crc64, kind, opcode};
-use crate::keyspace::{Entry, Keyspace, Value};
+use crate::keyspace::{Entry, Keyspace, Locked, Value};
 
 struct Out<'w, W: Write> {
     inner: &'w mut W,
@@ -92,17 +92,23 @@ impl<W: Write> Out<'_, W> {
     }
 }
 
-/// Writes every live key; returns how many.
-pub fn dump<W: Write>(ks: &Keyspace, w: &mut W) -> std::io::Result<usize> {
+/// Writes every live key; returns how many. `sizes` are (keys, volatile)
+/// per database; `visit(db, f)` calls `f` with each live entry of `db`.
+fn dump_with<W: Write>(
+    used_memory: usize,
+    sizes: Vec<(usize, usize)>,
+    mut visit: impl FnMut(usize, &mut dyn FnMut(&Entry)),
+    w: &mut W,
+) -> std::io::Result<usize> {
     let mut out = Out { inner: w, crc: 0 };
     out.raw(format!("REDIS{VERSION:04}").as_bytes())?;
     out.aux("redis-ver", crate::REDIS_VERSION)?;
     out.aux("redis-bits", "64")?;
     out.aux("ctime", &(crate::keyspace::now_ms() / 1000).to_string())?;
-    out.aux("used-mem", &ks.used_memory().to_string())?;
+    out.aux("used-mem", &used_memory.to_string())?;
     out.aux("aof-base", "0")?;
     let mut written = 0;
-    for (db, (keys, volatile, _)) in ks.db_sizes().into_iter().enumerate() {
+    for (db, (keys, volatile)) in sizes.into_iter().enumerate() {
         if keys == 0 {
             continue;
         }
@@ -113,7 +119,7 @@ pub fn dump<W: Write>(ks: &Keyspace, w: &mut W) -> std::io::Result<usize> {
         out.len(keys as u64)?;
         out.len(volatile as u64)?;
         let mut failed = None;
-        ks.visit_db(db, |entry| {
+        visit(db, &mut |entry| {
             if failed.is_none() {
                 match out.entry(entry) {
                     Ok(()) => written += 1,
@@ -129,4 +135,16 @@ pub fn dump<W: Write>(ks: &Keyspace, w: &mut W) -> std::io::Result<usize> {
     let crc = out.crc;
     out.inner.write_all(&crc.to_le_bytes())?;
     Ok(written)
+}
+
+/// The whole keyspace, one shard locked at a time.
+pub fn dump<W: Write>(ks: &Keyspace, w: &mut W) -> std::io::Result<usize> {
+    let sizes = ks.db_sizes().into_iter().map(|(keys, volatile, _)| (keys, volatile)).collect();
+    dump_with(ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
+}
+
+/// A point-in-time snapshot: the caller holds every shard.
+pub fn dump_locked<W: Write>(all: &mut Locked, w: &mut W) -> std::io::Result<usize> {
+    let sizes = (0..all.databases()).map(|db| (all.dbsize(db), 0)).collect();
+    dump_with(0, sizes, |db, f| all.visit_db(db, f), w)
 }

@@ -10,6 +10,7 @@ mod persistence;
 mod protocol;
 mod pubsub_tx;
 mod redis_py;
+mod replication;
 mod server;
 mod slow_clients;
 mod strings_keys;

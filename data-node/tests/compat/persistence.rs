@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::common::{Node, cmd};
 
 /// `name` from apt, or None outside CI (skip); under CI its absence is a failure.
-fn tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()));
     if found.is_none() {
@@ -21,25 +21,30 @@ fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ferrocache-rdb-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
 
-struct RedisServer {
+pub(crate) struct RedisServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl RedisServer {
-    fn start(binary: &Path, dir: &Path) -> RedisServer {
+    pub(crate) fn start(binary: &Path, dir: &Path) -> RedisServer {
+        RedisServer::start_with(binary, dir, &[])
+    }
+
+    pub(crate) fn start_with(binary: &Path, dir: &Path, extra: &[&str]) -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -53,7 +58,7 @@ impl RedisServer {
         server
     }
 
-    fn try_conn(&self) -> Option<redis::Connection> {
+    pub(crate) fn try_conn(&self) -> Option<redis::Connection> {
         let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).ok()?;
         let mut con = client.get_connection().ok()?;
         cmd("PING").query::<String>(&mut con).ok()?;
@@ -69,7 +74,7 @@ impl Drop for RedisServer {
 }
 
 /// Keys in each of redis-server's encodings: small and large, integers of every width.
-fn populate(con: &mut redis::Connection) {
+pub(crate) fn populate(con: &mut redis::Connection) {
     let run = |con: &mut redis::Connection, c: &mut redis::Cmd| c.query::<redis::Value>(con).expect("populate");
     run(con, cmd("SET").arg("str:short").arg("hello"));
     run(con, cmd("SET").arg("str:int").arg("123456789"));
@@ -97,7 +102,7 @@ fn populate(con: &mut redis::Connection) {
 }
 
 /// Every key of databases 0 and 5 as comparable text.
-fn contents(con: &mut redis::Connection) -> BTreeMap<(u8, String), String> {
+pub(crate) fn contents(con: &mut redis::Connection) -> BTreeMap<(u8, String), String> {
     let mut out = BTreeMap::new();
     for db in [0u8, 5] {
         let _: () = cmd("SELECT").arg(db).query(con).expect("SELECT");
@@ -131,7 +136,7 @@ fn contents(con: &mut redis::Connection) -> BTreeMap<(u8, String), String> {
     out
 }
 
-fn ttl_ms(con: &mut redis::Connection, key: &str) -> i64 {
+pub(crate) fn ttl_ms(con: &mut redis::Connection, key: &str) -> i64 {
     cmd("PTTL").arg(key).query(con).expect("PTTL")
 }
 

@@ -1,0 +1,144 @@
+//! Replication against real peers: our node following ours, redis-server
+//! following ours, ours following redis-server, and a replica repointed to a
+//! promoted one continuing with a partial resync, as a failover does.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{Node, cmd};
+use crate::persistence::{RedisServer, contents, populate, temp_dir, tool};
+
+fn info(con: &mut redis::Connection, section: &str) -> String {
+    cmd("INFO").arg(section).query(con).expect("INFO")
+}
+
+fn field(con: &mut redis::Connection, section: &str, name: &str) -> String {
+    info(con, section).lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_owned)).unwrap_or_default()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn link_up(con: &mut redis::Connection) {
+    wait_until("the replica's link is up", || field(con, "replication", "master_link_status") == "up");
+}
+
+/// Writes of every kind after the initial sync, including the ones replicas
+/// must not recompute (SPOP) and a transaction.
+fn write_more(con: &mut redis::Connection) {
+    let _: () = cmd("SET").arg("counter").arg(10).query(con).expect("SET");
+    let _: i64 = cmd("INCRBY").arg("counter").arg(5).query(con).expect("INCRBY");
+    let _: i64 = cmd("RPUSH").arg("list:big").arg("tail").query(con).expect("RPUSH");
+    let _: Vec<String> = cmd("SPOP").arg("set:big").arg(3).query(con).expect("SPOP");
+    let _: String = cmd("SPOP").arg("set:strs").query(con).expect("SPOP");
+    let _: i64 = cmd("EXPIRE").arg("str:short").arg(600).query(con).expect("EXPIRE");
+    let _: () = cmd("MULTI").query(con).expect("MULTI");
+    let _: String = cmd("HSET").arg("hash:small").arg("f9").arg("v9").query(con).expect("queued");
+    let _: String = cmd("ZINCRBY").arg("zset:small").arg(1).arg("a").query(con).expect("queued");
+    let _: redis::Value = cmd("EXEC").query(con).expect("EXEC");
+    let _: () = cmd("SELECT").arg(5).query(con).expect("SELECT");
+    let _: () = cmd("SET").arg("late").arg("in db 5").query(con).expect("SET");
+    let _: () = cmd("SELECT").arg(0).query(con).expect("SELECT");
+}
+
+#[test]
+fn a_replica_follows_its_primary_and_refuses_writes() {
+    let primary = Node::start();
+    let mut p = primary.conn();
+    populate(&mut p);
+    let replica = Node::start_with(&["--replicaof", &format!("127.0.0.1 {}", primary.port)]);
+    let mut r = replica.conn();
+    link_up(&mut r);
+    write_more(&mut p);
+    let acked: i64 = cmd("WAIT").arg(1).arg(5000).query(&mut p).expect("WAIT");
+    assert_eq!(acked, 1, "the replica acknowledged every write");
+    assert_eq!(contents(&mut r), contents(&mut p));
+    assert!(cmd("PTTL").arg("str:short").query::<i64>(&mut r).expect("PTTL") > 0);
+
+    let refused = cmd("SET").arg("k").arg("v").query::<()>(&mut r).expect_err("read-only");
+    assert!(refused.to_string().contains("You can't write against a read only replica"), "{refused}");
+    let role: Vec<redis::Value> = cmd("ROLE").query(&mut r).expect("ROLE");
+    assert_eq!(role.len(), 5);
+    assert_eq!(field(&mut p, "replication", "connected_slaves"), "1");
+    assert!(field(&mut p, "replication", "slave0").contains("state=online"));
+    let waited: Result<i64, _> = cmd("WAIT").arg(0).arg(0).query(&mut r);
+    assert!(waited.is_err(), "WAIT is refused on a replica");
+}
+
+#[test]
+fn redis_server_replicates_from_ours_and_sees_expiries() {
+    let Some(redis_server) = tool("redis-server") else { return };
+    let primary = Node::start();
+    let mut p = primary.conn();
+    populate(&mut p);
+    let dir = temp_dir("repl-theirs");
+    let replica =
+        RedisServer::start_with(&redis_server, &dir, &["--replicaof", "127.0.0.1", &primary.port.to_string()]);
+    let mut r = replica.try_conn().expect("connect");
+    link_up(&mut r);
+    write_more(&mut p);
+    let _: () = cmd("SET").arg("short-lived").arg("x").arg("PX").arg(100).query(&mut p).expect("SET");
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
+    // A redis-server replica never expires keys itself: it keeps them (DBSIZE
+    // counts them) until the primary's DEL arrives.
+    let size = |con: &mut redis::Connection| cmd("DBSIZE").query::<i64>(con).expect("DBSIZE");
+    let before = size(&mut r);
+    wait_until("the key expired on the primary", || {
+        cmd("EXISTS").arg("short-lived").query::<i64>(&mut p).expect("EXISTS") == 0
+    });
+    wait_until("the expired key's DEL reached the replica", || size(&mut r) == before - 1);
+    assert_eq!(contents(&mut r), contents(&mut p));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ours_replicates_from_redis_server() {
+    let Some(redis_server) = tool("redis-server") else { return };
+    let dir = temp_dir("repl-ours");
+    // Diskless, as redis-server 7 defaults to: the snapshot arrives EOF-delimited.
+    let primary = RedisServer::start_with(&redis_server, &dir, &["--repl-diskless-sync-delay", "0"]);
+    let mut p = primary.try_conn().expect("connect");
+    populate(&mut p);
+    let replica = Node::start_with(&["--replicaof", &format!("127.0.0.1 {}", primary.port)]);
+    let mut r = replica.conn();
+    link_up(&mut r);
+    write_more(&mut p);
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
+    assert_eq!(contents(&mut r), contents(&mut p));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_replica_repointed_to_a_promoted_one_continues_partially() {
+    let primary = Node::start();
+    let mut p = primary.conn();
+    populate(&mut p);
+    let of_primary = format!("127.0.0.1 {}", primary.port);
+    let a = Node::start_with(&["--replicaof", &of_primary]);
+    let b = Node::start_with(&["--replicaof", &of_primary]);
+    let (mut ca, mut cb) = (a.conn(), b.conn());
+    link_up(&mut ca);
+    link_up(&mut cb);
+    write_more(&mut p);
+    assert_eq!(cmd("WAIT").arg(2).arg(5000).query::<i64>(&mut p).expect("WAIT"), 2);
+    let expected = contents(&mut p);
+    drop(p);
+    drop(primary);
+
+    // The failover's moves: promote A, repoint B at it.
+    let _: () = cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut ca).expect("promote");
+    let _: () = cmd("REPLICAOF").arg("127.0.0.1").arg(a.port).query(&mut cb).expect("repoint");
+    link_up(&mut cb);
+    assert_eq!(field(&mut ca, "stats", "sync_partial_ok"), "1", "B continued from A's history");
+    assert_eq!(field(&mut ca, "stats", "sync_full"), "0");
+    let _: () = cmd("SET").arg("after-failover").arg("yes").query(&mut ca).expect("A takes writes");
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut ca).expect("WAIT"), 1);
+    assert_eq!(cmd("GET").arg("after-failover").query::<String>(&mut cb).expect("GET"), "yes");
+    let mut now = contents(&mut cb);
+    now.remove(&(0, "after-failover".to_owned()));
+    assert_eq!(now, expected, "B kept everything through the repointing");
+}
