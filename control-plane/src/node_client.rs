@@ -1,9 +1,9 @@
 //! The few Redis commands the control plane sends to its nodes, over a plain
-//! socket: AUTH, PING, CONFIG SET. Replies are read just far enough to judge them.
+//! socket: AUTH, PING, INFO, CONFIG SET. Replies are read just far enough to judge them.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -45,6 +45,21 @@ impl NodeClient {
             line if line == "+PONG" => Ok(()),
             other => Err(NodeError::Refused(self.address.clone(), other)),
         }
+    }
+
+    /// `INFO <section>`: the bulk string's text.
+    pub async fn info(&mut self, section: &str) -> Result<String, NodeError> {
+        let header = self.call(&["INFO", section]).await?;
+        let Some(len) = header.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+            return Err(NodeError::Refused(self.address.clone(), header));
+        };
+        let mut body = vec![0u8; len + 2];
+        tokio::time::timeout(IO_TIMEOUT, self.stream.read_exact(&mut body))
+            .await
+            .map_err(|_| NodeError::Timeout(self.address.clone(), IO_TIMEOUT))?
+            .map_err(|e| NodeError::Io(self.address.clone(), e))?;
+        body.truncate(len);
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     pub async fn config_set(&mut self, name: &str, value: &str) -> Result<(), NodeError> {

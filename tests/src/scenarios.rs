@@ -63,6 +63,37 @@ pub fn check_node(address: &str, port: u16, password: Option<&str>) {
     }
 }
 
+fn connect(address: &str, port: u16) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://{address}:{port}/").as_str()).expect("redis url");
+    client.get_connection().unwrap_or_else(|e| panic!("connecting to {address}:{port}: {e}"))
+}
+
+/// A write to the group's primary reaches every replica (WAIT counts them),
+/// and the replicas refuse writes of their own.
+pub fn check_replication(api: &crate::Api, group_id: &str, replicas: i64) {
+    let group = api.get(&format!("/v1/replication-groups/{group_id}")).body;
+    let members = group["node_groups"][0]["node_group_members"].as_array().expect("members").clone();
+    let endpoint = |m: &Value| {
+        let e = &m["read_endpoint"];
+        (e["address"].as_str().expect("address").to_owned(), e["port"].as_u64().expect("port") as u16)
+    };
+    let primary = members.iter().find(|m| m["current_role"] == "primary").expect("a primary");
+    let (address, port) = endpoint(primary);
+    check_node(&address, port, None);
+    let mut con = connect(&address, port);
+    let () = redis::cmd("SET").arg("replicated").arg(group_id).query(&mut con).expect("SET on the primary");
+    let acked: i64 = redis::cmd("WAIT").arg(replicas).arg(10_000).query(&mut con).expect("WAIT");
+    assert_eq!(acked, replicas, "every replica acknowledged the write");
+    for replica in members.iter().filter(|m| m["current_role"] == "replica") {
+        let (address, port) = endpoint(replica);
+        let mut con = connect(&address, port);
+        let value: String = redis::cmd("GET").arg("replicated").query(&mut con).expect("GET on a replica");
+        assert_eq!(value, group_id);
+        let refused = redis::cmd("SET").arg("x").arg("y").query::<()>(&mut con).expect_err("replicas are read-only");
+        assert!(refused.to_string().contains("read only replica"), "{refused}");
+    }
+}
+
 /// A redis cluster and a 1+2 replication group: created over REST, every
 /// node reached with a real client, deleted, nothing left behind.
 pub fn lifecycle(cp: &ControlPlane, prefix: &str, inventory: &dyn Inventory) {
@@ -108,10 +139,8 @@ pub fn lifecycle(cp: &ControlPlane, prefix: &str, inventory: &dyn Inventory) {
         assert_eq!(cluster.status, 200);
         assert_eq!(cluster.body["replication_group_id"], group_id.as_str());
         assert_eq!(cluster.body["status"], "available");
-        for (address, port) in endpoints(&cluster.body) {
-            check_node(&address, port, None);
-        }
     }
+    check_replication(&api, &group_id, 2);
     let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
     assert_eq!(listed.body["cache_clusters"].as_array().map(Vec::len), Some(3), "{}", listed.body);
     assert_eq!(inventory.held(), inventory.expected(4, 2));
@@ -215,12 +244,7 @@ pub fn converges_after_kill9(runtime: &Runtime, prefix: &str, inventory: &dyn In
         inventory.expected(3, 1),
         "one node per member after the restart ({at_crash} at the crash)"
     );
-    for member in group["member_clusters"].as_array().expect("members") {
-        let cluster = api.get(&format!("/v1/cache-clusters/{}", member.as_str().unwrap_or("")));
-        for (address, port) in endpoints(&cluster.body) {
-            check_node(&address, port, None);
-        }
-    }
+    check_replication(&api, &group_id, 2);
     let deleting = api.delete(&format!("/v1/replication-groups/{group_id}"));
     assert_eq!(deleting.status, 202, "{}", deleting.body);
     api.wait_gone(&format!("/v1/replication-groups/{group_id}"), PROVISION);

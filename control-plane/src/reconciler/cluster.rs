@@ -9,7 +9,8 @@ use super::Reconciler;
 use crate::catalogue;
 use crate::model::{CacheCluster, CacheNode, source, status};
 use crate::node_client::{NodeClient, NodeError};
-use crate::runtime::{Endpoint, NodeRuntime, NodeSpec, RuntimeError};
+use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError};
+use crate::store::ClusterFilter;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,11 +23,18 @@ pub enum ReconcileError {
     Node(#[from] NodeError),
     #[error("unknown cache node type {0}")]
     NodeType(String),
+    #[error("the replica did not finish its initial sync from the primary within {0:?}")]
+    NotInSync(Duration),
 }
 
 type Result<T> = std::result::Result<T, ReconcileError>;
 
-pub fn node_spec(cluster: &CacheCluster, node: &CacheNode, cache_node_type: &str) -> Result<NodeSpec> {
+pub fn node_spec(
+    cluster: &CacheCluster,
+    node: &CacheNode,
+    cache_node_type: &str,
+    primary: Option<PrimaryRef>,
+) -> Result<NodeSpec> {
     let node_type =
         catalogue::node_type(cache_node_type).ok_or_else(|| ReconcileError::NodeType(cache_node_type.into()))?;
     Ok(NodeSpec {
@@ -40,6 +48,7 @@ pub fn node_spec(cluster: &CacheCluster, node: &CacheNode, cache_node_type: &str
         memory_limit_bytes: node_type.memory_bytes(),
         vcpus: node_type.vcpus,
         password: cluster.auth_token.clone(),
+        primary,
     })
 }
 
@@ -86,12 +95,35 @@ impl<R: NodeRuntime> Reconciler<R> {
         Ok(())
     }
 
-    /// Makes the node run (restarting it when asked) and waits until it answers.
+    /// The node a replica member of a group replicates from: the first node of
+    /// the group's primary member.
+    async fn primary_of(&self, cluster: &CacheCluster) -> Result<Option<PrimaryRef>> {
+        let (Some(group), Some("replica")) = (&cluster.replication_group_id, cluster.role.as_deref()) else {
+            return Ok(None);
+        };
+        let filter = ClusterFilter { replication_group_id: Some(group.clone()), limit: 100, ..Default::default() };
+        for member in self.store.clusters(&filter).await? {
+            if member.role.as_deref() == Some("primary")
+                && let Some(node) = self.store.nodes(&member.cache_cluster_id).await?.into_iter().next()
+            {
+                let key = NodeKey { cache_cluster_id: member.cache_cluster_id, cache_node_id: node.cache_node_id };
+                return Ok(Some(PrimaryRef { key, host_port: node.host_port }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes the node run (restarting it when asked) and waits until it
+    /// answers and, for a replica, until its initial sync is done.
     async fn start_node(&self, cluster: &CacheCluster, node: &CacheNode, restart: bool) -> Result<()> {
-        let spec = node_spec(cluster, node, &cluster.cache_node_type)?;
+        let primary = self.primary_of(cluster).await?;
+        let spec = node_spec(cluster, node, &cluster.cache_node_type, primary)?;
         let endpoint =
             if restart { self.runtime.restart_node(&spec).await? } else { self.runtime.ensure_node(&spec).await? };
-        self.wait_ready(&endpoint, spec.password.as_deref()).await?;
+        let mut client = self.wait_ready(&endpoint, spec.password.as_deref()).await?;
+        if spec.primary.is_some() {
+            self.wait_in_sync(&mut client).await?;
+        }
         self.store.set_node_available(&cluster.cache_cluster_id, &node.cache_node_id, &endpoint.address).await?;
         Ok(())
     }
@@ -112,6 +144,22 @@ impl<R: NodeRuntime> Reconciler<R> {
         }
     }
 
+    /// A replica is in sync once its link to the primary is up (its initial
+    /// synchronisation loaded).
+    async fn wait_in_sync(&self, client: &mut NodeClient) -> Result<()> {
+        let deadline = Instant::now() + self.node_ready_timeout;
+        loop {
+            let info = client.info("replication").await?;
+            if info.lines().any(|l| l.trim() == "master_link_status:up") {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ReconcileError::NotInSync(self.node_ready_timeout));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Applies a new node type to the running nodes: the container's limits
     /// and the node's maxmemory, in the order that never leaves maxmemory above
     /// the memory limit.
@@ -126,7 +174,7 @@ impl<R: NodeRuntime> Reconciler<R> {
             _ => return Err(ReconcileError::NodeType(new_type)),
         };
         for node in nodes {
-            let spec = node_spec(cluster, node, &new_type)?;
+            let spec = node_spec(cluster, node, &new_type, None)?;
             let endpoint = Endpoint { address: node.address.clone().unwrap_or_default(), port: node.host_port };
             let mut client = self.wait_ready(&endpoint, spec.password.as_deref()).await?;
             if !shrinking {
@@ -146,7 +194,7 @@ impl<R: NodeRuntime> Reconciler<R> {
     async fn delete(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
         for node in nodes {
-            let spec = node_spec(cluster, node, &cluster.cache_node_type)?;
+            let spec = node_spec(cluster, node, &cluster.cache_node_type, None)?;
             self.runtime.remove_node(&spec.key()).await?;
         }
         if cluster.replication_group_id.is_none() {

@@ -26,7 +26,8 @@ struct FakeRuntime {
     fail_cluster: Mutex<Option<String>>,
 }
 
-/// Answers +PONG to PING and +OK to everything else, one reply per command.
+/// Answers +PONG to PING, an in-sync replica's INFO to INFO, and +OK to
+/// everything else, one reply per command.
 async fn fake_node(listener: TcpListener) {
     while let Ok((mut socket, _)) = listener.accept().await {
         tokio::spawn(async move {
@@ -36,7 +37,13 @@ async fn fake_node(listener: TcpListener) {
                     break;
                 }
                 let text = String::from_utf8_lossy(&buf[..n]);
-                let reply: &[u8] = if text.contains("PING") { b"+PONG\r\n" } else { b"+OK\r\n" };
+                let reply: &[u8] = if text.contains("PING") {
+                    b"+PONG\r\n"
+                } else if text.contains("INFO") {
+                    b"$21\r\nmaster_link_status:up\r\n"
+                } else {
+                    b"+OK\r\n"
+                };
                 if socket.write_all(reply).await.is_err() {
                     break;
                 }
@@ -201,7 +208,7 @@ async fn adopts_a_node_an_earlier_run_made() {
     // An earlier control plane made the node and died before recording it.
     let node = &f.store.nodes("gamma").await.unwrap()[0];
     let gamma = f.store.cluster("gamma").await.unwrap().unwrap();
-    let spec = super::cluster::node_spec(&gamma, node, "cache.t3.micro").unwrap();
+    let spec = super::cluster::node_spec(&gamma, node, "cache.t3.micro", None).unwrap();
     f.runtime.ensure_node(&spec).await.unwrap();
 
     f.reconciler.converge().await;
@@ -225,6 +232,7 @@ async fn sweeps_orphans_and_keeps_known_nodes() {
         memory_limit_bytes: 1,
         vcpus: 1,
         password: None,
+        primary: None,
     };
     f.runtime.ensure_node(&orphan).await.unwrap();
 

@@ -188,6 +188,11 @@ impl DockerRuntime {
         let mut env = Vec::new();
         if let Some(password) = &spec.password {
             env.push(format!("FERRO_REQUIREPASS={password}"));
+            env.push(format!("FERRO_MASTERAUTH={password}"));
+        }
+        if let Some(primary) = &spec.primary {
+            // By name on the group's network: the address survives the primary's restarts.
+            env.push(format!("FERRO_REPLICAOF={} {}", container_name(&primary.key), spec.port));
         }
         let mut aliases =
             vec![format!("{}-{}", spec.cache_cluster_id, spec.cache_node_id), spec.cache_cluster_id.clone()];

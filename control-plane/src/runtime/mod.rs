@@ -23,6 +23,17 @@ pub struct NodeSpec {
     pub memory_limit_bytes: u64,
     pub vcpus: u32,
     pub password: Option<String>,
+    /// For a replica: the node it replicates from.
+    pub primary: Option<PrimaryRef>,
+}
+
+/// Where a replica finds its primary; each runtime turns it into an address
+/// (docker: the primary's container name on the group network; process: the
+/// loopback and its host port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryRef {
+    pub key: NodeKey,
+    pub host_port: u16,
 }
 
 /// The address clients reach a node at.

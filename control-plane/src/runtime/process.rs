@@ -82,7 +82,10 @@ impl ProcessRuntime {
             }
         }
         if let Some(password) = &spec.password {
-            command.env("FERRO_REQUIREPASS", password);
+            command.env("FERRO_REQUIREPASS", password).env("FERRO_MASTERAUTH", password);
+        }
+        if let Some(primary) = &spec.primary {
+            command.env("FERRO_REPLICAOF", format!("127.0.0.1 {}", primary.host_port));
         }
         let child = command.spawn().map_err(io(format!("starting {}", self.binary.display())))?;
         let pid = child.id().unwrap_or_default();

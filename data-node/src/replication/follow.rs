@@ -19,7 +19,7 @@ use crate::resp::{Limits, Parsed, Reply, parse_request};
 use crate::server::Server;
 use crate::session::Session;
 
-const RETRY: Duration = Duration::from_secs(1);
+const RETRY: Duration = Duration::from_millis(250);
 const ACK_EVERY: Duration = Duration::from_secs(1);
 
 type Result<T> = std::result::Result<T, String>;
