@@ -117,6 +117,9 @@ impl<R: NodeRuntime> Reconciler<R> {
     /// answers and, for a replica, until its initial sync is done.
     async fn start_node(&self, cluster: &CacheCluster, node: &CacheNode, restart: bool) -> Result<()> {
         let primary = self.primary_of(cluster).await?;
+        if let Some(primary) = &primary {
+            self.wait_for_primary(primary).await;
+        }
         let spec = node_spec(cluster, node, &cluster.cache_node_type, primary)?;
         let endpoint =
             if restart { self.runtime.restart_node(&spec).await? } else { self.runtime.ensure_node(&spec).await? };
@@ -141,6 +144,20 @@ impl<R: NodeRuntime> Reconciler<R> {
                 Err(e) if Instant::now() >= deadline => return Err(e.into()),
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
+        }
+    }
+
+    /// A replica started before its primary answers spends its first attempts
+    /// on an address that does not resolve yet; starting it once the primary
+    /// is up is faster. Gives up quietly: the replica retries on its own.
+    async fn wait_for_primary(&self, primary: &PrimaryRef) {
+        let deadline = Instant::now() + self.node_ready_timeout;
+        while Instant::now() < deadline {
+            let nodes = self.store.nodes(&primary.key.cache_cluster_id).await.unwrap_or_default();
+            if nodes.iter().any(|n| n.cache_node_id == primary.key.cache_node_id && n.status == status::AVAILABLE) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
