@@ -46,6 +46,14 @@ pub struct Config {
     #[arg(long, env = "FERRO_NODE_READY_TIMEOUT", default_value_t = 30)]
     pub node_ready_timeout: u64,
 
+    /// Milliseconds between health checks of every group's nodes.
+    #[arg(long, env = "FERRO_HEALTH_INTERVAL_MS", default_value_t = 500)]
+    pub health_interval_ms: u64,
+
+    /// Missed health checks after which a group's primary is failed over.
+    #[arg(long, env = "FERRO_FAILOVER_MISSES", default_value_t = 3)]
+    pub failover_misses: u32,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -13,6 +13,8 @@
 //! - `store/`: SQLite through sqlx; the only place with SQL.
 //! - `reconciler/`: the only code that changes the world: moves each resource
 //!   from its recorded status towards `available` (or gone) through a runtime.
+//! - `monitor/`: health checks of every group's nodes; failover when a
+//!   primary stops answering (or on request), fencing of a returning one.
 //! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
 //! - `node_client`: the few Redis commands the control plane sends to nodes.
 //! - `clock`: Unix milliseconds and RFC 3339 timestamps.
@@ -23,6 +25,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod model;
+pub mod monitor;
 pub mod node_client;
 pub mod reconciler;
 pub mod runtime;

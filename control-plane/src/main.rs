@@ -9,6 +9,7 @@ use clap::Parser;
 use control_plane::api::{self, AppState};
 use control_plane::auth::{self, Authenticator, Scope};
 use control_plane::config::{Command, Config, RuntimeKind};
+use control_plane::monitor::{FailoverRequests, Monitor};
 use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
 use control_plane::runtime::docker::DockerRuntime;
@@ -59,7 +60,13 @@ async fn connect_docker(config: &Config, instance: String) -> anyhow::Result<Doc
 async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result<()> {
     let authenticator = Arc::new(bootstrap_auth(&config, &store).await?);
     let wake = Arc::new(Notify::new());
-    let state = AppState { store: store.clone(), auth: authenticator, reconcile: Arc::clone(&wake) };
+    let failovers = Arc::new(FailoverRequests::default());
+    let state = AppState {
+        store: store.clone(),
+        auth: authenticator,
+        reconcile: Arc::clone(&wake),
+        failovers: Arc::clone(&failovers),
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding the API to {}", config.listen))?;
@@ -74,7 +81,14 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
             answer.is_ok()
         }
     };
-    let timeout = Duration::from_secs(config.node_ready_timeout);
+    let background = Background {
+        store,
+        wake,
+        failovers,
+        ready_timeout: Duration::from_secs(config.node_ready_timeout),
+        health_interval: Duration::from_millis(config.health_interval_ms.max(50)),
+        failover_misses: config.failover_misses,
+    };
     if use_docker {
         let runtime = Arc::new(connect_docker(&config, instance).await?);
         // Build the node image now, so the first create does not wait for it;
@@ -85,11 +99,11 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
                 tracing::error!("the data-node image cannot be built: {e}");
             }
         });
-        start_reconciler(store, runtime, wake, timeout).await?;
+        background.start(runtime).await?;
     } else {
         let binary = config.data_node_bin(|_| true);
         let runtime = ProcessRuntime::new(binary, config.nodes_dir(), config.advertise_host.clone())?;
-        start_reconciler(store, Arc::new(runtime), wake, timeout).await?;
+        background.start(Arc::new(runtime)).await?;
     }
     let address = listener.local_addr()?;
     tracing::info!("control plane listening on {address}");
@@ -98,20 +112,31 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     Ok(())
 }
 
-async fn start_reconciler<R: NodeRuntime>(
+/// The loops that change the world: the reconciler and the monitor.
+struct Background {
     store: Store,
-    runtime: Arc<R>,
     wake: Arc<Notify>,
-    timeout: Duration,
-) -> anyhow::Result<()> {
-    tracing::info!(runtime = runtime.name(), "starting the reconciler");
-    let reconciler = Reconciler::new(store, runtime, wake, timeout);
-    let removed = reconciler.sweep_orphans().await.map_err(|e| anyhow::anyhow!("sweeping orphans: {e}"))?;
-    if removed > 0 {
-        tracing::info!("removed {removed} orphaned node(s) or network(s)");
+    failovers: Arc<FailoverRequests>,
+    ready_timeout: Duration,
+    health_interval: Duration,
+    failover_misses: u32,
+}
+
+impl Background {
+    async fn start<R: NodeRuntime>(self, runtime: Arc<R>) -> anyhow::Result<()> {
+        tracing::info!(runtime = runtime.name(), "starting the reconciler and the monitor");
+        let reconciler =
+            Reconciler::new(self.store.clone(), Arc::clone(&runtime), Arc::clone(&self.wake), self.ready_timeout);
+        let removed = reconciler.sweep_orphans().await.map_err(|e| anyhow::anyhow!("sweeping orphans: {e}"))?;
+        if removed > 0 {
+            tracing::info!("removed {removed} orphaned node(s) or network(s)");
+        }
+        tokio::spawn(reconciler.run());
+        let monitor =
+            Monitor::new(self.store, runtime, self.wake, self.failovers, self.health_interval, self.failover_misses);
+        tokio::spawn(monitor.run());
+        Ok(())
     }
-    tokio::spawn(reconciler.run());
-    Ok(())
 }
 
 /// The signing secret is made on first start, with an admin token written to

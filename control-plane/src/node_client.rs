@@ -62,6 +62,22 @@ impl NodeClient {
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// `REPLICAOF host port`, or `REPLICAOF NO ONE` with `None`.
+    pub async fn replicaof(&mut self, primary: Option<(&str, u16)>) -> Result<(), NodeError> {
+        let port;
+        let args = match primary {
+            Some((host, p)) => {
+                port = p.to_string();
+                ["REPLICAOF", host, port.as_str()]
+            }
+            None => ["REPLICAOF", "NO", "ONE"],
+        };
+        match self.call(&args).await? {
+            line if line.starts_with("+OK") => Ok(()),
+            other => Err(NodeError::Refused(self.address.clone(), other)),
+        }
+    }
+
     pub async fn config_set(&mut self, name: &str, value: &str) -> Result<(), NodeError> {
         self.expect_ok(&["CONFIG", "SET", name, value]).await
     }

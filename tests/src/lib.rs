@@ -194,6 +194,7 @@ impl ControlPlane {
             .arg(data_dir)
             .arg("--node-ports")
             .arg(node_ports(data_dir))
+            .args(["--health-interval-ms", "100"])
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -250,3 +250,126 @@ pub fn converges_after_kill9(runtime: &Runtime, prefix: &str, inventory: &dyn In
     api.wait_gone(&format!("/v1/replication-groups/{group_id}"), PROVISION);
     assert_eq!(inventory.held(), Held::default(), "nothing may be left behind");
 }
+
+/// The group's primary endpoint as describe shows it.
+pub fn primary_endpoint(api: &crate::Api, group_id: &str) -> (String, u16) {
+    let group = api.get(&format!("/v1/replication-groups/{group_id}")).body;
+    let e = &group["node_groups"][0]["primary_endpoint"];
+    (e["address"].as_str().unwrap_or("").to_owned(), e["port"].as_u64().unwrap_or(0) as u16)
+}
+
+/// The member cluster that is the group's primary now.
+pub fn primary_member(api: &crate::Api, group_id: &str) -> String {
+    let group = api.get(&format!("/v1/replication-groups/{group_id}")).body;
+    let members = group["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
+    members
+        .iter()
+        .find(|m| m["current_role"] == "primary")
+        .and_then(|m| m["cache_cluster_id"].as_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn wait_primary_change(api: &crate::Api, group_id: &str, old: &(String, u16)) -> (String, u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = primary_endpoint(api, group_id);
+        if now != *old && now.1 != 0 {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "no failover within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A 1+2 group with automatic failover loses its primary (`kill` ends it the
+/// hard way): a replica takes over, every write acknowledged with WAIT before
+/// is there, and the new primary takes writes. Returns the group's id.
+pub fn fails_over_when_the_primary_dies(cp: &ControlPlane, prefix: &str, kill: &dyn Fn(&str)) -> String {
+    let api = cp.api();
+    let group_id = format!("{prefix}-f");
+    let created = api.post(
+        "/v1/replication-groups",
+        &json!({"replication_group_id": group_id, "replication_group_description": "failover",
+                "num_cache_clusters": 3, "automatic_failover_enabled": true}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION);
+    let old = primary_endpoint(&api, &group_id);
+    let old_member = primary_member(&api, &group_id);
+    let mut con = connect(&old.0, old.1);
+    for i in 0..100 {
+        let () = redis::cmd("SET").arg(format!("acked-{i}")).arg(i).query(&mut con).expect("SET");
+    }
+    let acked: i64 = redis::cmd("WAIT").arg(2).arg(5000).query(&mut con).expect("WAIT");
+    assert_eq!(acked, 2);
+
+    let killed_at = Instant::now();
+    kill(&old_member);
+    let new = wait_primary_change(&api, &group_id, &old);
+    eprintln!("failover took {:?} from the kill to describe naming the new primary", killed_at.elapsed());
+    let mut con = connect(&new.0, new.1);
+    for i in 0..100 {
+        let value: Option<i64> = redis::cmd("GET").arg(format!("acked-{i}")).query(&mut con).expect("GET");
+        assert_eq!(value, Some(i), "acknowledged write acked-{i} survived the failover");
+    }
+    let () = redis::cmd("SET").arg("after").arg("failover").query(&mut con).expect("the new primary takes writes");
+    let events = api.get(&format!("/v1/events?source_identifier={group_id}"));
+    let messages: Vec<&str> =
+        events.body["events"].as_array().expect("events").iter().filter_map(|e| e["message"].as_str()).collect();
+    assert!(messages.iter().any(|m| m.starts_with("FailoverStarted")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.starts_with("Failover from master node")), "{messages:?}");
+
+    // The dead node is brought back, as a replica of the new primary.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let events = api.get(&format!("/v1/events?source_identifier={group_id}"));
+        let back = events.body["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["message"].as_str().is_some_and(|m| m.contains("restarting it as a replica")));
+        let members = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
+        let all_available = members.body["cache_clusters"]
+            .as_array()
+            .is_some_and(|c| c.len() == 3 && c.iter().all(|m| m["status"] == "available"));
+        if back && all_available {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the old primary never came back: {}", events.body);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check_replication(&api, &group_id, 2);
+    group_id
+}
+
+/// test-failover: the live primary is demoted and follows the new one.
+pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
+    let api = cp.api();
+    let group_id = format!("{prefix}-t");
+    let created = api.post(
+        "/v1/replication-groups",
+        &json!({"replication_group_id": group_id, "replication_group_description": "t",
+                "replicas_per_node_group": 1, "automatic_failover_enabled": true}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION);
+    let old = primary_endpoint(&api, &group_id);
+    let requested =
+        api.post(&format!("/v1/replication-groups/{group_id}/test-failover"), &json!({"node_group_id": "0001"}));
+    assert_eq!(requested.status, 202, "{}", requested.body);
+    let new = wait_primary_change(&api, &group_id, &old);
+    let mut primary = connect(&new.0, new.1);
+    let () = redis::cmd("SET").arg("moved").arg("yes").query(&mut primary).expect("SET on the new primary");
+    assert_eq!(
+        redis::cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut primary).expect("WAIT"),
+        1,
+        "the old primary follows"
+    );
+    let mut demoted = connect(&old.0, old.1);
+    assert_eq!(redis::cmd("GET").arg("moved").query::<String>(&mut demoted).expect("GET"), "yes");
+    let refused = redis::cmd("SET").arg("x").arg("y").query::<()>(&mut demoted).expect_err("demoted");
+    assert!(refused.to_string().contains("read only replica"), "{refused}");
+    let bad = api.post(&format!("/v1/replication-groups/{group_id}/test-failover"), &json!({"node_group_id": "0002"}));
+    assert_eq!((bad.status, bad.code()), (400, "InvalidParameterValue"));
+}

@@ -40,3 +40,23 @@ fn converges_after_the_control_plane_is_killed() {
     let _cleanup = DockerCleanup(prefix.clone());
     scenarios::converges_after_kill9(&Runtime::Docker, &prefix, &Containers(prefix.clone()));
 }
+
+#[test]
+fn a_group_fails_over_when_its_primary_container_is_killed() {
+    if !docker_available() {
+        return;
+    }
+    let prefix = unique_prefix("df");
+    let _cleanup = DockerCleanup(prefix.clone());
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
+    scenarios::fails_over_when_the_primary_dies(&cp, &prefix, &|member| {
+        let status = std::process::Command::new("docker")
+            .args(["kill", &format!("ferrocache-{member}-0001")])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("docker kill");
+        assert!(status.success());
+    });
+    scenarios::test_failover_demotes_the_primary(&cp, &prefix);
+}

@@ -32,3 +32,23 @@ fn converges_after_the_control_plane_is_killed() {
     let nodes = std::env::temp_dir().join(format!("ferrocache-it-{prefix}"));
     scenarios::converges_after_kill9(&Runtime::Process, &prefix, &Processes(nodes));
 }
+
+#[test]
+fn a_group_fails_over_when_its_primary_process_dies() {
+    let prefix = unique_prefix("pf");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let nodes = dir.0.join("nodes");
+    scenarios::fails_over_when_the_primary_dies(&cp, &prefix, &|member| {
+        let pid: i32 = std::fs::read_to_string(nodes.join(member).join("0001/pid"))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    });
+    scenarios::test_failover_demotes_the_primary(&cp, &prefix);
+}

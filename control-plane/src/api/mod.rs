@@ -31,6 +31,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Tells the reconciler that desired state changed.
     pub reconcile: Arc<Notify>,
+    /// Failovers asked for (test-failover), run by the monitor.
+    pub failovers: Arc<crate::monitor::FailoverRequests>,
 }
 
 /// The router with every route, ready to serve.
@@ -58,6 +60,7 @@ fn routes() -> Routes {
         .add("GET", "/v1/replication-groups/{replication_group_id}", replication_groups::describe)
         .add("PATCH", "/v1/replication-groups/{replication_group_id}", replication_groups::modify)
         .add("DELETE", "/v1/replication-groups/{replication_group_id}", replication_groups::delete)
+        .add("POST", "/v1/replication-groups/{replication_group_id}/test-failover", replication_groups::test_failover)
         .add("GET", "/v1/events", events::list)
         .add("POST", "/v1/tokens", tokens::create)
         .add("GET", "/v1/engine-versions", catalogue::engine_versions)

@@ -238,6 +238,41 @@ pub async fn delete(
     Ok((StatusCode::ACCEPTED, axum::Json(deleting)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFailover {
+    node_group_id: String,
+}
+
+/// Runs the failover path on demand: the monitor promotes a replica as if the
+/// primary had failed, and demotes the old primary.
+pub async fn test_failover(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<TestFailover>,
+) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
+    let id = id.to_ascii_lowercase();
+    let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
+    if input.node_group_id != "0001" {
+        return Err(ApiError::InvalidParameterValue(format!(
+            "Replication group {id} has no node group {}; its only node group is 0001.",
+            input.node_group_id
+        )));
+    }
+    if !group.automatic_failover_enabled {
+        return Err(ApiError::InvalidParameterCombination(format!(
+            "Replication group {id} does not have automatic failover enabled."
+        )));
+    }
+    if group.status != crate::model::status::AVAILABLE {
+        return Err(ApiError::InvalidReplicationGroupState(id));
+    }
+    state.store.record_event(source::REPLICATION_GROUP, &id, "Test failover requested for node group 0001").await?;
+    state.failovers.request(&id);
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
+}
+
 fn not_found(error: StoreError, id: &str) -> ApiError {
     match error {
         StoreError::NotFound => ApiError::ReplicationGroupNotFound(id.to_owned()),

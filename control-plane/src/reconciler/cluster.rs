@@ -124,7 +124,11 @@ impl<R: NodeRuntime> Reconciler<R> {
         let endpoint =
             if restart { self.runtime.restart_node(&spec).await? } else { self.runtime.ensure_node(&spec).await? };
         let mut client = self.wait_ready(&endpoint, spec.password.as_deref()).await?;
-        if spec.primary.is_some() {
+        if let Some(primary) = &spec.primary {
+            // Whatever the node started as (a container keeps the environment
+            // it was created with), it follows the group's primary of now.
+            let (host, port) = self.runtime.primary_address(primary, spec.port);
+            client.replicaof(Some((&host, port))).await?;
             self.wait_in_sync(&mut client).await?;
         }
         self.store.set_node_available(&cluster.cache_cluster_id, &node.cache_node_id, &endpoint.address).await?;

@@ -100,6 +100,10 @@ impl NodeRuntime for FakeRuntime {
         Ok(self.nodes.lock().unwrap().keys().cloned().collect())
     }
 
+    fn primary_address(&self, primary: &crate::runtime::PrimaryRef, _port: u16) -> (String, u16) {
+        ("127.0.0.1".into(), primary.host_port)
+    }
+
     async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
         Ok(self.networks.lock().unwrap().clone())
     }

@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use super::image::{self, BINARY_IN_IMAGE};
-use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
+use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
 
 const LABEL_INSTANCE: &str = "ferrocache.instance";
 const LABEL_CLUSTER: &str = "ferrocache.cluster";
@@ -192,7 +192,8 @@ impl DockerRuntime {
         }
         if let Some(primary) = &spec.primary {
             // By name on the group's network: the address survives the primary's restarts.
-            env.push(format!("FERRO_REPLICAOF={} {}", container_name(&primary.key), spec.port));
+            let (host, port) = self.primary_address(primary, spec.port);
+            env.push(format!("FERRO_REPLICAOF={host} {port}"));
         }
         let mut aliases =
             vec![format!("{}-{}", spec.cache_cluster_id, spec.cache_node_id), spec.cache_cluster_id.clone()];
@@ -359,6 +360,10 @@ impl NodeRuntime for DockerRuntime {
         keys.sort_by(|a, b| (&a.cache_cluster_id, &a.cache_node_id).cmp(&(&b.cache_cluster_id, &b.cache_node_id)));
         keys.dedup();
         Ok(keys)
+    }
+
+    fn primary_address(&self, primary: &PrimaryRef, port: u16) -> (String, u16) {
+        (container_name(&primary.key), port)
     }
 
     async fn list_networks(&self) -> RuntimeResult<Vec<String>> {

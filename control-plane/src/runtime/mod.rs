@@ -88,6 +88,9 @@ pub trait NodeRuntime: Send + Sync + 'static {
 
     /// The owners of every shared network, to find orphans.
     fn list_networks(&self) -> impl Future<Output = RuntimeResult<Vec<String>>> + Send;
+
+    /// The address a replica uses to reach `primary`, whose nodes listen on `port`.
+    fn primary_address(&self, primary: &PrimaryRef, port: u16) -> (String, u16);
 }
 
 impl NodeSpec {

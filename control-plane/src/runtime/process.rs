@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
+use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
 
 pub struct ProcessRuntime {
     binary: PathBuf,
@@ -85,7 +85,8 @@ impl ProcessRuntime {
             command.env("FERRO_REQUIREPASS", password).env("FERRO_MASTERAUTH", password);
         }
         if let Some(primary) = &spec.primary {
-            command.env("FERRO_REPLICAOF", format!("127.0.0.1 {}", primary.host_port));
+            let (host, port) = self.primary_address(primary, spec.port);
+            command.env("FERRO_REPLICAOF", format!("{host} {port}"));
         }
         let child = command.spawn().map_err(io(format!("starting {}", self.binary.display())))?;
         let pid = child.id().unwrap_or_default();
@@ -191,6 +192,10 @@ impl NodeRuntime for ProcessRuntime {
             }
         }
         Ok(keys)
+    }
+
+    fn primary_address(&self, primary: &PrimaryRef, _port: u16) -> (String, u16) {
+        ("127.0.0.1".into(), primary.host_port)
     }
 
     async fn list_networks(&self) -> RuntimeResult<Vec<String>> {

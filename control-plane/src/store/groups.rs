@@ -169,6 +169,20 @@ impl Store {
         self.group_changed_or_state(id, done.rows_affected()).await
     }
 
+    /// Records a failover: `new_primary` becomes the group's primary, every
+    /// other member a replica, in one statement.
+    pub async fn set_group_primary(&self, id: &str, new_primary: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE cache_clusters SET role = CASE WHEN cache_cluster_id = ?2 THEN 'primary' ELSE 'replica' END
+             WHERE replication_group_id = ?1",
+        )
+        .bind(id)
+        .bind(new_primary)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn remove_group(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM replication_groups WHERE replication_group_id = ?")
             .bind(id)

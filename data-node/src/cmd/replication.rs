@@ -31,7 +31,17 @@ fn replicaof(ctx: &mut Ctx) -> CmdResult {
         ctx.out.simple("OK Already connected to specified master");
         return Ok(());
     }
+    let was_primary = !repl.is_replica();
     repl.follow(ctx.server, host, port);
+    if was_primary {
+        // A demoted primary drops its clients, so they reconnect and find the
+        // new primary at once instead of meeting -READONLY one write at a time.
+        let me = ctx.session.id();
+        let clients: Vec<_> = ctx.server.clients.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for client in clients.iter().filter(|c| c.id != me) {
+            client.kill();
+        }
+    }
     ctx.out.ok();
     Ok(())
 }

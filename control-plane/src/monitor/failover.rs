@@ -1,0 +1,78 @@
+//! One failover: choose the replica to promote, promote it, repoint the
+//! rest, record the new roles. The order matters: the new primary takes
+//! writes only once it is no longer a replica; the others follow it before
+//! the store says it is the primary, so a describe never names a primary
+//! that nobody replicates from.
+
+use std::time::{Duration, Instant};
+
+use super::{Member, Monitor};
+use crate::model::{ReplicationGroup, source};
+use crate::runtime::NodeRuntime;
+use crate::store::StoreError;
+
+const PROBE: Duration = Duration::from_secs(1);
+
+impl<R: NodeRuntime> Monitor<R> {
+    pub(super) async fn failover(
+        &self,
+        group: &ReplicationGroup,
+        members: &[Member],
+        primary: usize,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let id = &group.replication_group_id;
+        let started = Instant::now();
+        let old = members[primary].name();
+        self.store.record_event(source::REPLICATION_GROUP, id, &format!("FailoverStarted: {reason}")).await?;
+
+        // The reachable replica that has seen the most of the stream.
+        let mut best: Option<(usize, u64)> = None;
+        for (i, member) in members.iter().enumerate() {
+            if i == primary {
+                continue;
+            }
+            let Some(mut client) = member.connect(PROBE).await else { continue };
+            let Ok(info) = client.info("replication").await else { continue };
+            let field =
+                |name: &str| info.lines().find_map(|l| l.trim().strip_prefix(&format!("{name}:")).map(str::to_owned));
+            if field("role").as_deref() != Some("slave") {
+                continue;
+            }
+            let offset = field("slave_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+            if best.is_none_or(|(_, o)| offset > o) {
+                best = Some((i, offset));
+            }
+        }
+        let Some((chosen, offset)) = best else {
+            let message = format!("Failover from master node {old} failed: no replica answered");
+            return self.store.record_event(source::REPLICATION_GROUP, id, &message).await;
+        };
+        let new = &members[chosen];
+        let promoted = match new.connect(PROBE).await {
+            Some(mut client) => client.replicaof(None).await.is_ok(),
+            None => false,
+        };
+        if !promoted {
+            let message = format!("Failover from master node {old} failed: {} could not be promoted", new.name());
+            return self.store.record_event(source::REPLICATION_GROUP, id, &message).await;
+        }
+        let (host, port) = self.runtime.primary_address(&new.primary_ref(), group.port as u16);
+        for (i, member) in members.iter().enumerate() {
+            if i == chosen {
+                continue;
+            }
+            // The old primary is usually down: the fence repoints it when it returns.
+            if let Some(mut client) = member.connect(PROBE).await {
+                let _ = client.replicaof(Some((&host, port))).await;
+            }
+        }
+        self.store.set_group_primary(id, &new.cluster.cache_cluster_id).await?;
+        let message = format!(
+            "Failover from master node {old} to replica node {} completed in {} ms (replication offset {offset})",
+            new.name(),
+            started.elapsed().as_millis()
+        );
+        self.store.record_event(source::REPLICATION_GROUP, id, &message).await
+    }
+}

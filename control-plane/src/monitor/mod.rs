@@ -1,0 +1,208 @@
+//! The monitor: the one elector. Every interval it checks each available
+//! replication group over the Redis protocol (a node that does not answer
+//! PING is failed, whatever the runtime says). When the primary misses
+//! enough checks, and the group has automatic failover, it promotes the
+//! reachable replica with the highest replication offset, repoints the other
+//! members at it and records the new roles. Replicas that follow anything
+//! else (a returning old primary, a replica restarted with its first
+//! configuration) are repointed at once: that is the fence.
+
+mod failover;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::model::{CacheCluster, CacheNode, ReplicationGroup, status};
+use crate::node_client::NodeClient;
+use crate::runtime::{NodeKey, NodeRuntime, PrimaryRef};
+use crate::store::{ClusterFilter, Store};
+
+/// Failovers asked for through the API (test-failover).
+#[derive(Default)]
+pub struct FailoverRequests(Mutex<HashSet<String>>);
+
+impl FailoverRequests {
+    pub fn request(&self, group: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(group.to_owned());
+    }
+
+    fn take(&self) -> HashSet<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+pub struct Monitor<R: NodeRuntime> {
+    store: Store,
+    runtime: Arc<R>,
+    /// Wakes the reconciler when the monitor asks it to replace a node.
+    reconcile: Arc<tokio::sync::Notify>,
+    requests: Arc<FailoverRequests>,
+    interval: Duration,
+    misses_allowed: u32,
+    misses: HashMap<String, u32>,
+}
+
+/// A member cluster with its one node.
+struct Member {
+    cluster: CacheCluster,
+    node: CacheNode,
+}
+
+impl Member {
+    fn name(&self) -> String {
+        format!("{}-{}", self.cluster.cache_cluster_id, self.node.cache_node_id)
+    }
+
+    fn primary_ref(&self) -> PrimaryRef {
+        PrimaryRef {
+            key: NodeKey {
+                cache_cluster_id: self.cluster.cache_cluster_id.clone(),
+                cache_node_id: self.node.cache_node_id.clone(),
+            },
+            host_port: self.node.host_port,
+        }
+    }
+
+    async fn connect(&self, timeout: Duration) -> Option<NodeClient> {
+        let address = self.node.address.as_deref()?;
+        let attempt = async {
+            let mut client =
+                NodeClient::connect(address, self.node.host_port, self.cluster.auth_token.as_deref()).await.ok()?;
+            client.ping().await.ok()?;
+            Some(client)
+        };
+        tokio::time::timeout(timeout, attempt).await.ok().flatten()
+    }
+}
+
+impl<R: NodeRuntime> Monitor<R> {
+    /// A replica that stopped answering is restarted by the reconciler, which
+    /// brings it back as a replica of the current primary.
+    async fn replace(&self, group: &ReplicationGroup, member: &Member) -> Result<(), crate::store::StoreError> {
+        let id = &member.cluster.cache_cluster_id;
+        if self.store.reboot_available_cluster(id, std::slice::from_ref(&member.node.cache_node_id)).await? {
+            let message = format!("Cache node {} stopped answering; restarting it as a replica", member.name());
+            self.store
+                .record_event(crate::model::source::REPLICATION_GROUP, &group.replication_group_id, &message)
+                .await?;
+            self.reconcile.notify_one();
+        }
+        Ok(())
+    }
+
+    pub fn new(
+        store: Store,
+        runtime: Arc<R>,
+        reconcile: Arc<tokio::sync::Notify>,
+        requests: Arc<FailoverRequests>,
+        interval: Duration,
+        misses_allowed: u32,
+    ) -> Monitor<R> {
+        Monitor {
+            store,
+            runtime,
+            reconcile,
+            requests,
+            interval,
+            misses_allowed: misses_allowed.max(1),
+            misses: HashMap::new(),
+        }
+    }
+
+    pub async fn run(mut self) {
+        loop {
+            if let Err(e) = self.check_all().await {
+                tracing::error!("monitor: {e}");
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    async fn members(&self, group: &str) -> Result<Vec<Member>, crate::store::StoreError> {
+        let filter = ClusterFilter { replication_group_id: Some(group.to_owned()), limit: 100, ..Default::default() };
+        let mut members = Vec::new();
+        for cluster in self.store.clusters(&filter).await? {
+            if let Some(node) = self.store.nodes(&cluster.cache_cluster_id).await?.into_iter().next() {
+                members.push(Member { cluster, node });
+            }
+        }
+        Ok(members)
+    }
+
+    async fn check_all(&mut self) -> Result<(), crate::store::StoreError> {
+        let requested = self.requests.take();
+        let groups = self.store.groups(None, i64::MAX).await?;
+        self.misses.retain(|id, _| groups.iter().any(|g| id.starts_with(&g.replication_group_id)));
+        for group in groups.into_iter().filter(|g| g.status == status::AVAILABLE) {
+            let members = self.members(&group.replication_group_id).await?;
+            if members.iter().any(|m| m.cluster.status != status::AVAILABLE) {
+                continue; // the reconciler is working on a member
+            }
+            let Some(primary) = members.iter().position(|m| m.cluster.role.as_deref() == Some("primary")) else {
+                continue;
+            };
+            if requested.contains(&group.replication_group_id) {
+                self.failover(&group, &members, primary, "test failover requested").await?;
+                continue;
+            }
+            let probe = self.interval.min(Duration::from_secs(1));
+            if members[primary].connect(probe).await.is_some() {
+                self.misses.remove(&group.replication_group_id);
+                self.fence(&group, &members, primary).await?;
+                continue;
+            }
+            let misses = self.misses.entry(group.replication_group_id.clone()).or_default();
+            *misses += 1;
+            if *misses >= self.misses_allowed && group.automatic_failover_enabled {
+                let reason = format!("primary {} missed {} health checks", members[primary].name(), *misses);
+                self.misses.remove(&group.replication_group_id);
+                self.failover(&group, &members, primary, &reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Repoints every replica that does not follow the current primary, and
+    /// has the reconciler restart one that stopped answering.
+    async fn fence(
+        &mut self,
+        group: &ReplicationGroup,
+        members: &[Member],
+        primary: usize,
+    ) -> Result<(), crate::store::StoreError> {
+        let (host, port) = self.runtime.primary_address(&members[primary].primary_ref(), group.port as u16);
+        for (i, member) in members.iter().enumerate() {
+            if i == primary {
+                continue;
+            }
+            let Some(mut client) = member.connect(self.interval.min(Duration::from_secs(1))).await else {
+                let misses = self.misses.entry(member.name()).or_default();
+                *misses += 1;
+                if *misses >= self.misses_allowed {
+                    self.misses.remove(&member.name());
+                    self.replace(group, member).await?;
+                }
+                continue;
+            };
+            self.misses.remove(&member.name());
+            let Ok(info) = client.info("replication").await else { continue };
+            let field =
+                |name: &str| info.lines().find_map(|l| l.trim().strip_prefix(&format!("{name}:")).map(str::to_owned));
+            let follows = field("role").as_deref() == Some("slave")
+                && field("master_host").as_deref() == Some(host.as_str())
+                && field("master_port").and_then(|p| p.parse::<u16>().ok()) == Some(port);
+            if follows {
+                continue;
+            }
+            if client.replicaof(Some((&host, port))).await.is_ok() {
+                let message =
+                    format!("Cache node {} rejoined as a replica of {}", member.name(), members[primary].name());
+                self.store
+                    .record_event(crate::model::source::REPLICATION_GROUP, &group.replication_group_id, &message)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
