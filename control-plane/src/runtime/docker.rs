@@ -195,11 +195,8 @@ impl DockerRuntime {
             let (host, port) = self.primary_address(primary, spec.port);
             env.push(format!("FERRO_REPLICAOF={host} {port}"));
         }
-        let mut aliases =
-            vec![format!("{}-{}", spec.cache_cluster_id, spec.cache_node_id), spec.cache_cluster_id.clone()];
-        if let (Some(group), Some(role)) = (&spec.replication_group_id, &spec.role) {
-            aliases.push(format!("{group}-{role}"));
-        }
+        // No `<group>-primary` alias yet: it would have to move on failover.
+        let aliases = vec![format!("{}-{}", spec.cache_cluster_id, spec.cache_node_id), spec.cache_cluster_id.clone()];
         let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         let body = ContainerCreateBody {
             image: Some(image),
