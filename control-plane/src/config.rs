@@ -46,6 +46,10 @@ pub struct Config {
     #[arg(long, env = "FERRO_NODE_READY_TIMEOUT", default_value_t = 30)]
     pub node_ready_timeout: u64,
 
+    /// The Sentinel-compatible discovery port (`off` to disable).
+    #[arg(long, env = "FERRO_SENTINEL_LISTEN", default_value = "127.0.0.1:26379")]
+    pub sentinel_listen: String,
+
     /// Milliseconds between health checks of every group's nodes.
     #[arg(long, env = "FERRO_HEALTH_INTERVAL_MS", default_value_t = 500)]
     pub health_interval_ms: u64,

@@ -16,6 +16,7 @@
 //! - `monitor/`: health checks of every group's nodes; failover when a
 //!   primary stops answering (or on request), fencing of a returning one.
 //! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
+//! - `sentinel/`: a Sentinel-compatible port reporting each group's primary.
 //! - `node_client`: the few Redis commands the control plane sends to nodes.
 //! - `clock`: Unix milliseconds and RFC 3339 timestamps.
 
@@ -29,5 +30,6 @@ pub mod monitor;
 pub mod node_client;
 pub mod reconciler;
 pub mod runtime;
+pub mod sentinel;
 pub mod store;
 pub mod validate;

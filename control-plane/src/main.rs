@@ -14,6 +14,7 @@ use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
 use control_plane::runtime::docker::DockerRuntime;
 use control_plane::runtime::process::ProcessRuntime;
+use control_plane::sentinel::Announcements;
 use control_plane::store::Store;
 use tokio::sync::Notify;
 
@@ -61,6 +62,15 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     let authenticator = Arc::new(bootstrap_auth(&config, &store).await?);
     let wake = Arc::new(Notify::new());
     let failovers = Arc::new(FailoverRequests::default());
+    let announcements = Announcements::default();
+    let sentinel = match config.sentinel_listen.as_str() {
+        "off" | "" => None,
+        address => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the sentinel port to {address}"))?,
+        ),
+    };
     let state = AppState {
         store: store.clone(),
         auth: authenticator,
@@ -82,9 +92,10 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
         }
     };
     let background = Background {
-        store,
+        store: store.clone(),
         wake,
         failovers,
+        announcements: announcements.clone(),
         ready_timeout: Duration::from_secs(config.node_ready_timeout),
         health_interval: Duration::from_millis(config.health_interval_ms.max(50)),
         failover_misses: config.failover_misses,
@@ -107,7 +118,13 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     }
     let address = listener.local_addr()?;
     tracing::info!("control plane listening on {address}");
-    println!("control-plane ready, listening on {address}");
+    let mut ready = format!("control-plane ready, listening on {address}");
+    if let Some(sentinel) = sentinel {
+        ready.push_str(&format!(", sentinel on {}", sentinel.local_addr()?));
+        tokio::spawn(control_plane::sentinel::serve(sentinel, store.clone(), announcements));
+    }
+    // Tests and scripts read this line to learn the addresses.
+    println!("{ready}");
     axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
@@ -117,6 +134,7 @@ struct Background {
     store: Store,
     wake: Arc<Notify>,
     failovers: Arc<FailoverRequests>,
+    announcements: Announcements,
     ready_timeout: Duration,
     health_interval: Duration,
     failover_misses: u32,
@@ -132,8 +150,15 @@ impl Background {
             tracing::info!("removed {removed} orphaned node(s) or network(s)");
         }
         tokio::spawn(reconciler.run());
-        let monitor =
-            Monitor::new(self.store, runtime, self.wake, self.failovers, self.health_interval, self.failover_misses);
+        let monitor = Monitor::new(
+            self.store,
+            runtime,
+            self.wake,
+            self.failovers,
+            self.announcements,
+            self.health_interval,
+            self.failover_misses,
+        );
         tokio::spawn(monitor.run());
         Ok(())
     }

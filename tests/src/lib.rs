@@ -180,6 +180,8 @@ fn node_ports(data_dir: &Path) -> String {
 pub struct ControlPlane {
     child: Child,
     pub url: String,
+    /// The Sentinel-compatible discovery port's address.
+    pub sentinel: Option<String>,
     pub token: String,
     pub data_dir: PathBuf,
 }
@@ -194,7 +196,7 @@ impl ControlPlane {
             .arg(data_dir)
             .arg("--node-ports")
             .arg(node_ports(data_dir))
-            .args(["--health-interval-ms", "100"])
+            .args(["--health-interval-ms", "100", "--sentinel-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -220,13 +222,18 @@ impl ControlPlane {
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("reading the ready line");
-        let address = line
+        // "control-plane ready, listening on ADDR, sentinel on ADDR"
+        let addresses = line
             .trim()
-            .rsplit_once("listening on ")
+            .split_once("listening on ")
             .map(|(_, a)| a.to_owned())
             .unwrap_or_else(|| panic!("control-plane did not start: {line:?}"));
+        let (address, sentinel) = match addresses.split_once(", sentinel on ") {
+            Some((api, sentinel)) => (api.to_owned(), Some(sentinel.to_owned())),
+            None => (addresses, None),
+        };
         let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("bootstrap token file");
-        ControlPlane { child, url: format!("http://{address}"), token, data_dir: data_dir.to_path_buf() }
+        ControlPlane { child, url: format!("http://{address}"), sentinel, token, data_dir: data_dir.to_path_buf() }
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash.

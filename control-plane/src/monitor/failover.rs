@@ -68,6 +68,12 @@ impl<R: NodeRuntime> Monitor<R> {
             }
         }
         self.store.set_group_primary(id, &new.cluster.cache_cluster_id).await?;
+        let was = &members[primary].node;
+        self.announcements.switch_master(
+            id,
+            (was.address.as_deref().unwrap_or(""), was.host_port),
+            (new.node.address.as_deref().unwrap_or(""), new.node.host_port),
+        );
         let message = format!(
             "Failover from master node {old} to replica node {} completed in {} ms (replication offset {offset})",
             new.name(),

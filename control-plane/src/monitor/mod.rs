@@ -38,6 +38,7 @@ pub struct Monitor<R: NodeRuntime> {
     /// Wakes the reconciler when the monitor asks it to replace a node.
     reconcile: Arc<tokio::sync::Notify>,
     requests: Arc<FailoverRequests>,
+    announcements: crate::sentinel::Announcements,
     interval: Duration,
     misses_allowed: u32,
     misses: HashMap<String, u32>,
@@ -96,6 +97,7 @@ impl<R: NodeRuntime> Monitor<R> {
         runtime: Arc<R>,
         reconcile: Arc<tokio::sync::Notify>,
         requests: Arc<FailoverRequests>,
+        announcements: crate::sentinel::Announcements,
         interval: Duration,
         misses_allowed: u32,
     ) -> Monitor<R> {
@@ -104,6 +106,7 @@ impl<R: NodeRuntime> Monitor<R> {
             runtime,
             reconcile,
             requests,
+            announcements,
             interval,
             misses_allowed: misses_allowed.max(1),
             misses: HashMap::new(),
