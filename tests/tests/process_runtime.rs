@@ -52,3 +52,54 @@ fn a_group_fails_over_when_its_primary_process_dies() {
     });
     scenarios::test_failover_demotes_the_primary(&cp, &prefix);
 }
+
+/// A control plane that died mid-failover left one replica promoted and the
+/// store unchanged: the next failover finishes that one instead of promoting
+/// a second primary.
+#[test]
+fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
+    use ferrocache_tests::scenarios::{PROVISION, check_replication, primary_member};
+    let prefix = unique_prefix("pr");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    let body = serde_json::json!({"replication_group_id": group, "replication_group_description": "r",
+                                  "num_cache_clusters": 3, "automatic_failover_enabled": true});
+    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
+    let described = api.wait_status(&format!("/v1/replication-groups/{group}"), "available", PROVISION);
+    let members = described["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
+    let third = &members[2]["read_endpoint"];
+    let url = format!("redis://{}:{}/", third["address"].as_str().unwrap_or(""), third["port"]);
+    let mut con = redis::Client::open(url.as_str()).expect("url").get_connection().expect("connect");
+    let () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut con).expect("promote, as the dead run did");
+
+    let old = primary_member(&api, &group);
+    let pid: i32 = std::fs::read_to_string(dir.0.join("nodes").join(&old).join("0001/pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while primary_member(&api, &group) == old {
+        assert!(std::time::Instant::now() < deadline, "no failover");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(primary_member(&api, &group), format!("{group}-003"), "the already-promoted member");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group}"));
+        let all =
+            listed.body["cache_clusters"].as_array().is_some_and(|c| c.iter().all(|m| m["status"] == "available"));
+        if all {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "members never settled");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    check_replication(&api, &group, 2);
+}

@@ -26,8 +26,10 @@ impl<R: NodeRuntime> Monitor<R> {
         let old = members[primary].name();
         self.store.record_event(source::REPLICATION_GROUP, id, &format!("FailoverStarted: {reason}")).await?;
 
-        // The reachable replica that has seen the most of the stream.
-        let mut best: Option<(usize, u64)> = None;
+        // The reachable replica that has seen the most of the stream. A member
+        // that already reports itself primary was promoted by a failover that
+        // a crash interrupted: finishing that one beats starting another.
+        let mut best: Option<(usize, (bool, u64))> = None;
         for (i, member) in members.iter().enumerate() {
             if i == primary {
                 continue;
@@ -36,15 +38,16 @@ impl<R: NodeRuntime> Monitor<R> {
             let Ok(info) = client.info("replication").await else { continue };
             let field =
                 |name: &str| info.lines().find_map(|l| l.trim().strip_prefix(&format!("{name}:")).map(str::to_owned));
-            if field("role").as_deref() != Some("slave") {
-                continue;
-            }
-            let offset = field("slave_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0);
-            if best.is_none_or(|(_, o)| offset > o) {
-                best = Some((i, offset));
+            let rank = match field("role").as_deref() {
+                Some("slave") => (false, field("slave_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0)),
+                Some("master") => (true, field("master_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0)),
+                _ => continue,
+            };
+            if best.is_none_or(|(_, r)| rank > r) {
+                best = Some((i, rank));
             }
         }
-        let Some((chosen, offset)) = best else {
+        let Some((chosen, (_, offset))) = best else {
             let message = format!("Failover from master node {old} failed: no replica answered");
             return self.store.record_event(source::REPLICATION_GROUP, id, &message).await;
         };
