@@ -159,8 +159,17 @@ enum GroupCommand {
         description: Option<String>,
         #[arg(long)]
         automatic_failover: Option<bool>,
+        /// Make this member cluster the primary (a planned failover).
+        #[arg(long)]
+        primary: Option<String>,
         #[command(flatten)]
         shared: Shared,
+    },
+    /// Fail the primary over to a replica now, as if it had failed.
+    TestFailover {
+        name: String,
+        #[arg(long)]
+        wait: bool,
     },
     Delete {
         name: String,
@@ -381,7 +390,7 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             }
         }
         GroupCommand::Describe { name } => show_group(&client.get(&path(&name))?, output, None),
-        GroupCommand::Modify { name, description, automatic_failover, shared } => {
+        GroupCommand::Modify { name, description, automatic_failover, primary, shared } => {
             let mut body = shared_body(&shared)?;
             if body.remove("auth_token").is_some()
                 || body.remove("port").is_some()
@@ -396,7 +405,31 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             if let Some(f) = automatic_failover {
                 body.insert("automatic_failover_enabled".into(), json!(f));
             }
+            if let Some(p) = primary {
+                body.insert("primary_cluster_id".into(), json!(p));
+            }
             show_group(&client.patch(&path(&name), &Value::Object(body))?, output, None);
+        }
+        GroupCommand::TestFailover { name, wait: block } => {
+            let before = client.get(&path(&name))?;
+            let primary = |g: &Value| g["node_groups"][0]["primary_endpoint"].clone();
+            let group = client.post(&format!("{}/test-failover", path(&name)), &json!({"node_group_id": "0001"}))?;
+            if block {
+                let deadline = std::time::Instant::now() + timeout;
+                loop {
+                    let now = client.get(&path(&name))?;
+                    if primary(&now) != primary(&before) {
+                        eprintln!("{name}: primary now {}", output::endpoint(&primary(&now)));
+                        show_group(&now, output, None);
+                        return Ok(());
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        anyhow::bail!("{name}: no failover within {}s", timeout.as_secs());
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            show_group(&group, output, None);
         }
         GroupCommand::Delete { name, wait: block } => {
             let group = client.delete(&path(&name))?;

@@ -372,4 +372,30 @@ pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
     assert!(refused.to_string().contains("read only replica"), "{refused}");
     let bad = api.post(&format!("/v1/replication-groups/{group_id}/test-failover"), &json!({"node_group_id": "0002"}));
     assert_eq!((bad.status, bad.code()), (400, "InvalidParameterValue"));
+
+    // A planned change back: the old primary's cluster becomes primary again.
+    let first = format!("{group_id}-001");
+    let wait_members = || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
+            if listed.body["cache_clusters"].as_array().is_some_and(|c| c.iter().all(|m| m["status"] == "available")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "members never settled");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_members();
+    let changed = api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": first}));
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while primary_member(&api, &group_id) != first {
+        assert!(Instant::now() < deadline, "the primary never moved back to {first}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check_replication(&api, &group_id, 1);
+    let stranger =
+        api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": "nobody-001"}));
+    assert_eq!((stranger.status, stranger.code()), (400, "InvalidParameterValue"));
 }

@@ -176,6 +176,8 @@ pub struct ModifyReplicationGroup {
     snapshot_window: Option<String>,
     tags: Option<Vec<TagInput>>,
     apply_immediately: Option<bool>,
+    /// The member cluster to become the primary (a planned failover).
+    primary_cluster_id: Option<String>,
 }
 
 pub async fn modify(
@@ -206,6 +208,22 @@ pub async fn modify(
         input.snapshot_window.as_deref(),
     )?;
     let _ = input.apply_immediately; // every change a group accepts today takes effect at once
+    let new_primary = input.primary_cluster_id.map(|c| c.to_ascii_lowercase());
+    if let Some(cluster) = &new_primary {
+        let member = state.store.cluster(cluster).await?.filter(|c| c.replication_group_id.as_deref() == Some(&id));
+        match member {
+            None => {
+                return Err(ApiError::InvalidParameterValue(format!(
+                    "Cache cluster {cluster} is not a member of replication group {id}."
+                )));
+            }
+            Some(m) if m.role.as_deref() == Some("primary") => {}
+            Some(_) if group.status != crate::model::status::AVAILABLE => {
+                return Err(ApiError::InvalidReplicationGroupState(id));
+            }
+            Some(_) => state.failovers.request(&id, Some(cluster)),
+        }
+    }
     let change = GroupChange {
         description: input.replication_group_description,
         automatic_failover_enabled: input.automatic_failover_enabled,
@@ -218,7 +236,11 @@ pub async fn modify(
     if !state.store.change_available_group(&id, &change).await.map_err(|e| not_found(e, &id))? {
         return Err(ApiError::InvalidReplicationGroupState(id));
     }
-    state.store.record_event(source::REPLICATION_GROUP, &id, "Replication group modified").await?;
+    let message = match &new_primary {
+        Some(cluster) => format!("Replication group modified; primary change to {cluster} requested"),
+        None => "Replication group modified".to_owned(),
+    };
+    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
     Ok(axum::Json(view(&state, &id).await?))
 }
 
@@ -269,7 +291,7 @@ pub async fn test_failover(
         return Err(ApiError::InvalidReplicationGroupState(id));
     }
     state.store.record_event(source::REPLICATION_GROUP, &id, "Test failover requested for node group 0001").await?;
-    state.failovers.request(&id);
+    state.failovers.request(&id, None);
     Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
 }
 

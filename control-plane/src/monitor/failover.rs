@@ -20,6 +20,7 @@ impl<R: NodeRuntime> Monitor<R> {
         members: &[Member],
         primary: usize,
         reason: &str,
+        target: Option<&str>,
     ) -> Result<(), StoreError> {
         let id = &group.replication_group_id;
         let started = Instant::now();
@@ -31,7 +32,7 @@ impl<R: NodeRuntime> Monitor<R> {
         // a crash interrupted: finishing that one beats starting another.
         let mut best: Option<(usize, (bool, u64))> = None;
         for (i, member) in members.iter().enumerate() {
-            if i == primary {
+            if i == primary || target.is_some_and(|t| t != member.cluster.cache_cluster_id) {
                 continue;
             }
             let Some(mut client) = member.connect(PROBE).await else { continue };

@@ -9,7 +9,7 @@
 
 mod failover;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,16 +18,17 @@ use crate::node_client::NodeClient;
 use crate::runtime::{NodeKey, NodeRuntime, PrimaryRef};
 use crate::store::{ClusterFilter, Store};
 
-/// Failovers asked for through the API (test-failover).
+/// Failovers asked for through the API: test-failover (any replica), or a
+/// modify naming the member cluster to become primary.
 #[derive(Default)]
-pub struct FailoverRequests(Mutex<HashSet<String>>);
+pub struct FailoverRequests(Mutex<HashMap<String, Option<String>>>);
 
 impl FailoverRequests {
-    pub fn request(&self, group: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(group.to_owned());
+    pub fn request(&self, group: &str, new_primary: Option<&str>) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(group.to_owned(), new_primary.map(str::to_owned));
     }
 
-    fn take(&self) -> HashSet<String> {
+    fn take(&self) -> HashMap<String, Option<String>> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -134,7 +135,7 @@ impl<R: NodeRuntime> Monitor<R> {
     }
 
     async fn check_all(&mut self) -> Result<(), crate::store::StoreError> {
-        let requested = self.requests.take();
+        let mut requested = self.requests.take();
         let groups = self.store.groups(None, i64::MAX).await?;
         self.misses.retain(|id, _| groups.iter().any(|g| id.starts_with(&g.replication_group_id)));
         for group in groups.into_iter().filter(|g| g.status == status::AVAILABLE) {
@@ -145,8 +146,12 @@ impl<R: NodeRuntime> Monitor<R> {
             let Some(primary) = members.iter().position(|m| m.cluster.role.as_deref() == Some("primary")) else {
                 continue;
             };
-            if requested.contains(&group.replication_group_id) {
-                self.failover(&group, &members, primary, "test failover requested").await?;
+            if let Some(target) = requested.remove(&group.replication_group_id) {
+                let reason = match &target {
+                    Some(cluster) => format!("primary change to {cluster} requested"),
+                    None => "test failover requested".to_owned(),
+                };
+                self.failover(&group, &members, primary, &reason, target.as_deref()).await?;
                 continue;
             }
             let probe = self.interval.min(Duration::from_secs(1));
@@ -160,8 +165,12 @@ impl<R: NodeRuntime> Monitor<R> {
             if *misses >= self.misses_allowed && group.automatic_failover_enabled {
                 let reason = format!("primary {} missed {} health checks", members[primary].name(), *misses);
                 self.misses.remove(&group.replication_group_id);
-                self.failover(&group, &members, primary, &reason).await?;
+                self.failover(&group, &members, primary, &reason, None).await?;
             }
+        }
+        // Requests for groups that were busy this time wait for the next check.
+        for (group, target) in requested {
+            self.requests.request(&group, target.as_deref());
         }
         Ok(())
     }

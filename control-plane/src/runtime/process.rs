@@ -1,7 +1,7 @@
 //! The process runtime: each node a data-node child process on a loopback
 //! port, with its own directory under `<data dir>/nodes/<cluster>/<node>/`
-//! holding its data, its log and its pid. A pid file, checked against the
-//! process's command line, is how a restarted control plane finds its nodes.
+//! holding its data, its log and its pid. A node's command line names its
+//! directory, which is how a restarted control plane finds it.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -39,15 +39,26 @@ impl ProcessRuntime {
         self.nodes_dir.join(&key.cache_cluster_id).join(&key.cache_node_id)
     }
 
-    /// The pid of the node's process, if that process is alive and is ours.
-    fn running_pid(&self, dir: &Path) -> Option<i32> {
-        let pid: i32 = std::fs::read_to_string(dir.join("pid")).ok()?.trim().parse().ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+    /// The live processes serving the node whose directory is `dir`, found
+    /// by their command line (`--dir <dir>`), not by the pid file: a control
+    /// plane killed between starting a node and writing its pid file must
+    /// still find that node after a restart.
+    fn running_pids(&self, dir: &Path) -> Vec<i32> {
         let dir_arg = dir.as_os_str().as_encoded_bytes();
-        let ours = cmdline.split(|b| *b == 0).any(|arg| arg == dir_arg);
-        (ours && state != Some('Z')).then_some(pid)
+        let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+                let mut args = cmdline.split(|b| *b == 0);
+                let ours = args.any(|arg| arg == b"--dir") && args.next() == Some(dir_arg);
+                let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .ok()
+                    .and_then(|stat| stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()));
+                ours && state.is_some_and(|s| s != 'Z')
+            })
+            .collect()
     }
 
     async fn spawn(&self, spec: &NodeSpec, dir: &Path) -> RuntimeResult<()> {
@@ -97,16 +108,19 @@ impl ProcessRuntime {
     }
 
     async fn stop(&self, dir: &Path) {
-        let Some(pid) = self.running_pid(dir) else { return };
-        signal(pid, libc::SIGTERM);
+        let pids = self.running_pids(dir);
+        if pids.is_empty() {
+            return;
+        }
+        pids.iter().for_each(|pid| signal(*pid, libc::SIGTERM));
         for _ in 0..100 {
-            if self.running_pid(dir).is_none() {
+            if self.running_pids(dir).is_empty() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        signal(pid, libc::SIGKILL);
-        while self.running_pid(dir).is_some() {
+        pids.iter().for_each(|pid| signal(*pid, libc::SIGKILL));
+        while !self.running_pids(dir).is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -151,7 +165,7 @@ impl NodeRuntime for ProcessRuntime {
     async fn ensure_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
         let dir = self.node_dir(&spec.key());
         std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
-        if self.running_pid(&dir).is_none() {
+        if self.running_pids(&dir).is_empty() {
             self.spawn(spec, &dir).await?;
         }
         Ok(self.endpoint(spec))
