@@ -103,3 +103,38 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     }
     check_replication(&api, &group, 2);
 }
+
+/// Replicas added and removed online: each new one syncs before the group is
+/// `available` again; removed ones leave no process behind.
+#[test]
+fn replicas_are_added_and_removed_online() {
+    use ferrocache_tests::scenarios::{PROVISION, check_replication};
+    let prefix = unique_prefix("pc");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    let path = format!("/v1/replication-groups/{group}");
+    let body = serde_json::json!({"replication_group_id": group, "replication_group_description": "c",
+                                  "replicas_per_node_group": 1, "automatic_failover_enabled": true});
+    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
+    api.wait_status(&path, "available", PROVISION);
+
+    let more = api.post(&format!("{path}/increase-replica-count"), &serde_json::json!({"new_replica_count": 3}));
+    assert_eq!((more.status, more.body["status"].as_str()), (202, Some("modifying")), "{}", more.body);
+    let grown = api.wait_status(&path, "available", PROVISION);
+    assert_eq!(grown["member_clusters"].as_array().map(Vec::len), Some(4), "{grown}");
+    check_replication(&api, &group, 3);
+
+    let fewer = api.post(&format!("{path}/decrease-replica-count"), &serde_json::json!({"new_replica_count": 1}));
+    assert_eq!(fewer.status, 202, "{}", fewer.body);
+    let shrunk = api.wait_status(&path, "available", PROVISION);
+    assert_eq!(shrunk["member_clusters"], serde_json::json!([format!("{group}-001"), format!("{group}-002")]));
+    check_replication(&api, &group, 1);
+    assert_eq!(processes_under(&dir.0.join("nodes")).len(), 2, "removed replicas' processes are gone");
+
+    let refused = api.post(&format!("{path}/decrease-replica-count"), &serde_json::json!({"new_replica_count": 0}));
+    assert_eq!((refused.status, refused.code()), (400, "InvalidParameterValue"), "failover needs a replica");
+    let refused = api.post(&format!("{path}/increase-replica-count"), &serde_json::json!({"new_replica_count": 6}));
+    assert_eq!((refused.status, refused.code()), (400, "InvalidParameterValue"));
+}

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod extract;
 mod meta;
+mod replica_count;
 mod replication_groups;
 mod settings;
 mod tokens;
@@ -61,6 +62,8 @@ fn routes() -> Routes {
         .add("PATCH", "/v1/replication-groups/{replication_group_id}", replication_groups::modify)
         .add("DELETE", "/v1/replication-groups/{replication_group_id}", replication_groups::delete)
         .add("POST", "/v1/replication-groups/{replication_group_id}/test-failover", replication_groups::test_failover)
+        .add("POST", "/v1/replication-groups/{replication_group_id}/increase-replica-count", replica_count::increase)
+        .add("POST", "/v1/replication-groups/{replication_group_id}/decrease-replica-count", replica_count::decrease)
         .add("GET", "/v1/events", events::list)
         .add("POST", "/v1/tokens", tokens::create)
         .add("GET", "/v1/engine-versions", catalogue::engine_versions)

@@ -302,7 +302,7 @@ fn not_found(error: StoreError, id: &str) -> ApiError {
     }
 }
 
-fn member_filter(id: &str) -> ClusterFilter {
+pub(super) fn member_filter(id: &str) -> ClusterFilter {
     ClusterFilter { replication_group_id: Some(id.to_owned()), limit: 100, ..ClusterFilter::default() }
 }
 
@@ -319,7 +319,7 @@ async fn members(
     Ok(members)
 }
 
-async fn view(state: &AppState, id: &str) -> ApiResult<ReplicationGroupView> {
+pub(super) async fn view(state: &AppState, id: &str) -> ApiResult<ReplicationGroupView> {
     let group = state.store.group(id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.to_owned()))?;
     let members = members(state, id).await?;
     Ok(views::replication_group(group, &members))

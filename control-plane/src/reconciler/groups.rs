@@ -1,5 +1,6 @@
 //! A replication group's status follows its members: `available` once every
-//! member is, `create-failed` if one failed, gone once the last member is.
+//! member is (after a create, or replicas added or removed), `create-failed`
+//! if one failed, gone once the last member is.
 
 use super::Reconciler;
 use crate::model::{source, status};
@@ -34,6 +35,17 @@ impl<R: NodeRuntime> Reconciler<R> {
                 status::CREATING if all(status::AVAILABLE) => {
                     self.store.set_group_status(&id, status::AVAILABLE).await?;
                     self.store.record_event(source::REPLICATION_GROUP, &id, "Replication group created").await?;
+                }
+                status::MODIFYING if members.iter().any(|m| m.status == status::CREATE_FAILED) => {
+                    self.store.set_group_status(&id, status::AVAILABLE).await?;
+                    let message = "Replica count increase failed: a new replica could not be created (see its events)";
+                    self.store.record_event(source::REPLICATION_GROUP, &id, message).await?;
+                }
+                // Replicas added or removed: done once no member is on its way in or out.
+                status::MODIFYING if all(status::AVAILABLE) => {
+                    self.store.set_group_status(&id, status::AVAILABLE).await?;
+                    let message = format!("Replication group now has {} replica(s)", members.len().saturating_sub(1));
+                    self.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
                 }
                 status::DELETING if members.is_empty() => {
                     if let Err(e) = self.runtime.remove_network(&id).await {

@@ -183,6 +183,58 @@ impl Store {
         Ok(())
     }
 
+    /// Moves an `available` group to `modifying` and records new replica
+    /// members in `creating`; `Ok(false)` when the group is in another state.
+    pub async fn add_replicas(&self, id: &str, members: &[NewCluster]) -> StoreResult<bool> {
+        let ports = self.ports.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ? AND status = ?")
+                .bind(status::MODIFYING)
+                .bind(id)
+                .bind(status::AVAILABLE)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 1 {
+            for member in members {
+                insert_cluster_in(&mut tx, member, *ports).await.map_err(|e| match e {
+                    StoreError::AlreadyExists => StoreError::MemberClusterExists(member.cache_cluster_id.clone()),
+                    other => other,
+                })?;
+            }
+        }
+        tx.commit().await?;
+        drop(ports);
+        self.group_changed_or_state(id, done.rows_affected()).await
+    }
+
+    /// Moves an `available` group to `modifying` and marks these replica
+    /// members `deleting`; `Ok(false)` when the group is in another state.
+    pub async fn remove_replicas(&self, id: &str, members: &[String]) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ? AND status = ?")
+                .bind(status::MODIFYING)
+                .bind(id)
+                .bind(status::AVAILABLE)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 1 {
+            for member in members {
+                sqlx::query(
+                    "UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ? AND replication_group_id = ?",
+                )
+                .bind(status::DELETING)
+                .bind(member)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.group_changed_or_state(id, done.rows_affected()).await
+    }
+
     pub async fn remove_group(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM replication_groups WHERE replication_group_id = ?")
             .bind(id)

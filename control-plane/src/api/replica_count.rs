@@ -1,0 +1,110 @@
+//! /v1/replication-groups/{id}/increase-replica-count and decrease-replica-count:
+//! replicas added and removed online, as ElastiCache's APIs of those names.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Writer};
+use super::replication_groups::{member_filter, view};
+use super::views::ReplicationGroupView;
+use crate::model::{member_cluster_id, source};
+use crate::store::{NewCluster, StoreError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaCount {
+    new_replica_count: i64,
+    /// ElastiCache requires it; changes here always apply at once.
+    #[serde(default)]
+    #[allow(dead_code)]
+    apply_immediately: Option<bool>,
+}
+
+fn state_error(error: StoreError, id: &str) -> ApiError {
+    match error {
+        StoreError::NotFound => ApiError::ReplicationGroupNotFound(id.to_owned()),
+        other => other.into(),
+    }
+}
+
+pub async fn increase(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<ReplicaCount>,
+) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
+    let id = id.to_ascii_lowercase();
+    let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
+    let members = state.store.clusters(&member_filter(&id)).await?;
+    let replicas = members.len() as i64 - 1;
+    let wanted = input.new_replica_count;
+    if !(1..=5).contains(&wanted) || wanted <= replicas {
+        return Err(ApiError::InvalidParameterValue(format!(
+            "Invalid new_replica_count {wanted}: it must be more than the {replicas} replica(s) now and at most 5."
+        )));
+    }
+    let Some(template) = members.first() else { return Err(ApiError::InvalidReplicationGroupState(id)) };
+    // New members take the next free names: -00N after the highest in use.
+    let taken: Vec<&str> = members.iter().map(|m| m.cache_cluster_id.as_str()).collect();
+    let names = (0..).map(|i| member_cluster_id(&id, i)).filter(|n| !taken.contains(&n.as_str()));
+    let new_members: Vec<NewCluster> = names
+        .take((wanted - replicas) as usize)
+        .map(|name| NewCluster {
+            cache_cluster_id: name,
+            replication_group_id: Some(id.clone()),
+            role: Some("replica".into()),
+            engine: template.engine.clone(),
+            engine_version: template.engine_version.clone(),
+            cache_node_type: template.cache_node_type.clone(),
+            num_cache_nodes: 1,
+            port: group.port,
+            auth_token: group.auth_token.clone(),
+            preferred_maintenance_window: group.preferred_maintenance_window.clone(),
+            snapshot_retention_limit: group.snapshot_retention_limit,
+            snapshot_window: group.snapshot_window.clone(),
+            tags: group.tags.clone(),
+        })
+        .collect();
+    if !state.store.add_replicas(&id, &new_members).await.map_err(|e| state_error(e, &id))? {
+        return Err(ApiError::InvalidReplicationGroupState(id));
+    }
+    let message = format!("Replica count increase to {wanted} requested");
+    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
+}
+
+pub async fn decrease(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(input): Json<ReplicaCount>,
+) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
+    let id = id.to_ascii_lowercase();
+    let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
+    let members = state.store.clusters(&member_filter(&id)).await?;
+    let replicas = members.len() as i64 - 1;
+    let wanted = input.new_replica_count;
+    let least = i64::from(group.automatic_failover_enabled);
+    if wanted < least || wanted >= replicas {
+        return Err(ApiError::InvalidParameterValue(format!(
+            "Invalid new_replica_count {wanted}: it must be less than the {replicas} replica(s) now and at least {least}{}.",
+            if least > 0 { " (automatic failover needs a replica)" } else { "" }
+        )));
+    }
+    // The newest replicas go first.
+    let mut leaving: Vec<String> =
+        members.iter().filter(|m| m.role.as_deref() == Some("replica")).map(|m| m.cache_cluster_id.clone()).collect();
+    leaving.sort();
+    let leaving = leaving.split_off(leaving.len() - (replicas - wanted) as usize);
+    if !state.store.remove_replicas(&id, &leaving).await.map_err(|e| state_error(e, &id))? {
+        return Err(ApiError::InvalidReplicationGroupState(id));
+    }
+    let message = format!("Replica count decrease to {wanted} requested (removing {})", leaving.join(", "));
+    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
+}
