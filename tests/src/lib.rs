@@ -101,6 +101,12 @@ impl Drop for DataDir {
             }
         }
         let _ = std::fs::remove_dir_all(&self.0);
+        let owner = self.0.to_string_lossy();
+        for claim in std::fs::read_dir(port_claims()).into_iter().flatten().filter_map(Result::ok) {
+            if std::fs::read_to_string(claim.path()).is_ok_and(|holder| holder == owner) {
+                let _ = std::fs::remove_file(claim.path());
+            }
+        }
     }
 }
 
@@ -164,17 +170,35 @@ impl Drop for DockerCleanup {
     }
 }
 
-/// 50 host ports for one data dir's nodes, so control planes of tests running
-/// side by side rarely reach for the same port (and never from the kernel's
-/// ephemeral range, which outgoing connections use).
+/// 50 host ports of 21000-29999 that no other control plane started by a
+/// test holds: a claim file per range, made with `create_new`, names the
+/// data dir that owns it (a restart on the same dir finds its own claim). A
+/// node of another test on one of our ports would answer our PINGs.
 fn node_ports(data_dir: &Path) -> String {
-    let hash = data_dir
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(*b)));
-    let low = 21_000 + (hash % 180) * 50;
-    format!("{low}-{}", low + 49)
+    let claims = port_claims();
+    let _ = std::fs::create_dir_all(&claims);
+    let owner = data_dir.to_string_lossy().into_owned();
+    for slot in 0..180u32 {
+        let low = 21_000 + slot * 50;
+        let claim = claims.join(low.to_string());
+        let ours = match std::fs::OpenOptions::new().write(true).create_new(true).open(&claim) {
+            Ok(mut file) => std::io::Write::write_all(&mut file, owner.as_bytes()).is_ok(),
+            Err(_) => match std::fs::read_to_string(&claim) {
+                Ok(holder) if holder == owner => true,
+                // A claim whose data dir is gone was left by an earlier run.
+                Ok(holder) if !Path::new(&holder).exists() => std::fs::write(&claim, &owner).is_ok(),
+                _ => false,
+            },
+        };
+        if ours {
+            return format!("{low}-{}", low + 49);
+        }
+    }
+    panic!("no free range of test node ports");
+}
+
+fn port_claims() -> PathBuf {
+    std::env::temp_dir().join("ferrocache-test-ports")
 }
 
 pub struct ControlPlane {

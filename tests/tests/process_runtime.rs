@@ -61,7 +61,7 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     use ferrocache_tests::scenarios::{PROVISION, check_replication, primary_member};
     let prefix = unique_prefix("pr");
     let dir = DataDir::new(&prefix);
-    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let mut cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let api = cp.api();
     let group = format!("{prefix}-g");
     let body = serde_json::json!({"replication_group_id": group, "replication_group_description": "r",
@@ -72,9 +72,11 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     let third = &members[2]["read_endpoint"];
     let url = format!("redis://{}:{}/", third["address"].as_str().unwrap_or(""), third["port"]);
     let mut con = redis::Client::open(url.as_str()).expect("url").get_connection().expect("connect");
-    let () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut con).expect("promote, as the dead run did");
-
     let old = primary_member(&api, &group);
+
+    // The control plane dies right after promoting -003 and before recording it.
+    cp.kill9();
+    let () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut con).expect("promote, as the dead run did");
     let pid: i32 = std::fs::read_to_string(dir.0.join("nodes").join(&old).join("0001/pid"))
         .expect("pid file")
         .trim()
@@ -84,6 +86,8 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     unsafe {
         libc::kill(pid, libc::SIGKILL);
     }
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while primary_member(&api, &group) == old {
         assert!(std::time::Instant::now() < deadline, "no failover");
