@@ -4,14 +4,12 @@
 //! the store says it is the primary, so a describe never names a primary
 //! that nobody replicates from.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::{Member, Monitor};
+use super::{Member, Monitor, PROBE};
 use crate::model::{ReplicationGroup, source};
 use crate::runtime::NodeRuntime;
 use crate::store::StoreError;
-
-const PROBE: Duration = Duration::from_secs(1);
 
 impl<R: NodeRuntime> Monitor<R> {
     pub(super) async fn failover(

@@ -18,6 +18,11 @@ use crate::node_client::NodeClient;
 use crate::runtime::{NodeKey, NodeRuntime, PrimaryRef};
 use crate::store::{ClusterFilter, Store};
 
+/// How long a node has to answer one health check. Independent of the
+/// interval: a busy machine answering in 150 ms is slow, not dead (a dead
+/// node's connection is refused at once).
+const PROBE: Duration = Duration::from_secs(1);
+
 /// Failovers asked for through the API: test-failover (any replica), or a
 /// modify naming the member cluster to become primary.
 #[derive(Default)]
@@ -154,8 +159,7 @@ impl<R: NodeRuntime> Monitor<R> {
                 self.failover(&group, &members, primary, &reason, target.as_deref()).await?;
                 continue;
             }
-            let probe = self.interval.min(Duration::from_secs(1));
-            if members[primary].connect(probe).await.is_some() {
+            if members[primary].connect(PROBE).await.is_some() {
                 self.misses.remove(&group.replication_group_id);
                 self.fence(&group, &members, primary).await?;
                 continue;
@@ -188,7 +192,7 @@ impl<R: NodeRuntime> Monitor<R> {
             if i == primary {
                 continue;
             }
-            let Some(mut client) = member.connect(self.interval.min(Duration::from_secs(1))).await else {
+            let Some(mut client) = member.connect(PROBE).await else {
                 let misses = self.misses.entry(member.name()).or_default();
                 *misses += 1;
                 if *misses >= self.misses_allowed {
