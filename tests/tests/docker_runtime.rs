@@ -60,3 +60,56 @@ fn a_group_fails_over_when_its_primary_container_is_killed() {
     });
     scenarios::test_failover_demotes_the_primary(&cp, &prefix);
 }
+
+/// The primary is cut off its network (alive, holding its data): the group
+/// fails over; when the primary is reconnected it is fenced: it becomes a
+/// replica of the new primary and writes sent to it are refused.
+#[test]
+fn a_primary_cut_off_its_network_is_fenced_when_it_returns() {
+    use ferrocache_tests::scenarios::{PROVISION, check_replication, primary_endpoint, primary_member};
+    if !docker_available() {
+        return;
+    }
+    let prefix = unique_prefix("dn");
+    let _cleanup = DockerCleanup(prefix.clone());
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    let body = serde_json::json!({"replication_group_id": group, "replication_group_description": "n",
+                                  "num_cache_clusters": 3, "automatic_failover_enabled": true});
+    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
+    api.wait_status(&format!("/v1/replication-groups/{group}"), "available", PROVISION);
+    let old_member = primary_member(&api, &group);
+    let (old_host, old_port) = primary_endpoint(&api, &group);
+    let container = format!("ferrocache-{old_member}-0001");
+    let network = format!("ferrocache-{group}");
+    let docker = |args: &[&str]| {
+        let status = std::process::Command::new("docker").args(args).status().expect("docker");
+        assert!(status.success(), "docker {args:?}");
+    };
+    docker(&["network", "disconnect", &network, &container]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while primary_member(&api, &group) == old_member {
+        assert!(std::time::Instant::now() < deadline, "no failover while the primary was cut off");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    docker(&["network", "connect", &network, &container]);
+
+    // Back on the network and still believing it is the primary: fenced.
+    let url = format!("redis://{old_host}:{old_port}/");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let role = redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection())
+            .and_then(|mut con| redis::cmd("ROLE").query::<Vec<redis::Value>>(&mut con));
+        if let Ok(role) = role
+            && role.first() == Some(&redis::Value::BulkString(b"slave".to_vec()))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the returning primary was never fenced");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    check_replication(&api, &group, 2);
+}
