@@ -20,6 +20,8 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("dir", l.dir.read().unwrap_or_else(|e| e.into_inner()).clone()),
         ("dbfilename", l.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone()),
         ("replica-read-only", "yes".into()),
+        ("min-replicas-to-write", l.min_replicas_to_write.load(Ordering::Relaxed).to_string()),
+        ("min-replicas-max-lag", l.min_replicas_max_lag.load(Ordering::Relaxed).to_string()),
         ("masterauth", s.replication.masterauth.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()),
         ("repl-backlog-size", crate::replication::feed::BACKLOG_SIZE.to_string()),
         ("timeout", l.timeout.load(Ordering::Relaxed).to_string()),
@@ -69,6 +71,8 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
             }
             *l.dir.write().unwrap_or_else(|e| e.into_inner()) = v
         }
+        "min-replicas-to-write" => l.min_replicas_to_write.store(number(&name, &v)?, Ordering::Relaxed),
+        "min-replicas-max-lag" => l.min_replicas_max_lag.store(number(&name, &v)?, Ordering::Relaxed),
         "masterauth" => {
             *s.replication.masterauth.write().unwrap_or_else(|e| e.into_inner()) = (!v.is_empty()).then_some(v)
         }

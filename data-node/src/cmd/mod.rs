@@ -155,8 +155,15 @@ fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Res
     if !session.authenticated && !spec.has(flag::NOAUTH) && server.live.requirepass().is_some() {
         return Err("NOAUTH Authentication required.".into());
     }
-    if spec.has(flag::WRITE) && !session.is_primary && server.replication.is_replica() {
-        return Err("READONLY You can't write against a read only replica.".into());
+    if spec.has(flag::WRITE) && !session.is_primary {
+        if server.replication.is_replica() {
+            return Err("READONLY You can't write against a read only replica.".into());
+        }
+        let needed = server.live.min_replicas_to_write.load(std::sync::atomic::Ordering::Relaxed);
+        let max_lag = server.live.min_replicas_max_lag.load(std::sync::atomic::Ordering::Relaxed);
+        if !server.replication.enough_replicas(needed, max_lag) {
+            return Err("NOREPLICAS Not enough good replicas to write.".into());
+        }
     }
     if !resp3 && session.subscriptions() > 0 && !spec.has(flag::SUBCTX) {
         return Err(format!(

@@ -19,6 +19,8 @@ pub struct Link {
     pub addr: String,
     pub listening_port: u16,
     pub ack: Arc<AtomicU64>,
+    /// Unix ms of the replica's last acknowledgement.
+    pub acked_at: Arc<AtomicU64>,
     tx: mpsc::UnboundedSender<Bytes>,
 }
 
@@ -36,6 +38,7 @@ pub struct Attached {
     pub id: u64,
     pub stream: mpsc::UnboundedReceiver<Bytes>,
     pub ack: Arc<AtomicU64>,
+    pub acked_at: Arc<AtomicU64>,
 }
 
 pub fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
@@ -98,10 +101,11 @@ impl Feed {
     pub fn attach(&mut self, id: u64, addr: String, listening_port: u16) -> Attached {
         let (tx, stream) = mpsc::unbounded_channel();
         let ack = Arc::new(AtomicU64::new(0));
-        self.links.push(Link { id, addr, listening_port, ack: ack.clone(), tx });
+        let acked_at = Arc::new(AtomicU64::new(crate::keyspace::now_ms()));
+        self.links.push(Link { id, addr, listening_port, ack: ack.clone(), acked_at: acked_at.clone(), tx });
         // The next write names its database: the replica's may be anything.
         self.last_db = None;
-        Attached { id, stream, ack }
+        Attached { id, stream, ack, acked_at }
     }
 
     /// The backlog from 1-based offset `from`, if it still holds it.
@@ -115,6 +119,12 @@ impl Feed {
 
     pub fn detach(&mut self, id: u64) {
         self.links.retain(|link| link.id != id);
+    }
+
+    /// Replicas that acknowledged something within `max_lag_ms` of `now`
+    /// (min-replicas-max-lag).
+    pub fn good_replicas(&self, now: u64, max_lag_ms: u64) -> usize {
+        self.links.iter().filter(|l| now.saturating_sub(l.acked_at.load(Ordering::Acquire)) <= max_lag_ms).count()
     }
 
     /// Replicas that acknowledged at least `offset`.

@@ -44,7 +44,7 @@ pub async fn serve(server: &Server, client: &ClientHandle, stream: &mut TcpStrea
                         && args[0].eq_ignore_ascii_case(b"REPLCONF")
                         && args[1].eq_ignore_ascii_case(b"ACK");
                     if ack && let Some(offset) = std::str::from_utf8(args[2]).ok().and_then(|o| o.parse().ok()) {
-                        server.replication.record_ack(&attached.ack, offset);
+                        server.replication.record_ack(&attached, offset);
                     }
                     inbuf.advance(consumed);
                 }

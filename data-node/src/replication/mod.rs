@@ -49,6 +49,8 @@ pub struct Replication {
     /// Woken when a replica acknowledges an offset (WAIT).
     pub acks: Notify,
     role: Mutex<Role>,
+    /// Mirrors `role`, read by every write command without taking a lock.
+    replica: AtomicBool,
     /// Bumped by every REPLICAOF, so a superseded follower task stops.
     epoch: AtomicU64,
     pub masterauth: RwLock<Option<String>>,
@@ -69,6 +71,7 @@ impl Replication {
             active: AtomicBool::new(false),
             acks: Notify::new(),
             role: Mutex::new(Role::Primary),
+            replica: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
             masterauth: RwLock::new(masterauth),
             stats: SyncStats::default(),
@@ -84,7 +87,7 @@ impl Replication {
     }
 
     pub fn is_replica(&self) -> bool {
-        matches!(*lock(&self.role), Role::Replica(_))
+        self.replica.load(Ordering::Acquire)
     }
 
     pub fn with_role<T>(&self, f: impl FnOnce(&mut Role) -> T) -> T {
@@ -137,9 +140,16 @@ impl Replication {
         lock(&self.feed).detach(id);
     }
 
-    pub fn record_ack(&self, ack: &AtomicU64, offset: u64) {
-        ack.fetch_max(offset, Ordering::AcqRel);
+    pub fn record_ack(&self, attached: &Attached, offset: u64) {
+        attached.ack.fetch_max(offset, Ordering::AcqRel);
+        attached.acked_at.store(crate::keyspace::now_ms(), Ordering::Release);
         self.acks.notify_waiters();
+    }
+
+    /// min-replicas-to-write: whether enough replicas acknowledged lately for
+    /// a primary to take a write.
+    pub fn enough_replicas(&self, needed: usize, max_lag_secs: u64) -> bool {
+        needed == 0 || lock(&self.feed).good_replicas(crate::keyspace::now_ms(), max_lag_secs * 1000) >= needed
     }
 
     /// `REPLICAOF host port`: follow that primary from now on.
@@ -165,6 +175,7 @@ impl Replication {
             master_replid,
             offset,
         });
+        self.replica.store(true, Ordering::Release);
         drop(role);
         // Our own replicas were fed by our history; they must resync with us.
         lock(&self.feed).restart_history(crate::server::random_hex(40));
@@ -188,6 +199,7 @@ impl Replication {
             feed.offset = of.offset;
         }
         *role = Role::Primary;
+        self.replica.store(false, Ordering::Release);
     }
 
     fn current_epoch(&self) -> u64 {

@@ -142,3 +142,20 @@ fn a_replica_repointed_to_a_promoted_one_continues_partially() {
     now.remove(&(0, "after-failover".to_owned()));
     assert_eq!(now, expected, "B kept everything through the repointing");
 }
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_enough_replicas() {
+    let primary = Node::start();
+    let mut p = primary.conn();
+    let _: () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query(&mut p).expect("CONFIG SET");
+    let refused = cmd("SET").arg("k").arg("v").query::<()>(&mut p).expect_err("no replica yet");
+    assert!(refused.to_string().contains("Not enough good replicas to write"), "{refused}");
+    let _: String =
+        cmd("GET").arg("k").query::<Option<String>>(&mut p).map(|v| v.unwrap_or_default()).expect("reads still work");
+
+    let replica = Node::start_with(&["--replicaof", &format!("127.0.0.1 {}", primary.port)]);
+    let mut r = replica.conn();
+    link_up(&mut r);
+    wait_until("the primary counts a good replica", || cmd("SET").arg("k").arg("v").query::<()>(&mut p).is_ok());
+    assert_eq!(cmd("GET").arg("k").query::<String>(&mut p).expect("GET"), "v");
+}
