@@ -399,3 +399,85 @@ pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
         api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": "nobody-001"}));
     assert_eq!((stranger.status, stranger.code()), (400, "InvalidParameterValue"));
 }
+
+/// Writes under way while the primary dies: a writer keeps writing (each
+/// write confirmed with `WAIT 1`), finds the new primary through describe
+/// when its connection fails, and every write it saw confirmed is on the new
+/// primary afterwards.
+pub fn no_acknowledged_write_is_lost_under_load(cp: &ControlPlane, prefix: &str, kill: &dyn Fn(&str)) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let api = cp.api();
+    let group_id = format!("{prefix}-w");
+    let body = json!({"replication_group_id": group_id, "replication_group_description": "load",
+                      "num_cache_clusters": 3, "automatic_failover_enabled": true});
+    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
+    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION);
+    let old = primary_member(&api, &group_id);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, token, group_id, stop) = (cp.url.clone(), cp.token.clone(), group_id.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let api = crate::Api::new(&url, Some(&token));
+            let mut confirmed = Vec::new();
+            let mut con: Option<redis::Connection> = None;
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let c = match con.as_mut() {
+                    Some(c) => c,
+                    None => {
+                        let (address, port) = primary_endpoint(&api, &group_id);
+                        let client = redis::Client::open(format!("redis://{address}:{port}/").as_str());
+                        match client.and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500))) {
+                            Ok(c) => con.insert(c),
+                            Err(_) => {
+                                std::thread::sleep(Duration::from_millis(20));
+                                continue;
+                            }
+                        }
+                    }
+                };
+                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                let written = redis::cmd("SET").arg(format!("load-{i}")).arg(i).query::<()>(c);
+                let acked = written.and_then(|()| redis::cmd("WAIT").arg(1).arg(1000).query::<i64>(c));
+                match acked {
+                    Ok(n) if n >= 1 => confirmed.push(i),
+                    Ok(_) => {}
+                    // A dead or demoted primary: find the current one.
+                    Err(_) => con = None,
+                }
+                i += 1;
+            }
+            confirmed
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    kill(&old);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while primary_member(&api, &group_id) == old {
+        assert!(Instant::now() < deadline, "no failover under load");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let confirmed = writer.join().expect("writer");
+    let (address, port) = primary_endpoint(&api, &group_id);
+    let mut con = connect(&address, port);
+    let lost: Vec<u64> = confirmed
+        .iter()
+        .copied()
+        .filter(|i| {
+            redis::cmd("GET").arg(format!("load-{i}")).query::<Option<u64>>(&mut con).ok().flatten() != Some(*i)
+        })
+        .collect();
+    assert!(confirmed.len() > 10, "the writer confirmed only {} writes", confirmed.len());
+    assert!(
+        lost.is_empty(),
+        "{} of {} confirmed writes lost: {:?}",
+        lost.len(),
+        confirmed.len(),
+        &lost[..lost.len().min(10)]
+    );
+    eprintln!("{} confirmed writes, none lost", confirmed.len());
+}

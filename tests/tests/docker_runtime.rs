@@ -50,15 +50,17 @@ fn a_group_fails_over_when_its_primary_container_is_killed() {
     let _cleanup = DockerCleanup(prefix.clone());
     let dir = DataDir::new(&prefix);
     let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
-    scenarios::fails_over_when_the_primary_dies(&cp, &prefix, &|member| {
+    let kill = |member: &str| {
         let status = std::process::Command::new("docker")
             .args(["kill", &format!("ferrocache-{member}-0001")])
             .stdout(std::process::Stdio::null())
             .status()
             .expect("docker kill");
         assert!(status.success());
-    });
+    };
+    scenarios::fails_over_when_the_primary_dies(&cp, &prefix, &kill);
     scenarios::test_failover_demotes_the_primary(&cp, &prefix);
+    scenarios::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &kill);
 }
 
 /// The primary is cut off its network (alive, holding its data): the group

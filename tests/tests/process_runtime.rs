@@ -51,6 +51,17 @@ fn a_group_fails_over_when_its_primary_process_dies() {
         }
     });
     scenarios::test_failover_demotes_the_primary(&cp, &prefix);
+    scenarios::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &|member| {
+        let pid: i32 = std::fs::read_to_string(nodes.join(member).join("0001/pid"))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    });
 }
 
 /// A control plane that died mid-failover left one replica promoted and the
