@@ -26,7 +26,12 @@ fn main() -> std::process::ExitCode {
         let rdb = server.live.rdb_path();
         if rdb.is_file() {
             match data_node::rdb::load(&server.keyspace, &rdb) {
-                Ok(keys) => eprintln!("data-node: loaded {keys} keys from {}", rdb.display()),
+                Ok(loaded) => {
+                    eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
+                    if let Some((replid, offset)) = loaded.replication {
+                        server.replication.adopt_history(replid, offset);
+                    }
+                }
                 Err(e) => {
                     eprintln!("data-node: cannot load {}: {e}", rdb.display());
                     return std::process::ExitCode::FAILURE;
@@ -42,8 +47,20 @@ fn main() -> std::process::ExitCode {
         // Tests and scripts read this line to learn the port.
         println!("data-node ready, listening on {local}");
         tokio::select! {
-            _ = data_node::serve(listener, server) => {}
-            _ = shutdown_signal() => eprintln!("data-node: shutting down"),
+            _ = data_node::serve(listener, server.clone()) => {}
+            _ = shutdown_signal() => {
+                eprintln!("data-node: shutting down");
+                // A replica keeps its data and its place in the stream, so
+                // that after a restart it continues with a partial resync.
+                server.replication.stop_following().await;
+                if let Some((replid, offset)) = server.replication.position() {
+                    let rdb = server.live.rdb_path();
+                    match data_node::rdb::save_with_replication(&server.keyspace, &rdb, Some((&replid, offset))) {
+                        Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),
+                        Err(e) => eprintln!("data-node: saving {} failed: {e}", rdb.display()),
+                    }
+                }
+            }
         }
         std::process::ExitCode::SUCCESS
     })

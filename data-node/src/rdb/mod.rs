@@ -65,13 +65,25 @@ impl From<std::io::Error> for RdbError {
     }
 }
 
+/// What loading found: how many keys, and where the data stands in its
+/// primary's stream when the file says (`repl-id`, `repl-offset`).
+pub struct Loaded {
+    pub keys: usize,
+    pub replication: Option<(String, u64)>,
+}
+
 /// Writes the keyspace to `path` through a temporary file and a rename, so a
 /// crash mid-save leaves the previous file whole. Returns the keys written.
 pub fn save(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {
+    save_with_replication(ks, path, None)
+}
+
+/// `save`, recording the replication id and offset the data stands at.
+pub fn save_with_replication(ks: &Keyspace, path: &Path, replication: Option<(&str, u64)>) -> Result<usize, RdbError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let file = std::fs::File::create(&tmp)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-    let written = write::dump(ks, &mut out)?;
+    let written = write::dump(ks, replication, &mut out)?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -84,13 +96,13 @@ pub fn dump_locked(all: &mut crate::keyspace::Locked, out: &mut Vec<u8>) -> std:
 }
 
 /// Loads an RDB held in memory (a primary's snapshot).
-pub fn load_bytes(ks: &Keyspace, bytes: &[u8]) -> Result<usize, RdbError> {
+pub fn load_bytes(ks: &Keyspace, bytes: &[u8]) -> Result<Loaded, RdbError> {
     read::load(ks, bytes)
 }
 
 /// Loads `path` into an empty keyspace; returns the keys loaded. Keys
 /// already expired are skipped, as redis-server does when it loads as a primary.
-pub fn load(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {
+pub fn load(ks: &Keyspace, path: &Path) -> Result<Loaded, RdbError> {
     let bytes = std::fs::read(path)?;
     read::load(ks, &bytes)
 }

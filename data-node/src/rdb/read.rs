@@ -281,7 +281,7 @@ fn value(input: &mut Input, type_byte: u8) -> Result<Value> {
     })
 }
 
-pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<usize> {
+pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
     if bytes.len() < 9 || &bytes[..5] != b"REDIS" {
         return bad("not an RDB file (no REDIS magic)");
     }
@@ -292,6 +292,7 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<usize> {
     let mut input = Input { bytes, at: 9 };
     let now = now_ms();
     let (mut db, mut expires_at, mut loaded) = (0usize, 0u64, 0usize);
+    let (mut repl_id, mut repl_offset) = (None, None);
     loop {
         let op = input.byte()?;
         match op {
@@ -303,11 +304,17 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<usize> {
                         return bad("checksum mismatch");
                     }
                 }
-                return Ok(loaded);
+                let replication = repl_id.zip(repl_offset);
+                return Ok(super::Loaded { keys: loaded, replication });
             }
             opcode::AUX => {
-                input.string()?;
-                input.string()?;
+                let (name, value) = (input.string()?, input.string()?);
+                let text = String::from_utf8_lossy(&value).into_owned();
+                match name.as_slice() {
+                    b"repl-id" => repl_id = Some(text),
+                    b"repl-offset" => repl_offset = text.parse::<u64>().ok(),
+                    _ => {}
+                }
             }
             opcode::RESIZEDB => {
                 input.len()?;
@@ -348,8 +355,8 @@ mod tests {
     fn corrupt_input_is_an_error_not_a_panic() {
         let ks = Keyspace::new(16);
         let mut good = Vec::new();
-        crate::rdb::write::dump(&ks, &mut good).expect("dump");
-        assert_eq!(load(&ks, &good).expect("empty dump loads"), 0);
+        crate::rdb::write::dump(&ks, None, &mut good).expect("dump");
+        assert_eq!(load(&ks, &good).expect("empty dump loads").keys, 0);
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {
             seed ^= seed << 13;

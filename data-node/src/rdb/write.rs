@@ -95,6 +95,7 @@ impl<W: Write> Out<'_, W> {
 /// Writes every live key; returns how many. `sizes` are (keys, volatile)
 /// per database; `visit(db, f)` calls `f` with each live entry of `db`.
 fn dump_with<W: Write>(
+    replication: Option<(&str, u64)>,
     used_memory: usize,
     sizes: Vec<(usize, usize)>,
     mut visit: impl FnMut(usize, &mut dyn FnMut(&Entry)),
@@ -107,6 +108,12 @@ fn dump_with<W: Write>(
     out.aux("ctime", &(crate::keyspace::now_ms() / 1000).to_string())?;
     out.aux("used-mem", &used_memory.to_string())?;
     out.aux("aof-base", "0")?;
+    if let Some((id, offset)) = replication {
+        // Where this data stands in its primary's stream, as redis-server
+        // records it: a restarted replica continues from here (PSYNC).
+        out.aux("repl-id", id)?;
+        out.aux("repl-offset", &offset.to_string())?;
+    }
     let mut written = 0;
     for (db, (keys, volatile)) in sizes.into_iter().enumerate() {
         if keys == 0 {
@@ -138,13 +145,13 @@ fn dump_with<W: Write>(
 }
 
 /// The whole keyspace, one shard locked at a time.
-pub fn dump<W: Write>(ks: &Keyspace, w: &mut W) -> std::io::Result<usize> {
+pub fn dump<W: Write>(ks: &Keyspace, replication: Option<(&str, u64)>, w: &mut W) -> std::io::Result<usize> {
     let sizes = ks.db_sizes().into_iter().map(|(keys, volatile, _)| (keys, volatile)).collect();
-    dump_with(ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
+    dump_with(replication, ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
 }
 
 /// A point-in-time snapshot: the caller holds every shard.
 pub fn dump_locked<W: Write>(all: &mut Locked, w: &mut W) -> std::io::Result<usize> {
     let sizes = (0..all.databases()).map(|db| (all.dbsize(db), 0)).collect();
-    dump_with(0, sizes, |db, f| all.visit_db(db, f), w)
+    dump_with(None, 0, sizes, |db, f| all.visit_db(db, f), w)
 }

@@ -222,6 +222,7 @@ async fn apply_stream(
             let getack =
                 args.len() >= 2 && args[0].eq_ignore_ascii_case(b"REPLCONF") && args[1].eq_ignore_ascii_case(b"GETACK");
             if getack {
+                record_offset(server, epoch, *offset);
                 send_ack(&mut primary.stream, *offset).await?;
             } else if !args.is_empty() {
                 let _ = cmd::execute(server, session, &mut out, &args, true);
@@ -235,6 +236,9 @@ async fn apply_stream(
             }
             primary.buf.advance(consumed);
             *offset += consumed as u64;
+            // Recorded before any await: a stop between two commands leaves
+            // the recorded offset exactly at the data applied.
+            record_offset(server, epoch, *offset);
         }
         set_link(server, epoch, |of| {
             of.offset = *offset;
@@ -245,6 +249,10 @@ async fn apply_stream(
             _ = ack_timer.tick() => send_ack(&mut primary.stream, *offset).await?,
         }
     }
+}
+
+fn record_offset(server: &Server, epoch: u64, offset: u64) {
+    set_link(server, epoch, |of| of.offset = offset);
 }
 
 async fn send_ack(stream: &mut TcpStream, offset: u64) -> Result<()> {

@@ -185,6 +185,32 @@ impl Replication {
         }
     }
 
+    /// Data loaded at startup from a snapshot that records its place in a
+    /// primary's stream: continue that history.
+    pub fn adopt_history(&self, replid: String, offset: u64) {
+        let mut feed = lock(&self.feed);
+        feed.restart_history(replid);
+        feed.offset = offset;
+    }
+
+    /// Stops applying the primary's stream (at shutdown), keeping the role,
+    /// so the data and the recorded offset stay in step.
+    pub async fn stop_following(&self) {
+        let task = lock(&self.follower).take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// A replica's place in its primary's stream, once it has one.
+    pub fn position(&self) -> Option<(String, u64)> {
+        match &*lock(&self.role) {
+            Role::Replica(of) if of.master_replid != "?" => Some((of.master_replid.clone(), of.offset)),
+            _ => None,
+        }
+    }
+
     /// `REPLICAOF NO ONE`: become a primary, keeping the data.
     pub fn promote(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);

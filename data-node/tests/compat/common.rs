@@ -34,6 +34,12 @@ impl Node {
         Node { child, port }
     }
 
+    /// SIGTERM, as `docker stop` sends, and wait for the process to end.
+    pub fn terminate(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }

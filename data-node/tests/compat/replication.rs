@@ -159,3 +159,30 @@ fn min_replicas_to_write_refuses_writes_without_enough_replicas() {
     wait_until("the primary counts a good replica", || cmd("SET").arg("k").arg("v").query::<()>(&mut p).is_ok());
     assert_eq!(cmd("GET").arg("k").query::<String>(&mut p).expect("GET"), "v");
 }
+
+#[test]
+fn a_restarted_replica_continues_with_a_partial_resync() {
+    let primary = Node::start();
+    let mut p = primary.conn();
+    populate(&mut p);
+    let dir = temp_dir("replica-restart");
+    let of = format!("127.0.0.1 {}", primary.port);
+    let args = ["--dir", dir.to_str().expect("utf-8 path"), "--replicaof", &of];
+    let replica = Node::start_with(&args);
+    link_up(&mut replica.conn());
+    write_more(&mut p);
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
+
+    replica.terminate();
+    let _: () = cmd("SET").arg("while-down").arg(1).query(&mut p).expect("SET");
+    let _: i64 = cmd("INCR").arg("counter").query(&mut p).expect("INCR");
+
+    let replica = Node::start_with(&args);
+    let mut r = replica.conn();
+    link_up(&mut r);
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
+    assert_eq!(field(&mut p, "stats", "sync_full"), "1", "one full sync: the first");
+    assert_eq!(field(&mut p, "stats", "sync_partial_ok"), "1", "the restart continued");
+    assert_eq!(contents(&mut r), contents(&mut p), "nothing missed, nothing applied twice");
+    let _ = std::fs::remove_dir_all(&dir);
+}

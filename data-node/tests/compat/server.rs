@@ -142,7 +142,9 @@ fn every_eviction_policy_keeps_within_maxmemory() {
         let info: String = cmd("INFO").arg("all").query(&mut c).unwrap();
         let used: u64 = info_field(&info, "used_memory").parse().unwrap();
         let evicted: u64 = info_field(&info, "evicted_keys").parse().unwrap();
-        assert!(used <= (2 << 20) + 1024, "{policy}: used {used}");
+        // Eviction runs before a write: the write itself (and the table growth
+        // it may cause) can end a little above the limit, as in Redis.
+        assert!(used <= (2 << 20) + 64 * 1024, "{policy}: used {used}");
         assert!(evicted > 1000, "{policy}: evicted {evicted}");
         if policy.starts_with("volatile") {
             for i in (0..2000).step_by(50) {
