@@ -7,6 +7,7 @@
 //! - `Runtime`: which node runtime a control plane uses, and its leftovers.
 //! - `scenarios`: the checks every runtime must pass (one conformance suite).
 
+pub mod failover;
 pub mod scenarios;
 
 use std::io::{BufRead, BufReader};

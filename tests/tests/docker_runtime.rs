@@ -1,6 +1,7 @@
 //! The docker runtime: nodes as containers of the `FROM scratch` data-node
 //! image, on a network per cluster or group, each with a named volume.
 
+use ferrocache_tests::failover;
 use ferrocache_tests::scenarios::{self, Held, Inventory};
 use ferrocache_tests::{
     ControlPlane, DataDir, DockerCleanup, Runtime, docker_available, docker_objects, unique_prefix,
@@ -58,9 +59,9 @@ fn a_group_fails_over_when_its_primary_container_is_killed() {
             .expect("docker kill");
         assert!(status.success());
     };
-    scenarios::fails_over_when_the_primary_dies(&cp, &prefix, &kill);
-    scenarios::test_failover_demotes_the_primary(&cp, &prefix);
-    scenarios::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &kill);
+    failover::fails_over_when_the_primary_dies(&cp, &prefix, &kill);
+    failover::test_failover_demotes_the_primary(&cp, &prefix);
+    failover::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &kill);
 }
 
 /// The primary is cut off its network (alive, holding its data): the group
@@ -68,7 +69,8 @@ fn a_group_fails_over_when_its_primary_container_is_killed() {
 /// replica of the new primary and writes sent to it are refused.
 #[test]
 fn a_primary_cut_off_its_network_is_fenced_when_it_returns() {
-    use ferrocache_tests::scenarios::{PROVISION, check_replication, primary_endpoint, primary_member};
+    use ferrocache_tests::failover::{primary_endpoint, primary_member};
+    use ferrocache_tests::scenarios::{PROVISION, check_replication};
     if !docker_available() {
         return;
     }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use ferrocache_tests::failover;
 use ferrocache_tests::scenarios::{self, Held, Inventory};
 use ferrocache_tests::{ControlPlane, DataDir, Runtime, processes_under, unique_prefix};
 
@@ -39,7 +40,7 @@ fn a_group_fails_over_when_its_primary_process_dies() {
     let dir = DataDir::new(&prefix);
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let nodes = dir.0.join("nodes");
-    scenarios::fails_over_when_the_primary_dies(&cp, &prefix, &|member| {
+    failover::fails_over_when_the_primary_dies(&cp, &prefix, &|member| {
         let pid: i32 = std::fs::read_to_string(nodes.join(member).join("0001/pid"))
             .expect("pid file")
             .trim()
@@ -50,8 +51,8 @@ fn a_group_fails_over_when_its_primary_process_dies() {
             libc::kill(pid, libc::SIGKILL);
         }
     });
-    scenarios::test_failover_demotes_the_primary(&cp, &prefix);
-    scenarios::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &|member| {
+    failover::test_failover_demotes_the_primary(&cp, &prefix);
+    failover::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &|member| {
         let pid: i32 = std::fs::read_to_string(nodes.join(member).join("0001/pid"))
             .expect("pid file")
             .trim()
@@ -69,7 +70,8 @@ fn a_group_fails_over_when_its_primary_process_dies() {
 /// a second primary.
 #[test]
 fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
-    use ferrocache_tests::scenarios::{PROVISION, check_replication, primary_member};
+    use ferrocache_tests::failover::primary_member;
+    use ferrocache_tests::scenarios::{PROVISION, check_replication};
     let prefix = unique_prefix("pr");
     let dir = DataDir::new(&prefix);
     let mut cp = ControlPlane::start(&dir.0, &Runtime::Process);

@@ -7,7 +7,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferrocache_tests::scenarios::{PROVISION, primary_member};
+use ferrocache_tests::failover::primary_member;
+use ferrocache_tests::scenarios::PROVISION;
 use ferrocache_tests::{ControlPlane, DataDir, Runtime, unique_prefix};
 use serde_json::json;
 
