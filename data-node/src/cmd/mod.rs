@@ -210,7 +210,10 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.error("OOM command not allowed when used memory > 'maxmemory'.");
         return Flow::Continue;
     }
-    let ks = lock_for(server, spec, args);
+    let mut ks = lock_for(server, spec, args);
+    if let Some(locked) = ks.as_mut() {
+        locked.for_primary_link(session.is_primary);
+    }
     let flow = run(server, session, out, spec, args, ks, no_block);
     session.commands += 1;
     session.last_cmd = spec.name;

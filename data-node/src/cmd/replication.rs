@@ -19,7 +19,7 @@ pub const COMMANDS: &[Spec] = &[
 fn replicaof(ctx: &mut Ctx) -> CmdResult {
     let repl = ctx.server.replication.clone();
     if eq(ctx.arg(1), "no") && eq(ctx.arg(2), "one") {
-        repl.promote();
+        repl.promote(ctx.server);
         ctx.out.ok();
         return Ok(());
     }

@@ -97,6 +97,9 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
         keys.extend(spec.key_positions(args).into_iter().map(|i| args[i]));
     }
     let mut ks = Some(if whole { server.keyspace.lock_all() } else { server.keyspace.lock_keys(keys) });
+    if let Some(locked) = ks.as_mut() {
+        locked.for_primary_link(ctx.session.is_primary);
+    }
     let broken = ks.as_mut().is_some_and(|ks| watch_broken(ks, &ctx.session.watched));
     if broken {
         drop(ks);

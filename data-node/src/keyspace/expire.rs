@@ -14,6 +14,9 @@ impl Keyspace {
     /// `BATCH` means more may be due and the caller should run again soon.
     pub fn expire_cycle(&self, now: u64) -> usize {
         let mut removed = 0;
+        if self.passive_expiry() {
+            return removed;
+        }
         for i in 0..SHARDS {
             let mut shard = self.guard(i);
             for db in 0..self.databases {

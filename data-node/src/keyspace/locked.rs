@@ -28,6 +28,9 @@ pub struct Locked<'a> {
     /// The server clock's last tick: good enough for LRU/LFU stamps.
     coarse: u64,
     lfu: bool,
+    /// Commands from a replica's primary: on a replica they see expired keys
+    /// as live (the primary sends the DEL when it expires them).
+    primary_link: bool,
 }
 
 impl Drop for Locked<'_> {
@@ -47,7 +50,12 @@ impl<'a> Locked<'a> {
         rest: Vec<(usize, MutexGuard<'a, Shard>)>,
     ) -> Locked<'a> {
         let lfu = ks.policy().is_lfu();
-        Locked { ks, first, rest, now: Cell::new(0), coarse: ks.coarse_ms(), lfu }
+        Locked { ks, first, rest, now: Cell::new(0), coarse: ks.coarse_ms(), lfu, primary_link: false }
+    }
+
+    /// Marks these locks as held for a replica's primary link.
+    pub fn for_primary_link(&mut self, yes: bool) {
+        self.primary_link = yes;
     }
 
     /// The time this command runs at: one value for the whole command (and a
@@ -93,6 +101,11 @@ impl<'a> Locked<'a> {
             Some(e) => e.expires_at(),
         };
         if expires_at != 0 && expires_at <= self.now() {
+            // A replica leaves expiry to its primary: clients are told the key
+            // is gone, the primary's own commands still find it.
+            if self.ks.passive_expiry() {
+                return if self.primary_link { Some((hash, self.shard(idx))) } else { None };
+            }
             let shard = self.shard(idx);
             shard.remove_where(db, hash, |e| &*e.key == key);
             shard.stats.expired += 1;

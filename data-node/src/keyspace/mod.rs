@@ -70,6 +70,9 @@ pub struct Keyspace {
     /// Told of every key that expiry or eviction removes (replicas learn of
     /// those deletions as DELs in the replication stream).
     on_removal: std::sync::OnceLock<RemovalHook>,
+    /// Set on a replica: keys are removed by the primary's DELs, not by
+    /// their expiry time (clients still never see an expired key).
+    passive_expiry: std::sync::atomic::AtomicBool,
 }
 
 impl Keyspace {
@@ -81,7 +84,16 @@ impl Keyspace {
             policy: AtomicU8::new(Policy::NoEviction as u8),
             clock: AtomicU64::new(now_ms()),
             on_removal: std::sync::OnceLock::new(),
+            passive_expiry: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    pub fn set_passive_expiry(&self, passive: bool) {
+        self.passive_expiry.store(passive, Ordering::Release)
+    }
+
+    pub fn passive_expiry(&self) -> bool {
+        self.passive_expiry.load(Ordering::Acquire)
     }
 
     /// Sets what is told of keys removed by expiry or eviction (once).

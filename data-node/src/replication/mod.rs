@@ -177,6 +177,7 @@ impl Replication {
         });
         self.replica.store(true, Ordering::Release);
         drop(role);
+        server.keyspace.set_passive_expiry(true);
         // Our own replicas were fed by our history; they must resync with us.
         lock(&self.feed).restart_history(crate::server::random_hex(40));
         let task = tokio::spawn(follow::follow(server.clone(), host, port, epoch));
@@ -212,7 +213,8 @@ impl Replication {
     }
 
     /// `REPLICAOF NO ONE`: become a primary, keeping the data.
-    pub fn promote(&self) {
+    pub fn promote(&self, server: &Server) {
+        server.keyspace.set_passive_expiry(false);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Some(old) = lock(&self.follower).take() {
             old.abort();

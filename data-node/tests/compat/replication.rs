@@ -186,3 +186,34 @@ fn a_restarted_replica_continues_with_a_partial_resync() {
     assert_eq!(contents(&mut r), contents(&mut p), "nothing missed, nothing applied twice");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Like a redis-server replica, ours leaves expiry to its primary: a key
+/// past its time is hidden from clients at once, but stays (DBSIZE counts it)
+/// until the primary's DEL arrives.
+#[test]
+fn a_replica_hides_expired_keys_and_waits_for_the_primarys_del() {
+    let Some(redis_server) = tool("redis-server") else { return };
+    let dir = temp_dir("repl-expiry");
+    let primary = RedisServer::start_with(
+        &redis_server,
+        &dir,
+        &["--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes"],
+    );
+    let mut p = primary.try_conn().expect("connect");
+    // The primary expires keys only when they are touched, so the DEL comes when we say.
+    let _: () = cmd("DEBUG").arg("SET-ACTIVE-EXPIRE").arg(0).query(&mut p).expect("DEBUG");
+    let _: () = cmd("SET").arg("brief").arg("x").arg("PX").arg(200).query(&mut p).expect("SET");
+    let _: () = cmd("SET").arg("lasting").arg("y").query(&mut p).expect("SET");
+    let replica = Node::start_with(&["--replicaof", &format!("127.0.0.1 {}", primary.port)]);
+    let mut r = replica.conn();
+    link_up(&mut r);
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
+    std::thread::sleep(Duration::from_millis(400));
+
+    assert_eq!(cmd("GET").arg("brief").query::<Option<String>>(&mut r).expect("GET"), None, "hidden once expired");
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).expect("DBSIZE"), 2, "but not deleted by the replica");
+    // Touching it on the primary expires it there, and the DEL follows.
+    assert_eq!(cmd("GET").arg("brief").query::<Option<String>>(&mut p).expect("GET"), None);
+    wait_until("the primary's DEL removed the key", || cmd("DBSIZE").query::<i64>(&mut r).expect("DBSIZE") == 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
