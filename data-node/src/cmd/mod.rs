@@ -11,6 +11,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod persistence;
+mod propagate;
 mod pubsub;
 mod replication;
 mod server;
@@ -252,7 +253,12 @@ fn run_locked<'k>(
     let result = (spec.run)(&mut ctx);
     // Still under the command's shard locks: replicas see writes in the order
     // the keyspace applied them.
-    if result.is_ok() && spec.has(flag::WRITE) {
+    if result.is_ok() && spec.has(flag::WRITE) && server.replication.feeding() {
+        if ctx.propagate_as.is_none()
+            && let Some(ks) = ctx.ks.as_mut()
+        {
+            ctx.propagate_as = propagate::absolute_form(spec.name, ks, db, args[1]);
+        }
         match &ctx.propagate_as {
             Some(rewritten) if rewritten.is_empty() => {}
             Some(rewritten) => {

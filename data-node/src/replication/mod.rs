@@ -79,6 +79,11 @@ impl Replication {
         }
     }
 
+    /// Whether writes are fed to replicas at all (a replica ever attached).
+    pub fn feeding(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
     /// Called with the command's shard locks held, after it succeeded.
     pub fn propagate(&self, db: usize, args: &[&[u8]]) {
         if self.active.load(Ordering::Acquire) {
