@@ -20,6 +20,11 @@ pub enum NodeError {
     Refused(String, String),
 }
 
+/// A `name:value` field of an INFO reply.
+pub fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| line.trim().strip_prefix(name)?.strip_prefix(':'))
+}
+
 pub struct NodeClient {
     address: String,
     stream: BufReader<TcpStream>,

@@ -8,6 +8,22 @@ use serde_json::json;
 use crate::ControlPlane;
 use crate::scenarios::{PROVISION, check_replication, connect};
 
+/// How many member clusters the group has, when every one is `available`.
+pub fn members_available(api: &crate::Api, group_id: &str) -> Option<usize> {
+    let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
+    let members = listed.body["cache_clusters"].as_array()?;
+    members.iter().all(|m| m["status"] == "available").then_some(members.len())
+}
+
+/// Waits until every member cluster of the group is `available`.
+pub fn wait_members_available(api: &crate::Api, group_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while members_available(api, group_id).is_none() {
+        assert!(Instant::now() < deadline, "members never settled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The group's primary endpoint as describe shows it.
 pub fn primary_endpoint(api: &crate::Api, group_id: &str) -> (String, u16) {
     let group = api.get(&format!("/v1/replication-groups/{group_id}")).body;
@@ -86,11 +102,7 @@ pub fn fails_over_when_the_primary_dies(cp: &ControlPlane, prefix: &str, kill: &
             .into_iter()
             .flatten()
             .any(|e| e["message"].as_str().is_some_and(|m| m.contains("restarting it as a replica")));
-        let members = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
-        let all_available = members.body["cache_clusters"]
-            .as_array()
-            .is_some_and(|c| c.len() == 3 && c.iter().all(|m| m["status"] == "available"));
-        if back && all_available {
+        if back && members_available(&api, &group_id) == Some(3) {
             break;
         }
         assert!(Instant::now() < deadline, "the old primary never came back: {}", events.body);
@@ -132,18 +144,7 @@ pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
 
     // A planned change back: the old primary's cluster becomes primary again.
     let first = format!("{group_id}-001");
-    let wait_members = || {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
-            if listed.body["cache_clusters"].as_array().is_some_and(|c| c.iter().all(|m| m["status"] == "available")) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "members never settled");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    wait_members();
+    wait_members_available(&api, &group_id);
     let changed = api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": first}));
     assert_eq!(changed.status, 200, "{}", changed.body);
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -111,6 +111,20 @@ impl Drop for DataDir {
     }
 }
 
+/// SIGKILL a process-runtime node: the first node of `member`, a cluster of
+/// the control plane whose data dir is `data_dir`.
+pub fn kill_node_process(data_dir: &Path, member: &str) {
+    let pid: i32 = std::fs::read_to_string(data_dir.join("nodes").join(member).join("0001/pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
 /// Pids of live processes whose command line names a path under `dir`.
 pub fn processes_under(dir: &Path) -> Vec<i32> {
     let needle = dir.as_os_str().as_encoded_bytes();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use ferrocache_tests::failover;
 use ferrocache_tests::scenarios::{self, Held, Inventory};
-use ferrocache_tests::{ControlPlane, DataDir, Runtime, processes_under, unique_prefix};
+use ferrocache_tests::{ControlPlane, DataDir, Runtime, kill_node_process, processes_under, unique_prefix};
 
 struct Processes(PathBuf);
 
@@ -39,30 +39,9 @@ fn a_group_fails_over_when_its_primary_process_dies() {
     let prefix = unique_prefix("pf");
     let dir = DataDir::new(&prefix);
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
-    let nodes = dir.0.join("nodes");
-    failover::fails_over_when_the_primary_dies(&cp, &prefix, &|member| {
-        let pid: i32 = std::fs::read_to_string(nodes.join(member).join("0001/pid"))
-            .expect("pid file")
-            .trim()
-            .parse()
-            .expect("pid");
-        // SAFETY: kill(2) has no memory-safety preconditions.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
-    });
+    failover::fails_over_when_the_primary_dies(&cp, &prefix, &|member| kill_node_process(&dir.0, member));
     failover::test_failover_demotes_the_primary(&cp, &prefix);
-    failover::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &|member| {
-        let pid: i32 = std::fs::read_to_string(nodes.join(member).join("0001/pid"))
-            .expect("pid file")
-            .trim()
-            .parse()
-            .expect("pid");
-        // SAFETY: kill(2) has no memory-safety preconditions.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
-    });
+    failover::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &|member| kill_node_process(&dir.0, member));
 }
 
 /// A control plane that died mid-failover left one replica promoted and the
@@ -70,7 +49,7 @@ fn a_group_fails_over_when_its_primary_process_dies() {
 /// a second primary.
 #[test]
 fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
-    use ferrocache_tests::failover::primary_member;
+    use ferrocache_tests::failover::{primary_member, wait_members_available};
     use ferrocache_tests::scenarios::{PROVISION, check_replication};
     let prefix = unique_prefix("pr");
     let dir = DataDir::new(&prefix);
@@ -90,15 +69,7 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     // The control plane dies right after promoting -003 and before recording it.
     cp.kill9();
     let () = redis::cmd("REPLICAOF").arg("NO").arg("ONE").query(&mut con).expect("promote, as the dead run did");
-    let pid: i32 = std::fs::read_to_string(dir.0.join("nodes").join(&old).join("0001/pid"))
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid");
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
+    kill_node_process(&dir.0, &old);
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let api = cp.api();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -107,17 +78,7 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(primary_member(&api, &group), format!("{group}-003"), "the already-promoted member");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group}"));
-        let all =
-            listed.body["cache_clusters"].as_array().is_some_and(|c| c.iter().all(|m| m["status"] == "available"));
-        if all {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "members never settled");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_members_available(&api, &group);
     check_replication(&api, &group, 2);
 }
 

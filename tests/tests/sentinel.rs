@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferrocache_tests::failover::primary_member;
 use ferrocache_tests::scenarios::PROVISION;
-use ferrocache_tests::{ControlPlane, DataDir, Runtime, unique_prefix};
+use ferrocache_tests::{ControlPlane, DataDir, Runtime, kill_node_process, unique_prefix};
 use serde_json::json;
 
 /// Runs the redis-py client; None when redis-py is missing outside CI.
@@ -59,15 +59,7 @@ fn sentinel_clients_find_the_primary_and_follow_a_failover() {
     }
 
     let member = primary_member(&api, &group);
-    let pid: i32 = std::fs::read_to_string(dir.0.join("nodes").join(&member).join("0001/pid"))
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid");
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
+    kill_node_process(&dir.0, &member);
 
     let mut announcement = String::new();
     for _ in 0..7 {

@@ -151,7 +151,7 @@ pub async fn list(
     let (rows, marker) = settings::paginate(rows, size, |g| g.replication_group_id.clone());
     let mut replication_groups = Vec::with_capacity(rows.len());
     for group in rows {
-        let members = members(&state, &group.replication_group_id).await?;
+        let members = state.store.group_members(&group.replication_group_id).await?;
         replication_groups.push(views::replication_group(group, &members));
     }
     Ok(axum::Json(GroupList { replication_groups, marker }))
@@ -306,21 +306,8 @@ pub(super) fn member_filter(id: &str) -> ClusterFilter {
     ClusterFilter { replication_group_id: Some(id.to_owned()), limit: 100, ..ClusterFilter::default() }
 }
 
-async fn members(
-    state: &AppState,
-    id: &str,
-) -> ApiResult<Vec<(crate::model::CacheCluster, Vec<crate::model::CacheNode>)>> {
-    let clusters = state.store.clusters(&member_filter(id)).await?;
-    let mut members = Vec::with_capacity(clusters.len());
-    for cluster in clusters {
-        let nodes = state.store.nodes(&cluster.cache_cluster_id).await?;
-        members.push((cluster, nodes));
-    }
-    Ok(members)
-}
-
 pub(super) async fn view(state: &AppState, id: &str) -> ApiResult<ReplicationGroupView> {
     let group = state.store.group(id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.to_owned()))?;
-    let members = members(state, id).await?;
+    let members = state.store.group_members(id).await?;
     Ok(views::replication_group(group, &members))
 }

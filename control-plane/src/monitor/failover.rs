@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::{Member, Monitor, PROBE};
 use crate::model::{ReplicationGroup, source};
+use crate::node_client::info_field;
 use crate::runtime::NodeRuntime;
 use crate::store::StoreError;
 
@@ -35,9 +36,8 @@ impl<R: NodeRuntime> Monitor<R> {
             }
             let Some(mut client) = member.connect(PROBE).await else { continue };
             let Ok(info) = client.info("replication").await else { continue };
-            let field =
-                |name: &str| info.lines().find_map(|l| l.trim().strip_prefix(&format!("{name}:")).map(str::to_owned));
-            let rank = match field("role").as_deref() {
+            let field = |name| info_field(&info, name);
+            let rank = match field("role") {
                 Some("slave") => (false, field("slave_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0)),
                 Some("master") => (true, field("master_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0)),
                 _ => continue,

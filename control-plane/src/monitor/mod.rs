@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::model::{CacheCluster, CacheNode, ReplicationGroup, status};
-use crate::node_client::NodeClient;
+use crate::node_client::{NodeClient, info_field};
 use crate::runtime::{NodeKey, NodeRuntime, PrimaryRef};
-use crate::store::{ClusterFilter, Store};
+use crate::store::Store;
 
 /// How long a node has to answer one health check. Independent of the
 /// interval: a busy machine answering in 150 ms is slow, not dead (a dead
@@ -129,14 +129,8 @@ impl<R: NodeRuntime> Monitor<R> {
     }
 
     async fn members(&self, group: &str) -> Result<Vec<Member>, crate::store::StoreError> {
-        let filter = ClusterFilter { replication_group_id: Some(group.to_owned()), limit: 100, ..Default::default() };
-        let mut members = Vec::new();
-        for cluster in self.store.clusters(&filter).await? {
-            if let Some(node) = self.store.nodes(&cluster.cache_cluster_id).await?.into_iter().next() {
-                members.push(Member { cluster, node });
-            }
-        }
-        Ok(members)
+        let members = self.store.group_members(group).await?.into_iter();
+        Ok(members.filter_map(|(cluster, nodes)| Some(Member { cluster, node: nodes.into_iter().next()? })).collect())
     }
 
     async fn check_all(&mut self) -> Result<(), crate::store::StoreError> {
@@ -203,10 +197,9 @@ impl<R: NodeRuntime> Monitor<R> {
             };
             self.misses.remove(&member.name());
             let Ok(info) = client.info("replication").await else { continue };
-            let field =
-                |name: &str| info.lines().find_map(|l| l.trim().strip_prefix(&format!("{name}:")).map(str::to_owned));
-            let follows = field("role").as_deref() == Some("slave")
-                && field("master_host").as_deref() == Some(host.as_str())
+            let field = |name| info_field(&info, name);
+            let follows = field("role") == Some("slave")
+                && field("master_host") == Some(host.as_str())
                 && field("master_port").and_then(|p| p.parse::<u16>().ok()) == Some(port);
             if follows {
                 continue;

@@ -8,9 +8,8 @@ use futures_util::future::join_all;
 use super::Reconciler;
 use crate::catalogue;
 use crate::model::{CacheCluster, CacheNode, source, status};
-use crate::node_client::{NodeClient, NodeError};
+use crate::node_client::{NodeClient, NodeError, info_field};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError};
-use crate::store::ClusterFilter;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -101,16 +100,13 @@ impl<R: NodeRuntime> Reconciler<R> {
         let (Some(group), Some("replica")) = (&cluster.replication_group_id, cluster.role.as_deref()) else {
             return Ok(None);
         };
-        let filter = ClusterFilter { replication_group_id: Some(group.clone()), limit: 100, ..Default::default() };
-        for member in self.store.clusters(&filter).await? {
-            if member.role.as_deref() == Some("primary")
-                && let Some(node) = self.store.nodes(&member.cache_cluster_id).await?.into_iter().next()
-            {
-                let key = NodeKey { cache_cluster_id: member.cache_cluster_id, cache_node_id: node.cache_node_id };
-                return Ok(Some(PrimaryRef { key, host_port: node.host_port }));
-            }
-        }
-        Ok(None)
+        let members = self.store.group_members(group).await?;
+        let primary = members.into_iter().find(|(member, _)| member.role.as_deref() == Some("primary"));
+        Ok(primary.and_then(|(member, nodes)| {
+            let node = nodes.into_iter().next()?;
+            let key = NodeKey { cache_cluster_id: member.cache_cluster_id, cache_node_id: node.cache_node_id };
+            Some(PrimaryRef { key, host_port: node.host_port })
+        }))
     }
 
     /// Makes the node run (restarting it when asked) and waits until it
@@ -171,7 +167,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         let deadline = Instant::now() + self.node_ready_timeout;
         loop {
             let info = client.info("replication").await?;
-            if info.lines().any(|l| l.trim() == "master_link_status:up") {
+            if info_field(&info, "master_link_status") == Some("up") {
                 return Ok(());
             }
             if Instant::now() >= deadline {

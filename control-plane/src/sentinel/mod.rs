@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
 use crate::model::{CacheCluster, CacheNode, status};
-use crate::store::{ClusterFilter, Store};
+use crate::store::Store;
 use resp::{Out, read_request};
 
 /// Failovers as Sentinel announces them: `<group> <old ip> <old port> <new ip> <new port>`.
@@ -51,14 +51,13 @@ pub async fn serve(listener: TcpListener, store: Store, announcements: Announcem
 
 /// A group's members with their first node, primary first.
 async fn topology(store: &Store, group: &str) -> Option<Vec<(CacheCluster, CacheNode)>> {
-    let filter =
-        ClusterFilter { replication_group_id: Some(group.to_ascii_lowercase()), limit: 100, ..Default::default() };
-    let mut members = Vec::new();
-    for cluster in store.clusters(&filter).await.ok()? {
-        if let Some(node) = store.nodes(&cluster.cache_cluster_id).await.ok()?.into_iter().next() {
-            members.push((cluster, node));
-        }
-    }
+    let mut members: Vec<(CacheCluster, CacheNode)> = store
+        .group_members(&group.to_ascii_lowercase())
+        .await
+        .ok()?
+        .into_iter()
+        .filter_map(|(cluster, nodes)| Some((cluster, nodes.into_iter().next()?)))
+        .collect();
     members.sort_by_key(|(c, _)| c.role.as_deref() != Some("primary"));
     let primary_known =
         members.first().is_some_and(|(c, n)| c.role.as_deref() == Some("primary") && n.address.is_some());

@@ -4,9 +4,9 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::clusters::{corrupt, insert_cluster_in};
-use super::{NewCluster, Store, StoreError, StoreResult, unique_as_exists};
+use super::{ClusterFilter, NewCluster, Store, StoreError, StoreResult, unique_as_exists};
 use crate::clock::now_millis;
-use crate::model::{ReplicationGroup, status};
+use crate::model::{CacheCluster, CacheNode, ReplicationGroup, status};
 
 #[derive(Debug, Clone)]
 pub struct NewGroup {
@@ -70,6 +70,17 @@ impl Store {
         let row =
             sqlx::query(select_groups!("WHERE replication_group_id = ?")).bind(id).fetch_optional(&self.pool).await?;
         row.map(|r| group_from_row(&r)).transpose()
+    }
+
+    /// A group's member clusters, each with its nodes, in member order.
+    pub async fn group_members(&self, id: &str) -> StoreResult<Vec<(CacheCluster, Vec<CacheNode>)>> {
+        let filter = ClusterFilter { replication_group_id: Some(id.to_owned()), limit: i64::MAX, ..Default::default() };
+        let mut members = Vec::new();
+        for cluster in self.clusters(&filter).await? {
+            let nodes = self.nodes(&cluster.cache_cluster_id).await?;
+            members.push((cluster, nodes));
+        }
+        Ok(members)
     }
 
     pub async fn groups(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<ReplicationGroup>> {
@@ -188,14 +199,8 @@ impl Store {
     pub async fn add_replicas(&self, id: &str, members: &[NewCluster]) -> StoreResult<bool> {
         let ports = self.ports.lock().await;
         let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ? AND status = ?")
-                .bind(status::MODIFYING)
-                .bind(id)
-                .bind(status::AVAILABLE)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 1 {
+        let modifying = mark_modifying(&mut tx, id).await?;
+        if modifying {
             for member in members {
                 insert_cluster_in(&mut tx, member, *ports).await.map_err(|e| match e {
                     StoreError::AlreadyExists => StoreError::MemberClusterExists(member.cache_cluster_id.clone()),
@@ -205,21 +210,15 @@ impl Store {
         }
         tx.commit().await?;
         drop(ports);
-        self.group_changed_or_state(id, done.rows_affected()).await
+        self.group_changed_or_state(id, u64::from(modifying)).await
     }
 
     /// Moves an `available` group to `modifying` and marks these replica
     /// members `deleting`; `Ok(false)` when the group is in another state.
     pub async fn remove_replicas(&self, id: &str, members: &[String]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ? AND status = ?")
-                .bind(status::MODIFYING)
-                .bind(id)
-                .bind(status::AVAILABLE)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 1 {
+        let modifying = mark_modifying(&mut tx, id).await?;
+        if modifying {
             for member in members {
                 sqlx::query(
                     "UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ? AND replication_group_id = ?",
@@ -232,7 +231,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        self.group_changed_or_state(id, done.rows_affected()).await
+        self.group_changed_or_state(id, u64::from(modifying)).await
     }
 
     pub async fn remove_group(&self, id: &str) -> StoreResult<()> {
@@ -263,6 +262,17 @@ pub struct GroupChange {
     pub snapshot_retention_limit: Option<i64>,
     pub snapshot_window: Option<String>,
     pub tags: Option<Vec<crate::model::Tag>>,
+}
+
+/// `available` → `modifying` inside `tx`; false when the group is in another state.
+async fn mark_modifying(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: &str) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ? AND status = ?")
+        .bind(status::MODIFYING)
+        .bind(id)
+        .bind(status::AVAILABLE)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 fn group_from_row(r: &SqliteRow) -> StoreResult<ReplicationGroup> {
