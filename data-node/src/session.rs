@@ -31,8 +31,6 @@ pub struct Session {
     pub is_primary: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub listening_port: u16,
-    /// What a command asked the connection to do next (PSYNC, WAIT).
-    pub pending_flow: Option<crate::cmd::Flow>,
 }
 
 impl Session {
@@ -53,7 +51,6 @@ impl Session {
             last_cmd: "NULL",
             is_primary: false,
             listening_port: 0,
-            pending_flow: None,
         }
     }
 

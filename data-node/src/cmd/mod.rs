@@ -238,7 +238,8 @@ fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locke
 }
 
 /// Runs a command's handler with the shards already locked (EXEC runs each
-/// queued command through here under one lock set). Returns the locks back.
+/// queued command through here under one lock set). Returns what the
+/// connection does next, if the command said (PSYNC, WAIT), and the locks.
 fn run_locked<'k>(
     server: &'k Arc<Server>,
     session: &mut Session,
@@ -247,7 +248,7 @@ fn run_locked<'k>(
     args: &[&[u8]],
     ks: Option<Locked<'k>>,
     no_block: bool,
-) -> (Result<(), Error>, Option<Locked<'k>>) {
+) -> (Result<Option<Flow>, Error>, Option<Locked<'k>>) {
     let db = session.db;
     let mut ctx = Ctx { args, out, session, server, spec, ks, no_block, propagate_as: None, flow: None };
     let result = (spec.run)(&mut ctx);
@@ -268,10 +269,7 @@ fn run_locked<'k>(
             None => server.replication.propagate(db, args),
         }
     }
-    if let Some(flow) = ctx.flow.take() {
-        ctx.session.pending_flow = Some(flow);
-    }
-    (result, ctx.ks.take())
+    (result.map(|()| ctx.flow.take()), ctx.ks.take())
 }
 
 fn run(
@@ -286,7 +284,7 @@ fn run(
     let db = session.db;
     let (result, ks) = run_locked(server, session, out, spec, args, ks, no_block);
     let flow = match result {
-        Ok(()) => session.pending_flow.take().unwrap_or(Flow::Continue),
+        Ok(flow) => flow.unwrap_or(Flow::Continue),
         Err(Error::Block { deadline }) => {
             let keys: Vec<Vec<u8>> = spec.key_positions(args).into_iter().map(|i| args[i].to_vec()).collect();
             let waiter = Arc::new(Notify::new());
