@@ -151,6 +151,17 @@ async fn run_command(
                 }
                 return false;
             }
+            Flow::Paused => {
+                if flush(server, wr, out, &session.handle).await.is_err() {
+                    return false;
+                }
+                tokio::select! {
+                    _ = server.pause.ended() => {}
+                    _ = session.handle.kill.notified() => return false,
+                    _ = hung_up(wr) => return false,
+                }
+                session.clock = Instant::now();
+            }
             Flow::Wait { offset, needed, deadline } => {
                 if flush(server, wr, out, &session.handle).await.is_err() {
                     return false;

@@ -21,6 +21,7 @@ pub mod glob;
 pub mod info;
 pub mod keyspace;
 pub mod params;
+pub mod pause;
 pub mod pubsub;
 pub mod rand;
 pub mod rdb;
@@ -78,7 +79,8 @@ async fn tick(server: Arc<Server>) {
         let s = server.clone();
         // Expiry takes shard locks: keep it off the async workers' fast path.
         let _ = tokio::task::spawn_blocking(move || {
-            while s.keyspace.expire_cycle(keyspace::now_ms()) >= 256 {}
+            // A pause keeps the data, and the replication offset, still.
+            while !s.pause.holds(true) && s.keyspace.expire_cycle(keyspace::now_ms()) >= 256 {}
             s.sample_ops();
         })
         .await;

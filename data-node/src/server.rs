@@ -92,6 +92,7 @@ pub struct Server {
     pub peak_memory: AtomicU64,
     pub persistence: Persistence,
     pub replication: Arc<crate::replication::Replication>,
+    pub pause: crate::pause::Pause,
     /// (commands processed, at ms) samples, one per tick, for instantaneous_ops_per_sec.
     ops_samples: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -117,6 +118,7 @@ impl Server {
             peak_memory: AtomicU64::new(0),
             persistence: Persistence::new(),
             replication,
+            pause: crate::pause::Pause::default(),
             ops_samples: Mutex::new(VecDeque::new()),
         })
     }

@@ -185,6 +185,11 @@ fn client(ctx: &mut Ctx) -> CmdResult {
         ctx.out.verbatim(&text);
     } else if eq(sub, "kill") && argc >= 3 {
         client_kill(ctx)?;
+    } else if eq(sub, "pause") && (argc == 3 || argc == 4) {
+        client_pause(ctx)?;
+    } else if eq(sub, "unpause") && argc == 2 {
+        ctx.server.pause.stop();
+        ctx.out.ok();
     } else if (eq(sub, "setinfo") && argc == 4)
         || (eq(sub, "no-evict") && argc == 3)
         || (eq(sub, "no-touch") && argc == 3)
@@ -199,6 +204,8 @@ fn client(ctx: &mut Ctx) -> CmdResult {
             "LIST",
             "INFO",
             "KILL <ip:port> | ID <id> | ADDR <ip:port> | SKIPME yes|no",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "UNPAUSE",
         ];
         ctx.out.array(lines.len());
         for l in lines {
@@ -207,6 +214,24 @@ fn client(ctx: &mut Ctx) -> CmdResult {
     } else {
         return Err(unknown_subcommand(sub, "CLIENT"));
     }
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: ALL unless told.
+fn client_pause(ctx: &mut Ctx) -> CmdResult {
+    let all = match ctx.args.get(3) {
+        None => true,
+        Some(mode) if eq(mode, "all") => true,
+        Some(mode) if eq(mode, "write") => false,
+        Some(_) => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
+    };
+    let timeout = int(ctx.arg(2)).map_err(|_| Error::from("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err("ERR timeout is negative".into());
+    }
+    let until = crate::keyspace::now_ms().saturating_add(timeout as u64);
+    ctx.server.pause.start(until, all);
+    ctx.out.ok();
     Ok(())
 }
 

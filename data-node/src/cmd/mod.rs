@@ -84,6 +84,8 @@ pub enum Flow {
     /// PSYNC/SYNC answered (the preamble is in the reply): the connection now
     /// carries the replication stream to this replica.
     Replica(crate::replication::feed::Attached),
+    /// CLIENT PAUSE holds this command: run it again once the pause ends.
+    Paused,
     /// WAIT: answer with how many replicas acknowledged `offset`, once
     /// `needed` have or at `deadline` (unix ms; 0: never).
     Wait {
@@ -206,6 +208,9 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.simple("QUEUED");
         return Flow::Continue;
     }
+    if !session.is_primary && server.pause.holds(may_write(spec, session)) {
+        return Flow::Paused;
+    }
     // A replica applies its primary's writes whatever its own maxmemory says.
     if spec.has(flag::DENYOOM) && !session.is_primary && !server.make_room() {
         out.error("OOM command not allowed when used memory > 'maxmemory'.");
@@ -226,6 +231,18 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         server.record_slow(micros, args, &session.handle.addr, name);
     }
     flow
+}
+
+/// What CLIENT PAUSE WRITE holds: writes, a transaction holding one, and
+/// the commands Redis also holds because they feed replicas (PUBLISH) or wait
+/// on them (WAIT).
+fn may_write(spec: &Spec, session: &Session) -> bool {
+    spec.has(flag::WRITE)
+        || matches!(spec.name, "publish" | "wait")
+        || (spec.name == "exec"
+            && session.multi.iter().flatten().any(|queued| {
+                queued.first().and_then(|name| lookup(name)).is_some_and(|queued| queued.has(flag::WRITE))
+            }))
 }
 
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {

@@ -155,3 +155,46 @@ fn every_eviction_policy_keeps_within_maxmemory() {
         assert!(avg_ttl > 3_500_000 && avg_ttl <= 3_600_000, "{policy}: avg_ttl {avg_ttl}");
     }
 }
+
+/// CLIENT PAUSE WRITE holds writes (not reads) until CLIENT UNPAUSE; ALL
+/// holds everything until the timeout.
+#[test]
+fn client_pause_holds_commands_until_it_ends() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let n = Node::start();
+    let mut admin = n.conn();
+    let _: () = admin.set("before", 1).unwrap();
+    let _: () = cmd("CLIENT").arg("PAUSE").arg(60_000).arg("WRITE").query(&mut admin).unwrap();
+    let mut reader = n.conn();
+    assert_eq!(reader.get::<_, i64>("before").unwrap(), 1, "reads go on during a WRITE pause");
+
+    let (done, held) = mpsc::channel();
+    let mut writer = n.conn();
+    std::thread::spawn(move || {
+        let written: redis::RedisResult<()> = writer.set("during", 2);
+        let _ = done.send(written);
+    });
+    assert!(held.recv_timeout(Duration::from_millis(300)).is_err(), "the write waits for the pause to end");
+    let _: () = cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
+    held.recv_timeout(Duration::from_secs(10)).expect("UNPAUSE releases the write").unwrap();
+    assert_eq!(reader.get::<_, i64>("during").unwrap(), 2);
+
+    // ALL (the default) holds reads too, and ends by itself.
+    let _: () = cmd("CLIENT").arg("PAUSE").arg(200).query(&mut admin).unwrap();
+    let (done, held) = mpsc::channel();
+    std::thread::spawn(move || {
+        let read: redis::RedisResult<i64> = reader.get("during");
+        let _ = done.send(read);
+    });
+    assert_eq!(held.recv_timeout(Duration::from_secs(10)).expect("the pause ends at its timeout").unwrap(), 2);
+
+    let mut c = n.conn();
+    for (args, error) in [
+        (&["PAUSE", "abc"][..], "ERR timeout is not an integer or out of range"),
+        (&["PAUSE", "-1"], "ERR timeout is negative"),
+        (&["PAUSE", "10", "BOGUS"], "ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    ] {
+        assert_eq!(err_of(cmd("CLIENT").arg(args).query(&mut c)), error);
+    }
+}
