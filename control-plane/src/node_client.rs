@@ -83,6 +83,16 @@ impl NodeClient {
         }
     }
 
+    /// `CLIENT PAUSE ms WRITE`: clients' writes wait (for at most `ms`);
+    /// replication and reads go on.
+    pub async fn pause_writes(&mut self, ms: u64) -> Result<(), NodeError> {
+        self.expect_ok(&["CLIENT", "PAUSE", &ms.to_string(), "WRITE"]).await
+    }
+
+    pub async fn unpause(&mut self) -> Result<(), NodeError> {
+        self.expect_ok(&["CLIENT", "UNPAUSE"]).await
+    }
+
     pub async fn config_set(&mut self, name: &str, value: &str) -> Result<(), NodeError> {
         self.expect_ok(&["CONFIG", "SET", name, value]).await
     }

@@ -8,6 +8,25 @@ use serde_json::json;
 use crate::ControlPlane;
 use crate::scenarios::{PROVISION, check_replication, connect};
 
+/// Creates a group of `members` member clusters with automatic failover and
+/// waits until it is available; returns its describe.
+pub fn create_failover_group(api: &crate::Api, group_id: &str, members: usize) -> serde_json::Value {
+    let body = json!({"replication_group_id": group_id, "replication_group_description": "failover",
+                      "num_cache_clusters": members, "automatic_failover_enabled": true});
+    let created = api.post("/v1/replication-groups", &body);
+    assert_eq!(created.status, 201, "{}", created.body);
+    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION)
+}
+
+/// Waits until a member other than `old` is the group's primary.
+pub fn wait_primary_moves_from(api: &crate::Api, group_id: &str, old: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while primary_member(api, group_id) == old {
+        assert!(Instant::now() < deadline, "the primary of {group_id} never moved from {old}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// How many member clusters the group has, when every one is `available`.
 pub fn members_available(api: &crate::Api, group_id: &str) -> Option<usize> {
     let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
@@ -61,13 +80,7 @@ fn wait_primary_change(api: &crate::Api, group_id: &str, old: &(String, u16)) ->
 pub fn fails_over_when_the_primary_dies(cp: &ControlPlane, prefix: &str, kill: &dyn Fn(&str)) -> String {
     let api = cp.api();
     let group_id = format!("{prefix}-f");
-    let created = api.post(
-        "/v1/replication-groups",
-        &json!({"replication_group_id": group_id, "replication_group_description": "failover",
-                "num_cache_clusters": 3, "automatic_failover_enabled": true}),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION);
+    create_failover_group(&api, &group_id, 3);
     let old = primary_endpoint(&api, &group_id);
     let old_member = primary_member(&api, &group_id);
     let mut con = connect(&old.0, old.1);
@@ -116,13 +129,7 @@ pub fn fails_over_when_the_primary_dies(cp: &ControlPlane, prefix: &str, kill: &
 pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
     let api = cp.api();
     let group_id = format!("{prefix}-t");
-    let created = api.post(
-        "/v1/replication-groups",
-        &json!({"replication_group_id": group_id, "replication_group_description": "t",
-                "replicas_per_node_group": 1, "automatic_failover_enabled": true}),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION);
+    create_failover_group(&api, &group_id, 2);
     let old = primary_endpoint(&api, &group_id);
     let requested =
         api.post(&format!("/v1/replication-groups/{group_id}/test-failover"), &json!({"node_group_id": "0001"}));
@@ -156,86 +163,40 @@ pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
     let stranger =
         api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": "nobody-001"}));
     assert_eq!((stranger.status, stranger.code()), (400, "InvalidParameterValue"));
+    a_rebooted_replica_resumes_partially(&api, &group_id);
 }
 
-/// Writes under way while the primary dies: a writer keeps writing (each
-/// write confirmed with `WAIT 1`), finds the new primary through describe
-/// when its connection fails, and every write it saw confirmed is on the new
-/// primary afterwards.
-pub fn no_acknowledged_write_is_lost_under_load(cp: &ControlPlane, prefix: &str, kill: &dyn Fn(&str)) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let api = cp.api();
-    let group_id = format!("{prefix}-w");
-    let body = json!({"replication_group_id": group_id, "replication_group_description": "load",
-                      "num_cache_clusters": 3, "automatic_failover_enabled": true});
-    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
-    api.wait_status(&format!("/v1/replication-groups/{group_id}"), "available", PROVISION);
-    let old = primary_member(&api, &group_id);
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (url, token, group_id, stop) = (cp.url.clone(), cp.token.clone(), group_id.clone(), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            let api = crate::Api::new(&url, Some(&token));
-            let mut confirmed = Vec::new();
-            let mut con: Option<redis::Connection> = None;
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let c = match con.as_mut() {
-                    Some(c) => c,
-                    None => {
-                        let (address, port) = primary_endpoint(&api, &group_id);
-                        let client = redis::Client::open(format!("redis://{address}:{port}/").as_str());
-                        match client.and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500))) {
-                            Ok(c) => con.insert(c),
-                            Err(_) => {
-                                std::thread::sleep(Duration::from_millis(20));
-                                continue;
-                            }
-                        }
-                    }
-                };
-                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-                let written = redis::cmd("SET").arg(format!("load-{i}")).arg(i).query::<()>(c);
-                let acked = written.and_then(|()| redis::cmd("WAIT").arg(1).arg(1000).query::<i64>(c));
-                match acked {
-                    Ok(n) if n >= 1 => confirmed.push(i),
-                    Ok(_) => {}
-                    // A dead or demoted primary: find the current one.
-                    Err(_) => con = None,
-                }
-                i += 1;
-            }
-            confirmed
-        })
+/// The primary's full and partial resync counts (INFO stats).
+fn resyncs(con: &mut redis::Connection) -> (u64, u64) {
+    let info: String = redis::cmd("INFO").arg("stats").query(con).expect("INFO stats");
+    let field = |name: &str| {
+        let prefix = format!("{name}:");
+        info.lines().find_map(|l| l.strip_prefix(prefix.as_str())).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
     };
-    std::thread::sleep(Duration::from_millis(500));
-    kill(&old);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while primary_member(&api, &group_id) == old {
-        assert!(Instant::now() < deadline, "no failover under load");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let confirmed = writer.join().expect("writer");
-    let (address, port) = primary_endpoint(&api, &group_id);
-    let mut con = connect(&address, port);
-    let lost: Vec<u64> = confirmed
-        .iter()
-        .copied()
-        .filter(|i| {
-            redis::cmd("GET").arg(format!("load-{i}")).query::<Option<u64>>(&mut con).ok().flatten() != Some(*i)
-        })
-        .collect();
-    assert!(confirmed.len() > 10, "the writer confirmed only {} writes", confirmed.len());
-    assert!(
-        lost.is_empty(),
-        "{} of {} confirmed writes lost: {:?}",
-        lost.len(),
-        confirmed.len(),
-        &lost[..lost.len().min(10)]
-    );
-    eprintln!("{} confirmed writes, none lost", confirmed.len());
+    (field("sync_full"), field("sync_partial_ok"))
+}
+
+/// A replica rebooted through the API resumes where it stopped: the primary
+/// counts a partial resync (`+CONTINUE`), not a full one.
+pub fn a_rebooted_replica_resumes_partially(api: &crate::Api, group_id: &str) {
+    wait_members_available(api, group_id);
+    let group = api.get(&format!("/v1/replication-groups/{group_id}")).body;
+    let members = group["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
+    let replica = members.iter().find(|m| m["current_role"] == "replica").expect("a replica");
+    let replica = replica["cache_cluster_id"].as_str().expect("its id").to_owned();
+    let (address, port) = primary_endpoint(api, group_id);
+    let mut primary = connect(&address, port);
+    let () = redis::cmd("SET").arg("before-reboot").arg(1).query(&mut primary).expect("SET");
+    assert_eq!(redis::cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut primary).expect("WAIT"), 1);
+    let (full, partial) = resyncs(&mut primary);
+
+    let path = format!("/v1/cache-clusters/{replica}");
+    let rebooting = api.post(&format!("{path}/reboot"), &json!({"cache_node_ids_to_reboot": ["0001"]}));
+    assert_eq!(rebooting.status, 202, "{}", rebooting.body);
+    api.wait_status(&path, "available", PROVISION);
+    let () = redis::cmd("SET").arg("after-reboot").arg(1).query(&mut primary).expect("SET");
+    assert_eq!(redis::cmd("WAIT").arg(1).arg(10_000).query::<i64>(&mut primary).expect("WAIT"), 1);
+    let (full_after, partial_after) = resyncs(&mut primary);
+    assert_eq!(full_after, full, "the rebooted replica needed a full resync");
+    assert!(partial_after > partial, "no partial resync counted: {partial} then {partial_after}");
 }

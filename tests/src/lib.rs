@@ -9,6 +9,7 @@
 
 pub mod failover;
 pub mod scenarios;
+pub mod under_load;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use ferrocache_tests::failover;
+use ferrocache_tests::failover::{self, create_failover_group};
 use ferrocache_tests::scenarios::{self, Held, Inventory};
+use ferrocache_tests::under_load::{self, Disruption};
 use ferrocache_tests::{ControlPlane, DataDir, Runtime, kill_node_process, processes_under, unique_prefix};
 
 struct Processes(PathBuf);
@@ -41,7 +42,9 @@ fn a_group_fails_over_when_its_primary_process_dies() {
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
     failover::fails_over_when_the_primary_dies(&cp, &prefix, &|member| kill_node_process(&dir.0, member));
     failover::test_failover_demotes_the_primary(&cp, &prefix);
-    failover::no_acknowledged_write_is_lost_under_load(&cp, &prefix, &|member| kill_node_process(&dir.0, member));
+    let kill = |member: &str| kill_node_process(&dir.0, member);
+    under_load::no_confirmed_write_is_lost(&cp, &format!("{prefix}-w"), Disruption::Kill(&kill));
+    under_load::no_confirmed_write_is_lost(&cp, &format!("{prefix}-wt"), Disruption::TestFailover);
 }
 
 /// A control plane that died mid-failover left one replica promoted and the
@@ -49,17 +52,14 @@ fn a_group_fails_over_when_its_primary_process_dies() {
 /// a second primary.
 #[test]
 fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
-    use ferrocache_tests::failover::{primary_member, wait_members_available};
-    use ferrocache_tests::scenarios::{PROVISION, check_replication};
+    use ferrocache_tests::failover::{primary_member, wait_members_available, wait_primary_moves_from};
+    use ferrocache_tests::scenarios::check_replication;
     let prefix = unique_prefix("pr");
     let dir = DataDir::new(&prefix);
     let mut cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let api = cp.api();
     let group = format!("{prefix}-g");
-    let body = serde_json::json!({"replication_group_id": group, "replication_group_description": "r",
-                                  "num_cache_clusters": 3, "automatic_failover_enabled": true});
-    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
-    let described = api.wait_status(&format!("/v1/replication-groups/{group}"), "available", PROVISION);
+    let described = create_failover_group(&api, &group, 3);
     let members = described["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
     let third = &members[2]["read_endpoint"];
     let url = format!("redis://{}:{}/", third["address"].as_str().unwrap_or(""), third["port"]);
@@ -72,11 +72,7 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     kill_node_process(&dir.0, &old);
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let api = cp.api();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while primary_member(&api, &group) == old {
-        assert!(std::time::Instant::now() < deadline, "no failover");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_primary_moves_from(&api, &group, &old);
     assert_eq!(primary_member(&api, &group), format!("{group}-003"), "the already-promoted member");
     wait_members_available(&api, &group);
     check_replication(&api, &group, 2);
@@ -93,10 +89,7 @@ fn replicas_are_added_and_removed_online() {
     let api = cp.api();
     let group = format!("{prefix}-g");
     let path = format!("/v1/replication-groups/{group}");
-    let body = serde_json::json!({"replication_group_id": group, "replication_group_description": "c",
-                                  "replicas_per_node_group": 1, "automatic_failover_enabled": true});
-    assert_eq!(api.post("/v1/replication-groups", &body).status, 201);
-    api.wait_status(&path, "available", PROVISION);
+    create_failover_group(&api, &group, 2);
 
     let more = api.post(&format!("{path}/increase-replica-count"), &serde_json::json!({"new_replica_count": 3}));
     assert_eq!((more.status, more.body["status"].as_str()), (202, Some("modifying")), "{}", more.body);

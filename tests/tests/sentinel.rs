@@ -7,10 +7,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ferrocache_tests::failover::primary_member;
-use ferrocache_tests::scenarios::PROVISION;
+use ferrocache_tests::failover::{create_failover_group, primary_member};
 use ferrocache_tests::{ControlPlane, DataDir, Runtime, kill_node_process, unique_prefix};
-use serde_json::json;
 
 /// Runs the redis-py client; None when redis-py is missing outside CI.
 fn redis_py(sentinel: &str, group: &str, tag: &str) -> Option<Result<String, String>> {
@@ -34,13 +32,7 @@ fn sentinel_clients_find_the_primary_and_follow_a_failover() {
     let sentinel = cp.sentinel.clone().expect("the sentinel port is on");
     let api = cp.api();
     let group = format!("{prefix}-g");
-    let created = api.post(
-        "/v1/replication-groups",
-        &json!({"replication_group_id": group, "replication_group_description": "s",
-                "num_cache_clusters": 3, "automatic_failover_enabled": true}),
-    );
-    assert_eq!(created.status, 201, "{}", created.body);
-    api.wait_status(&format!("/v1/replication-groups/{group}"), "available", PROVISION);
+    create_failover_group(&api, &group, 3);
 
     let Some(before) = redis_py(&sentinel, &group, "before") else { return };
     let before = before.expect("discovery before the failover");

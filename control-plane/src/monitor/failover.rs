@@ -1,16 +1,109 @@
-//! One failover: choose the replica to promote, promote it, repoint the
-//! rest, record the new roles. The order matters: the new primary takes
-//! writes only once it is no longer a replica; the others follow it before
-//! the store says it is the primary, so a describe never names a primary
-//! that nobody replicates from.
+//! One failover: choose the replica to promote, promote it, move the
+//! endpoint names, repoint the rest, record the new roles. The order matters:
+//! the new primary takes writes only once it is no longer a replica; the
+//! others follow it before the store says it is the primary, so a describe
+//! never names a primary that nobody replicates from.
+//!
+//! A primary that still answers (test-failover, a planned change) hands over
+//! rather than being dropped: its clients' writes are held (CLIENT PAUSE
+//! WRITE, which holds WAIT's answers too) until the chosen replica has all it
+//! had, and it is demoted before they are let go. So no write it confirmed is
+//! lost, and none lands on it afterwards.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Member, Monitor, PROBE};
 use crate::model::{ReplicationGroup, source};
-use crate::node_client::info_field;
+use crate::node_client::{NodeClient, info_field};
 use crate::runtime::NodeRuntime;
 use crate::store::StoreError;
+
+/// The longest the old primary holds writes: should the control plane die
+/// mid-handover, the pause ends by itself.
+const HANDOVER_PAUSE: Duration = Duration::from_secs(5);
+/// How long the chosen replica has to catch up with the held primary.
+const CATCH_UP: Duration = Duration::from_secs(3);
+
+/// Why a failover runs.
+pub(super) enum Trigger<'a> {
+    /// The primary missed this many health checks in a row.
+    PrimaryLost(u32),
+    /// test-failover (any replica) or a planned change to the named member.
+    Requested(Option<&'a str>),
+}
+
+/// The old primary, its writes held, and the offset it stopped at.
+struct Handover {
+    client: NodeClient,
+    offset: u64,
+}
+
+impl Handover {
+    async fn hold(primary: &Member) -> Option<Handover> {
+        let mut client = primary.connect(PROBE).await?;
+        client.pause_writes(HANDOVER_PAUSE.as_millis() as u64).await.ok()?;
+        let info = client.info("replication").await.ok();
+        match info.as_deref().and_then(replication_offset) {
+            Some((_, offset)) => Some(Handover { client, offset }),
+            None => {
+                let _ = client.unpause().await;
+                None
+            }
+        }
+    }
+
+    async fn release(handover: Option<Handover>) {
+        if let Some(mut handover) = handover {
+            let _ = handover.client.unpause().await;
+        }
+    }
+}
+
+/// (is a primary, how much of the stream it has seen), from INFO replication.
+fn replication_offset(info: &str) -> Option<(bool, u64)> {
+    let offset = |name| info_field(info, name).and_then(|o| o.parse().ok());
+    match info_field(info, "role")? {
+        "slave" => Some((false, offset("slave_repl_offset").unwrap_or(0))),
+        "master" => Some((true, offset("master_repl_offset")?)),
+        _ => None,
+    }
+}
+
+/// The reachable replica (or the named one) that has seen the most of the
+/// stream. A member that already reports itself primary was promoted by a
+/// failover that a crash interrupted: finishing that one beats starting another.
+async fn choose(members: &[Member], primary: usize, target: Option<&str>) -> Option<(usize, u64)> {
+    let mut best: Option<(usize, (bool, u64))> = None;
+    for (i, member) in members.iter().enumerate() {
+        if i == primary || target.is_some_and(|t| t != member.cluster.cache_cluster_id) {
+            continue;
+        }
+        let Some(mut client) = member.connect(PROBE).await else { continue };
+        let Some(rank) = client.info("replication").await.ok().as_deref().and_then(replication_offset) else {
+            continue;
+        };
+        if best.is_none_or(|(_, r)| rank > r) {
+            best = Some((i, rank));
+        }
+    }
+    best.map(|(i, (_, offset))| (i, offset))
+}
+
+/// Waits until `member` has applied the stream up to `offset`.
+async fn caught_up(member: &Member, offset: u64) -> bool {
+    let deadline = Instant::now() + CATCH_UP;
+    let Some(mut client) = member.connect(PROBE).await else { return false };
+    loop {
+        let info = client.info("replication").await.ok();
+        if info.as_deref().and_then(replication_offset).is_some_and(|(_, reached)| reached >= offset) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
 
 impl<R: NodeRuntime> Monitor<R> {
     pub(super) async fn failover(
@@ -18,53 +111,62 @@ impl<R: NodeRuntime> Monitor<R> {
         group: &ReplicationGroup,
         members: &[Member],
         primary: usize,
-        reason: &str,
-        target: Option<&str>,
+        trigger: Trigger<'_>,
     ) -> Result<(), StoreError> {
         let id = &group.replication_group_id;
         let started = Instant::now();
         let old = members[primary].name();
+        let failed = |why: String| format!("Failover from master node {old} failed: {why}");
+        let (reason, target) = match trigger {
+            Trigger::PrimaryLost(misses) => (format!("primary {old} missed {misses} health checks"), None),
+            Trigger::Requested(Some(cluster)) => (format!("primary change to {cluster} requested"), Some(cluster)),
+            Trigger::Requested(None) => ("test failover requested".to_owned(), None),
+        };
         self.store.record_event(source::REPLICATION_GROUP, id, &format!("FailoverStarted: {reason}")).await?;
 
-        // The reachable replica that has seen the most of the stream. A member
-        // that already reports itself primary was promoted by a failover that
-        // a crash interrupted: finishing that one beats starting another.
-        let mut best: Option<(usize, (bool, u64))> = None;
-        for (i, member) in members.iter().enumerate() {
-            if i == primary || target.is_some_and(|t| t != member.cluster.cache_cluster_id) {
-                continue;
-            }
-            let Some(mut client) = member.connect(PROBE).await else { continue };
-            let Ok(info) = client.info("replication").await else { continue };
-            let field = |name| info_field(&info, name);
-            let rank = match field("role") {
-                Some("slave") => (false, field("slave_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0)),
-                Some("master") => (true, field("master_repl_offset").and_then(|o| o.parse().ok()).unwrap_or(0)),
-                _ => continue,
-            };
-            if best.is_none_or(|(_, r)| rank > r) {
-                best = Some((i, rank));
-            }
-        }
-        let Some((chosen, (_, offset))) = best else {
-            let message = format!("Failover from master node {old} failed: no replica answered");
-            return self.store.record_event(source::REPLICATION_GROUP, id, &message).await;
+        // Only a requested failover finds the primary alive to hand over.
+        let mut handover = match trigger {
+            Trigger::Requested(_) => Handover::hold(&members[primary]).await,
+            Trigger::PrimaryLost(_) => None,
+        };
+        let Some((chosen, offset)) = choose(members, primary, target).await else {
+            Handover::release(handover).await;
+            return self.store.record_event(source::REPLICATION_GROUP, id, &failed("no replica answered".into())).await;
         };
         let new = &members[chosen];
+        if let Some(held) = &handover
+            && !caught_up(new, held.offset).await
+        {
+            let why = format!("{} did not reach offset {} within {CATCH_UP:?}", new.name(), held.offset);
+            Handover::release(handover).await;
+            return self.store.record_event(source::REPLICATION_GROUP, id, &failed(why)).await;
+        }
         let promoted = match new.connect(PROBE).await {
             Some(mut client) => client.replicaof(None).await.is_ok(),
             None => false,
         };
         if !promoted {
-            let message = format!("Failover from master node {old} failed: {} could not be promoted", new.name());
-            return self.store.record_event(source::REPLICATION_GROUP, id, &message).await;
+            Handover::release(handover).await;
+            let why = format!("{} could not be promoted", new.name());
+            return self.store.record_event(source::REPLICATION_GROUP, id, &failed(why)).await;
         }
         let (host, port) = self.runtime.primary_address(&new.primary_ref(), group.port as u16);
+        // Demoted while its clients' writes are still held: let go, they meet
+        // a replica (or their dropped connection).
+        let demoted = match handover.as_mut() {
+            Some(held) => held.client.replicaof(Some((&host, port))).await.is_ok(),
+            None => false,
+        };
+        Handover::release(handover).await;
+        // Renaming reconnects a container to its network, cutting its
+        // connections: done once the old primary is demoted (through one of
+        // them) and before the other replicas link to the new one.
+        self.name_endpoints(group, members, chosen).await;
         for (i, member) in members.iter().enumerate() {
-            if i == chosen {
+            // A dead old primary is repointed by the fence when it returns.
+            if i == chosen || (i == primary && demoted) {
                 continue;
             }
-            // The old primary is usually down: the fence repoints it when it returns.
             if let Some(mut client) = member.connect(PROBE).await {
                 let _ = client.replicaof(Some((&host, port))).await;
             }

@@ -9,6 +9,7 @@
 
 mod failover;
 
+use failover::Trigger;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -61,14 +62,15 @@ impl Member {
         format!("{}-{}", self.cluster.cache_cluster_id, self.node.cache_node_id)
     }
 
-    fn primary_ref(&self) -> PrimaryRef {
-        PrimaryRef {
-            key: NodeKey {
-                cache_cluster_id: self.cluster.cache_cluster_id.clone(),
-                cache_node_id: self.node.cache_node_id.clone(),
-            },
-            host_port: self.node.host_port,
+    fn key(&self) -> NodeKey {
+        NodeKey {
+            cache_cluster_id: self.cluster.cache_cluster_id.clone(),
+            cache_node_id: self.node.cache_node_id.clone(),
         }
+    }
+
+    fn primary_ref(&self) -> PrimaryRef {
+        PrimaryRef { key: self.key(), host_port: self.node.host_port }
     }
 
     async fn connect(&self, timeout: Duration) -> Option<NodeClient> {
@@ -96,6 +98,17 @@ impl<R: NodeRuntime> Monitor<R> {
             self.reconcile.notify_one();
         }
         Ok(())
+    }
+
+    /// Points the group's endpoint names at `members[primary]` and the rest.
+    /// A failure is logged, not fatal: the next check tries again.
+    async fn name_endpoints(&self, group: &ReplicationGroup, members: &[Member], primary: usize) {
+        let replicas: Vec<NodeKey> =
+            members.iter().enumerate().filter(|(i, _)| *i != primary).map(|(_, m)| m.key()).collect();
+        let primary = members[primary].key();
+        if let Err(e) = self.runtime.name_endpoints(&group.replication_group_id, &primary, &replicas).await {
+            tracing::warn!(group = %group.replication_group_id, "moving the endpoint names: {e}");
+        }
     }
 
     pub fn new(
@@ -146,11 +159,7 @@ impl<R: NodeRuntime> Monitor<R> {
                 continue;
             };
             if let Some(target) = requested.remove(&group.replication_group_id) {
-                let reason = match &target {
-                    Some(cluster) => format!("primary change to {cluster} requested"),
-                    None => "test failover requested".to_owned(),
-                };
-                self.failover(&group, &members, primary, &reason, target.as_deref()).await?;
+                self.failover(&group, &members, primary, Trigger::Requested(target.as_deref())).await?;
                 continue;
             }
             if members[primary].connect(PROBE).await.is_some() {
@@ -161,9 +170,9 @@ impl<R: NodeRuntime> Monitor<R> {
             let misses = self.misses.entry(group.replication_group_id.clone()).or_default();
             *misses += 1;
             if *misses >= self.misses_allowed && group.automatic_failover_enabled {
-                let reason = format!("primary {} missed {} health checks", members[primary].name(), *misses);
+                let trigger = Trigger::PrimaryLost(*misses);
                 self.misses.remove(&group.replication_group_id);
-                self.failover(&group, &members, primary, &reason, None).await?;
+                self.failover(&group, &members, primary, trigger).await?;
             }
         }
         // Requests for groups that were busy this time wait for the next check.
@@ -181,6 +190,7 @@ impl<R: NodeRuntime> Monitor<R> {
         members: &[Member],
         primary: usize,
     ) -> Result<(), crate::store::StoreError> {
+        self.name_endpoints(group, members, primary).await;
         let (host, port) = self.runtime.primary_address(&members[primary].primary_ref(), group.port as u16);
         for (i, member) in members.iter().enumerate() {
             if i == primary {

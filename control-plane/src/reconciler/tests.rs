@@ -107,6 +107,10 @@ impl NodeRuntime for FakeRuntime {
     async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
         Ok(self.networks.lock().unwrap().clone())
     }
+
+    async fn name_endpoints(&self, _group: &str, _primary: &NodeKey, _replicas: &[NodeKey]) -> RuntimeResult<()> {
+        Ok(())
+    }
 }
 
 struct Fixture {

@@ -11,8 +11,9 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkCreateRequest,
-    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
+    NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
@@ -64,6 +65,25 @@ pub fn container_name(key: &NodeKey) -> String {
 
 pub fn network_name(owner: &str) -> String {
     format!("ferrocache-{owner}")
+}
+
+/// The name, on a group's network, of whichever member is its primary.
+pub fn primary_alias(group: &str) -> String {
+    format!("{group}-primary")
+}
+
+/// The name, on a group's network, of all its replicas (Docker's DNS answers
+/// with every one of them).
+pub fn reader_alias(group: &str) -> String {
+    format!("{group}-reader")
+}
+
+/// A node's names on its network: `<cluster>-<node>`, `<cluster>`, and for a
+/// group member the name of its role.
+fn aliases(key: &NodeKey, role_alias: Option<String>) -> Vec<String> {
+    let mut aliases = vec![format!("{}-{}", key.cache_cluster_id, key.cache_node_id), key.cache_cluster_id.clone()];
+    aliases.extend(role_alias);
+    aliases
 }
 
 impl DockerRuntime {
@@ -195,8 +215,11 @@ impl DockerRuntime {
             let (host, port) = self.primary_address(primary, spec.port);
             env.push(format!("FERRO_REPLICAOF={host} {port}"));
         }
-        // No `<group>-primary` alias yet: it would have to move on failover.
-        let aliases = vec![format!("{}-{}", spec.cache_cluster_id, spec.cache_node_id), spec.cache_cluster_id.clone()];
+        let role_alias = spec.replication_group_id.as_deref().map(|group| match spec.role.as_deref() {
+            Some("primary") => primary_alias(group),
+            _ => reader_alias(group),
+        });
+        let aliases = aliases(&spec.key(), role_alias);
         let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         let body = ContainerCreateBody {
             image: Some(image),
@@ -258,6 +281,29 @@ impl DockerRuntime {
 
     fn endpoint(&self, spec: &NodeSpec) -> Endpoint {
         Endpoint { address: self.advertise_host.clone(), port: spec.host_port }
+    }
+
+    /// Makes `wanted` one of the node's names on `network` and `stale` not.
+    async fn set_role_alias(&self, network: &str, key: &NodeKey, wanted: String, stale: &str) -> RuntimeResult<()> {
+        let name = container_name(key);
+        let found = match self.docker.inspect_container(&name, None).await {
+            Ok(found) => found,
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(call("inspect_container")(e)),
+        };
+        let endpoint = found.network_settings.and_then(|s| s.networks).and_then(|mut n| n.remove(network));
+        // Off its network (a partition, an operator): nothing to rename until it is back.
+        let Some(endpoint) = endpoint else { return Ok(()) };
+        let current = endpoint.aliases.unwrap_or_default();
+        if current.contains(&wanted) && !current.iter().any(|a| a == stale) {
+            return Ok(());
+        }
+        // Docker cannot change the aliases of a connected container: reconnect it.
+        let disconnect = NetworkDisconnectRequest { container: name.clone(), force: Some(true) };
+        self.docker.disconnect_network(network, disconnect).await.map_err(call("disconnect_network"))?;
+        let endpoint_config = EndpointSettings { aliases: Some(aliases(key, Some(wanted))), ..Default::default() };
+        let connect = NetworkConnectRequest { container: name, endpoint_config: Some(endpoint_config) };
+        self.docker.connect_network(network, connect).await.map_err(call("connect_network"))
     }
 }
 
@@ -361,6 +407,16 @@ impl NodeRuntime for DockerRuntime {
 
     fn primary_address(&self, primary: &PrimaryRef, port: u16) -> (String, u16) {
         (container_name(&primary.key), port)
+    }
+
+    async fn name_endpoints(&self, group: &str, primary: &NodeKey, replicas: &[NodeKey]) -> RuntimeResult<()> {
+        let network = network_name(group);
+        let (primary_alias, reader_alias) = (primary_alias(group), reader_alias(group));
+        // The old primary gives up the name before the new one takes it.
+        for replica in replicas {
+            self.set_role_alias(&network, replica, reader_alias.clone(), &primary_alias).await?;
+        }
+        self.set_role_alias(&network, primary, primary_alias.clone(), &reader_alias).await
     }
 
     async fn list_networks(&self) -> RuntimeResult<Vec<String>> {

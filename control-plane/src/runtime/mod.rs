@@ -91,6 +91,17 @@ pub trait NodeRuntime: Send + Sync + 'static {
 
     /// The address a replica uses to reach `primary`, whose nodes listen on `port`.
     fn primary_address(&self, primary: &PrimaryRef, port: u16) -> (String, u16);
+
+    /// Gives a group's members their endpoint names, `<group>-primary` for the
+    /// primary and `<group>-reader` for every replica, moving them when the
+    /// roles have changed. Only docker has names; elsewhere clients find the
+    /// primary through describe or the Sentinel port.
+    fn name_endpoints(
+        &self,
+        group: &str,
+        primary: &NodeKey,
+        replicas: &[NodeKey],
+    ) -> impl Future<Output = RuntimeResult<()>> + Send;
 }
 
 impl NodeSpec {

@@ -212,6 +212,10 @@ impl NodeRuntime for ProcessRuntime {
         ("127.0.0.1".into(), primary.host_port)
     }
 
+    async fn name_endpoints(&self, _group: &str, _primary: &NodeKey, _replicas: &[NodeKey]) -> RuntimeResult<()> {
+        Ok(())
+    }
+
     async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
         Ok(Vec::new())
     }
