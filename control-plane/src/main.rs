@@ -9,7 +9,7 @@ use clap::Parser;
 use control_plane::api::{self, AppState};
 use control_plane::auth::{self, Authenticator, Scope};
 use control_plane::config::{Command, Config, RuntimeKind};
-use control_plane::monitor::{FailoverRequests, Monitor};
+use control_plane::monitor::Monitor;
 use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
 use control_plane::runtime::docker::DockerRuntime;
@@ -61,7 +61,6 @@ async fn connect_docker(config: &Config, instance: String) -> anyhow::Result<Doc
 async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result<()> {
     let authenticator = Arc::new(bootstrap_auth(&config, &store).await?);
     let wake = Arc::new(Notify::new());
-    let failovers = Arc::new(FailoverRequests::default());
     let announcements = Announcements::default();
     let sentinel = match config.sentinel_listen.as_str() {
         "off" | "" => None,
@@ -71,12 +70,7 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
                 .with_context(|| format!("binding the sentinel port to {address}"))?,
         ),
     };
-    let state = AppState {
-        store: store.clone(),
-        auth: authenticator,
-        reconcile: Arc::clone(&wake),
-        failovers: Arc::clone(&failovers),
-    };
+    let state = AppState { store: store.clone(), auth: authenticator, reconcile: Arc::clone(&wake) };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding the API to {}", config.listen))?;
@@ -94,7 +88,6 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     let background = Background {
         store: store.clone(),
         wake,
-        failovers,
         announcements: announcements.clone(),
         ready_timeout: Duration::from_secs(config.node_ready_timeout),
         health_interval: Duration::from_millis(config.health_interval_ms.max(50)),
@@ -133,7 +126,6 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
 struct Background {
     store: Store,
     wake: Arc<Notify>,
-    failovers: Arc<FailoverRequests>,
     announcements: Announcements,
     ready_timeout: Duration,
     health_interval: Duration,
@@ -154,7 +146,6 @@ impl Background {
             self.store,
             runtime,
             self.wake,
-            self.failovers,
             self.announcements,
             self.health_interval,
             self.failover_misses,

@@ -78,6 +78,62 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     check_replication(&api, &group, 2);
 }
 
+/// Runs SQL against a stopped control plane's store (python3's sqlite3).
+fn sql(data_dir: &std::path::Path, statement: &str) {
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()";
+    let db = data_dir.join("control-plane.sqlite");
+    let status = std::process::Command::new("python3").args(["-c", script]).arg(db).arg(statement).status();
+    assert!(status.expect("python3").success(), "{statement}");
+}
+
+/// A control plane died mid-failover, after writing to its journal that it
+/// chose -003 and before promoting it; the primary is still alive. The next
+/// run resumes that failover: -003 (not -002, which ranks as high) becomes
+/// primary after a handover, and no write confirmed before is lost.
+#[test]
+fn a_failover_interrupted_after_choosing_is_resumed_with_the_chosen_replica() {
+    use ferrocache_tests::failover::{
+        primary_endpoint, primary_member, wait_members_available, wait_primary_moves_from,
+    };
+    use ferrocache_tests::scenarios::{check_replication, connect};
+    let prefix = unique_prefix("pj");
+    let dir = DataDir::new(&prefix);
+    let mut cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    create_failover_group(&api, &group, 3);
+    let old = primary_member(&api, &group);
+    let (address, port) = primary_endpoint(&api, &group);
+    let mut primary = connect(&address, port);
+    for i in 0..100 {
+        let () = redis::cmd("SET").arg(format!("journal-{i}")).arg(i).query(&mut primary).expect("SET");
+    }
+    assert_eq!(redis::cmd("WAIT").arg(2).arg(5000).query::<i64>(&mut primary).expect("WAIT"), 2);
+
+    cp.kill9();
+    sql(
+        &dir.0,
+        &format!(
+            "INSERT INTO failovers (replication_group_id, requested, reason, new_primary, attempts, created_at)
+             VALUES ('{group}', 0, 'primary {old}-0001 missed 3 health checks', '{group}-003', 1, 0)"
+        ),
+    );
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    wait_primary_moves_from(&api, &group, &old);
+    assert_eq!(primary_member(&api, &group), format!("{group}-003"), "the replica the journal names");
+    let events = api.get(&format!("/v1/events?source_identifier={group}")).body.to_string();
+    assert!(events.contains("resumed after a control plane restart"), "{events}");
+    let (address, port) = primary_endpoint(&api, &group);
+    let mut primary = connect(&address, port);
+    for i in 0..100 {
+        let value: Option<i64> = redis::cmd("GET").arg(format!("journal-{i}")).query(&mut primary).expect("GET");
+        assert_eq!(value, Some(i), "journal-{i} survived");
+    }
+    wait_members_available(&api, &group);
+    check_replication(&api, &group, 2);
+}
+
 /// Replicas added and removed online: each new one syncs before the group is
 /// `available` again; removed ones leave no process behind.
 #[test]

@@ -25,6 +25,8 @@ pub enum ApiError {
     InvalidCacheClusterState(String),
     #[error("Replication group {0} is not in available state.")]
     InvalidReplicationGroupState(String),
+    #[error("Replication group {0} has a failover in progress.")]
+    FailoverInProgress(String),
     #[error("Missing Authorization: Bearer <token> header.")]
     MissingAuthenticationToken,
     #[error("{0}")]
@@ -50,7 +52,9 @@ impl ApiError {
         match self {
             InvalidParameterValue(_) | InvalidParameterCombination(_) => StatusCode::BAD_REQUEST,
             CacheClusterAlreadyExists(_) | ReplicationGroupAlreadyExists(_) => StatusCode::CONFLICT,
-            InvalidCacheClusterState(_) | InvalidReplicationGroupState(_) => StatusCode::CONFLICT,
+            InvalidCacheClusterState(_) | InvalidReplicationGroupState(_) | FailoverInProgress(_) => {
+                StatusCode::CONFLICT
+            }
             CacheClusterNotFound(_) | ReplicationGroupNotFound(_) | UnknownOperation(_) => StatusCode::NOT_FOUND,
             MissingAuthenticationToken | InvalidToken(_) | ExpiredToken => StatusCode::UNAUTHORIZED,
             AccessDenied(_) => StatusCode::FORBIDDEN,
@@ -71,7 +75,7 @@ impl ApiError {
             CacheClusterNotFound(_) => "CacheClusterNotFound",
             ReplicationGroupNotFound(_) => "ReplicationGroupNotFoundFault",
             InvalidCacheClusterState(_) => "InvalidCacheClusterState",
-            InvalidReplicationGroupState(_) => "InvalidReplicationGroupState",
+            InvalidReplicationGroupState(_) | FailoverInProgress(_) => "InvalidReplicationGroupState",
             MissingAuthenticationToken => "MissingAuthenticationToken",
             InvalidToken(_) => "InvalidToken",
             ExpiredToken => "ExpiredToken",

@@ -32,8 +32,6 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Tells the reconciler that desired state changed.
     pub reconcile: Arc<Notify>,
-    /// Failovers asked for (test-failover), run by the monitor.
-    pub failovers: Arc<crate::monitor::FailoverRequests>,
 }
 
 /// The router with every route, ready to serve.

@@ -221,7 +221,12 @@ pub async fn modify(
             Some(_) if group.status != crate::model::status::AVAILABLE => {
                 return Err(ApiError::InvalidReplicationGroupState(id));
             }
-            Some(_) => state.failovers.request(&id, Some(cluster)),
+            Some(_) => {
+                let reason = format!("primary change to {cluster} requested");
+                if state.store.begin_failover(&id, true, &reason, Some(cluster)).await?.is_none() {
+                    return Err(ApiError::FailoverInProgress(id));
+                }
+            }
         }
     }
     let change = GroupChange {
@@ -290,8 +295,10 @@ pub async fn test_failover(
     if group.status != crate::model::status::AVAILABLE {
         return Err(ApiError::InvalidReplicationGroupState(id));
     }
+    if state.store.begin_failover(&id, true, "test failover requested", None).await?.is_none() {
+        return Err(ApiError::FailoverInProgress(id));
+    }
     state.store.record_event(source::REPLICATION_GROUP, &id, "Test failover requested for node group 0001").await?;
-    state.failovers.request(&id, None);
     Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
 }
 

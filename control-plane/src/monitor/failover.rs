@@ -1,5 +1,6 @@
-//! One failover: choose the replica to promote, promote it, move the
-//! endpoint names, repoint the rest, record the new roles. The order matters:
+//! One failover: choose the replica to promote, promote it, demote the old
+//! primary if it answers, move the endpoint names, repoint the rest, record
+//! the new roles. The order matters:
 //! the new primary takes writes only once it is no longer a replica; the
 //! others follow it before the store says it is the primary, so a describe
 //! never names a primary that nobody replicates from.
@@ -9,6 +10,11 @@
 //! WRITE, which holds WAIT's answers too) until the chosen replica has all it
 //! had, and it is demoted before they are let go. So no write it confirmed is
 //! lost, and none lands on it afterwards.
+//!
+//! Every failover is a row of the journal (`store::Failover`) until the new
+//! roles are recorded; the replica chosen is written there before it is
+//! promoted. A failover that a restart interrupted is resumed with that
+//! replica, and with a handover, since the old primary may be alive again.
 
 use std::time::{Duration, Instant};
 
@@ -16,21 +22,13 @@ use super::{Member, Monitor, PROBE};
 use crate::model::{ReplicationGroup, source};
 use crate::node_client::{NodeClient, info_field};
 use crate::runtime::NodeRuntime;
-use crate::store::StoreError;
+use crate::store::{Failover, StoreError};
 
 /// The longest the old primary holds writes: should the control plane die
 /// mid-handover, the pause ends by itself.
 const HANDOVER_PAUSE: Duration = Duration::from_secs(5);
 /// How long the chosen replica has to catch up with the held primary.
 const CATCH_UP: Duration = Duration::from_secs(3);
-
-/// Why a failover runs.
-pub(super) enum Trigger<'a> {
-    /// The primary missed this many health checks in a row.
-    PrimaryLost(u32),
-    /// test-failover (any replica) or a planned change to the named member.
-    Requested(Option<&'a str>),
-}
 
 /// The old primary, its writes held, and the offset it stopped at.
 struct Handover {
@@ -111,46 +109,45 @@ impl<R: NodeRuntime> Monitor<R> {
         group: &ReplicationGroup,
         members: &[Member],
         primary: usize,
-        trigger: Trigger<'_>,
+        journal: Failover,
     ) -> Result<(), StoreError> {
         let id = &group.replication_group_id;
         let started = Instant::now();
         let old = members[primary].name();
-        let failed = |why: String| format!("Failover from master node {old} failed: {why}");
-        let (reason, target) = match trigger {
-            Trigger::PrimaryLost(misses) => (format!("primary {old} missed {misses} health checks"), None),
-            Trigger::Requested(Some(cluster)) => (format!("primary change to {cluster} requested"), Some(cluster)),
-            Trigger::Requested(None) => ("test failover requested".to_owned(), None),
+        self.store.count_failover_attempt(id).await?;
+        let resumed = journal.attempts > 0;
+        let message = match resumed {
+            false => format!("FailoverStarted: {}", journal.reason),
+            true => format!("FailoverStarted: {} (resumed after a control plane restart)", journal.reason),
         };
-        self.store.record_event(source::REPLICATION_GROUP, id, &format!("FailoverStarted: {reason}")).await?;
+        self.store.record_event(source::REPLICATION_GROUP, id, &message).await?;
 
-        // Only a requested failover finds the primary alive to hand over.
-        let mut handover = match trigger {
-            Trigger::Requested(_) => Handover::hold(&members[primary]).await,
-            Trigger::PrimaryLost(_) => None,
+        let handover = match journal.requested || resumed {
+            true => Handover::hold(&members[primary]).await,
+            false => None,
         };
-        let Some((chosen, offset)) = choose(members, primary, target).await else {
-            Handover::release(handover).await;
-            return self.store.record_event(source::REPLICATION_GROUP, id, &failed("no replica answered".into())).await;
+        let Some((chosen, offset)) = choose(members, primary, journal.new_primary.as_deref()).await else {
+            return self.abandon(id, &old, handover, "no replica answered".into()).await;
         };
         let new = &members[chosen];
+        if journal.new_primary.is_none() {
+            self.store.choose_new_primary(id, &new.cluster.cache_cluster_id).await?;
+        }
         if let Some(held) = &handover
             && !caught_up(new, held.offset).await
         {
             let why = format!("{} did not reach offset {} within {CATCH_UP:?}", new.name(), held.offset);
-            Handover::release(handover).await;
-            return self.store.record_event(source::REPLICATION_GROUP, id, &failed(why)).await;
+            return self.abandon(id, &old, handover, why).await;
         }
         let promoted = match new.connect(PROBE).await {
             Some(mut client) => client.replicaof(None).await.is_ok(),
             None => false,
         };
         if !promoted {
-            Handover::release(handover).await;
-            let why = format!("{} could not be promoted", new.name());
-            return self.store.record_event(source::REPLICATION_GROUP, id, &failed(why)).await;
+            return self.abandon(id, &old, handover, format!("{} could not be promoted", new.name())).await;
         }
         let (host, port) = self.runtime.primary_address(&new.primary_ref(), group.port as u16);
+        let mut handover = handover;
         // Demoted while its clients' writes are still held: let go, they meet
         // a replica (or their dropped connection).
         let demoted = match handover.as_mut() {
@@ -171,7 +168,7 @@ impl<R: NodeRuntime> Monitor<R> {
                 let _ = client.replicaof(Some((&host, port))).await;
             }
         }
-        self.store.set_group_primary(id, &new.cluster.cache_cluster_id).await?;
+        self.store.finish_failover(id, &new.cluster.cache_cluster_id).await?;
         let was = &members[primary].node;
         self.announcements.switch_master(
             id,
@@ -183,6 +180,15 @@ impl<R: NodeRuntime> Monitor<R> {
             new.name(),
             started.elapsed().as_millis()
         );
+        self.store.record_event(source::REPLICATION_GROUP, id, &message).await
+    }
+
+    /// Nothing changed roles: the old primary's writes are let go, the
+    /// journal forgets the failover, an event says why.
+    async fn abandon(&self, id: &str, old: &str, handover: Option<Handover>, why: String) -> Result<(), StoreError> {
+        Handover::release(handover).await;
+        self.store.abandon_failover(id).await?;
+        let message = format!("Failover from master node {old} failed: {why}");
         self.store.record_event(source::REPLICATION_GROUP, id, &message).await
     }
 }

@@ -5,46 +5,30 @@
 //! reachable replica with the highest replication offset, repoints the other
 //! members at it and records the new roles. Replicas that follow anything
 //! else (a returning old primary, a replica restarted with its first
-//! configuration) are repointed at once: that is the fence.
+//! configuration) are repointed at once: that is the fence. Failovers go
+//! through the journal in the store (requested ones are written there by the
+//! API), so one that a restart interrupted is finished, not started anew.
 
 mod failover;
-
-use failover::Trigger;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::{CacheCluster, CacheNode, ReplicationGroup, status};
 use crate::node_client::{NodeClient, info_field};
 use crate::runtime::{NodeKey, NodeRuntime, PrimaryRef};
-use crate::store::Store;
+use crate::store::{Failover, Store};
 
 /// How long a node has to answer one health check. Independent of the
 /// interval: a busy machine answering in 150 ms is slow, not dead (a dead
 /// node's connection is refused at once).
 const PROBE: Duration = Duration::from_secs(1);
 
-/// Failovers asked for through the API: test-failover (any replica), or a
-/// modify naming the member cluster to become primary.
-#[derive(Default)]
-pub struct FailoverRequests(Mutex<HashMap<String, Option<String>>>);
-
-impl FailoverRequests {
-    pub fn request(&self, group: &str, new_primary: Option<&str>) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(group.to_owned(), new_primary.map(str::to_owned));
-    }
-
-    fn take(&self) -> HashMap<String, Option<String>> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
 pub struct Monitor<R: NodeRuntime> {
     store: Store,
     runtime: Arc<R>,
     /// Wakes the reconciler when the monitor asks it to replace a node.
     reconcile: Arc<tokio::sync::Notify>,
-    requests: Arc<FailoverRequests>,
     announcements: crate::sentinel::Announcements,
     interval: Duration,
     misses_allowed: u32,
@@ -115,7 +99,6 @@ impl<R: NodeRuntime> Monitor<R> {
         store: Store,
         runtime: Arc<R>,
         reconcile: Arc<tokio::sync::Notify>,
-        requests: Arc<FailoverRequests>,
         announcements: crate::sentinel::Announcements,
         interval: Duration,
         misses_allowed: u32,
@@ -124,7 +107,6 @@ impl<R: NodeRuntime> Monitor<R> {
             store,
             runtime,
             reconcile,
-            requests,
             announcements,
             interval,
             misses_allowed: misses_allowed.max(1),
@@ -147,7 +129,10 @@ impl<R: NodeRuntime> Monitor<R> {
     }
 
     async fn check_all(&mut self) -> Result<(), crate::store::StoreError> {
-        let mut requested = self.requests.take();
+        // Requested ones, and any a restart interrupted. A group that is busy
+        // (a member being rebooted, say) keeps its failover for a later check.
+        let mut in_flight: HashMap<String, Failover> =
+            self.store.failovers().await?.into_iter().map(|f| (f.replication_group_id.clone(), f)).collect();
         let groups = self.store.groups(None, i64::MAX).await?;
         self.misses.retain(|id, _| groups.iter().any(|g| id.starts_with(&g.replication_group_id)));
         for group in groups.into_iter().filter(|g| g.status == status::AVAILABLE) {
@@ -158,8 +143,8 @@ impl<R: NodeRuntime> Monitor<R> {
             let Some(primary) = members.iter().position(|m| m.cluster.role.as_deref() == Some("primary")) else {
                 continue;
             };
-            if let Some(target) = requested.remove(&group.replication_group_id) {
-                self.failover(&group, &members, primary, Trigger::Requested(target.as_deref())).await?;
+            if let Some(journal) = in_flight.remove(&group.replication_group_id) {
+                self.failover(&group, &members, primary, journal).await?;
                 continue;
             }
             if members[primary].connect(PROBE).await.is_some() {
@@ -170,14 +155,14 @@ impl<R: NodeRuntime> Monitor<R> {
             let misses = self.misses.entry(group.replication_group_id.clone()).or_default();
             *misses += 1;
             if *misses >= self.misses_allowed && group.automatic_failover_enabled {
-                let trigger = Trigger::PrimaryLost(*misses);
+                let reason = format!("primary {} missed {} health checks", members[primary].name(), *misses);
                 self.misses.remove(&group.replication_group_id);
-                self.failover(&group, &members, primary, trigger).await?;
+                if let Some(journal) =
+                    self.store.begin_failover(&group.replication_group_id, false, &reason, None).await?
+                {
+                    self.failover(&group, &members, primary, journal).await?;
+                }
             }
-        }
-        // Requests for groups that were busy this time wait for the next check.
-        for (group, target) in requested {
-            self.requests.request(&group, target.as_deref());
         }
         Ok(())
     }

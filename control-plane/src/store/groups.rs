@@ -180,20 +180,6 @@ impl Store {
         self.group_changed_or_state(id, done.rows_affected()).await
     }
 
-    /// Records a failover: `new_primary` becomes the group's primary, every
-    /// other member a replica, in one statement.
-    pub async fn set_group_primary(&self, id: &str, new_primary: &str) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE cache_clusters SET role = CASE WHEN cache_cluster_id = ?2 THEN 'primary' ELSE 'replica' END
-             WHERE replication_group_id = ?1",
-        )
-        .bind(id)
-        .bind(new_primary)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Moves an `available` group to `modifying` and records new replica
     /// members in `creating`; `Ok(false)` when the group is in another state.
     pub async fn add_replicas(&self, id: &str, members: &[NewCluster]) -> StoreResult<bool> {

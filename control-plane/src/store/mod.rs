@@ -3,6 +3,7 @@
 
 mod clusters;
 mod events;
+mod failovers;
 mod groups;
 mod nodes;
 mod settings;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use clusters::{ClusterChange, ClusterFilter, NewCluster};
 pub use events::EventFilter;
+pub use failovers::Failover;
 pub use groups::{GroupChange, NewGroup};
 
 #[derive(Debug, thiserror::Error)]
