@@ -1,7 +1,7 @@
 //! Start-up flags (with env fallbacks) and the settings CONFIG GET/SET see.
 
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use clap::Parser;
 
@@ -97,6 +97,12 @@ pub struct Live {
     pub dbfilename: RwLock<String>,
     pub min_replicas_to_write: AtomicUsize,
     pub min_replicas_max_lag: AtomicU64,
+    /// Seconds without a byte from the primary before a replica drops the link.
+    pub repl_timeout: AtomicU64,
+    /// Seconds between the PINGs a primary sends down its replicas' streams.
+    pub repl_ping_replica_period: AtomicU64,
+    /// Whether a replica whose link is down still answers from its data.
+    pub replica_serve_stale_data: AtomicBool,
     pub port: AtomicUsize,
     pub bind: String,
     pub databases: usize,
@@ -116,6 +122,9 @@ impl Live {
             dbfilename: RwLock::new(f.dbfilename.clone()),
             min_replicas_to_write: AtomicUsize::new(0),
             min_replicas_max_lag: AtomicU64::new(10),
+            repl_timeout: AtomicU64::new(60),
+            repl_ping_replica_period: AtomicU64::new(10),
+            replica_serve_stale_data: AtomicBool::new(true),
             port: AtomicUsize::new(f.port as usize),
             bind: f.bind.clone(),
             databases: f.databases as usize,

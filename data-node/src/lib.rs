@@ -70,12 +70,20 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
     }
 }
 
-/// The server's clock: active expiry and stats sampling, ten times a second.
+/// The server's clock, ten times a second: active expiry, stats sampling,
+/// and every `repl-ping-replica-period` the replicas' keepalive.
 async fn tick(server: Arc<Server>) {
     let mut interval = tokio::time::interval(Duration::from_millis(100));
+    let mut pinged = std::time::Instant::now();
     loop {
         interval.tick().await;
         server.keyspace.tick_clock();
+        let period = server.live.repl_ping_replica_period.load(std::sync::atomic::Ordering::Relaxed);
+        // A pause keeps the offset still, the replicas' keepalive included.
+        if pinged.elapsed() >= Duration::from_secs(period) && !server.pause.holds(true) {
+            server.replication.ping_replicas();
+            pinged = std::time::Instant::now();
+        }
         let s = server.clone();
         // Expiry takes shard locks: keep it off the async workers' fast path.
         let _ = tokio::task::spawn_blocking(move || {

@@ -20,6 +20,9 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("dir", l.dir.read().unwrap_or_else(|e| e.into_inner()).clone()),
         ("dbfilename", l.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone()),
         ("replica-read-only", "yes".into()),
+        ("replica-serve-stale-data", yes_no(l.replica_serve_stale_data.load(Ordering::Relaxed)).into()),
+        ("repl-timeout", l.repl_timeout.load(Ordering::Relaxed).to_string()),
+        ("repl-ping-replica-period", l.repl_ping_replica_period.load(Ordering::Relaxed).to_string()),
         ("min-replicas-to-write", l.min_replicas_to_write.load(Ordering::Relaxed).to_string()),
         ("min-replicas-max-lag", l.min_replicas_max_lag.load(Ordering::Relaxed).to_string()),
         ("masterauth", s.replication.masterauth.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()),
@@ -46,6 +49,25 @@ fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Error> {
     v.parse().map_err(|_| bad(name, "argument couldn't be parsed into an integer"))
 }
 
+fn positive(name: &str, v: &str) -> Result<u64, Error> {
+    match number::<u64>(name, v)? {
+        0 => Err(bad(name, "argument must be between 1 and 2147483647 inclusive")),
+        n => Ok(n),
+    }
+}
+
+fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
+fn parse_yes_no(name: &str, v: &str) -> Result<bool, Error> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(bad(name, "argument must be 'yes' or 'no'")),
+    }
+}
+
 pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
     let v = String::from_utf8_lossy(value).into_owned();
@@ -70,6 +92,13 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
                 return Err(bad(&name, "No such file or directory"));
             }
             *l.dir.write().unwrap_or_else(|e| e.into_inner()) = v
+        }
+        "replica-serve-stale-data" | "slave-serve-stale-data" => {
+            l.replica_serve_stale_data.store(parse_yes_no(&name, &v)?, Ordering::Relaxed)
+        }
+        "repl-timeout" => l.repl_timeout.store(positive(&name, &v)?, Ordering::Relaxed),
+        "repl-ping-replica-period" | "repl-ping-slave-period" => {
+            l.repl_ping_replica_period.store(positive(&name, &v)?, Ordering::Relaxed)
         }
         "min-replicas-to-write" => l.min_replicas_to_write.store(number(&name, &v)?, Ordering::Relaxed),
         "min-replicas-max-lag" => l.min_replicas_max_lag.store(number(&name, &v)?, Ordering::Relaxed),

@@ -168,6 +168,13 @@ fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Res
             return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
+    if !spec.has(flag::STALE)
+        && !session.is_primary
+        && !server.live.replica_serve_stale_data.load(std::sync::atomic::Ordering::Relaxed)
+        && server.replication.link_down()
+    {
+        return Err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into());
+    }
     if !resp3 && session.subscriptions() > 0 && !spec.has(flag::SUBCTX) {
         return Err(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",

@@ -88,6 +88,16 @@ impl Feed {
         self.append(frame);
     }
 
+    /// The keepalive in the stream (`repl-ping-replica-period`), as Redis
+    /// sends it: a replica tells a quiet primary from a lost link by it.
+    pub fn ping_replicas(&mut self) {
+        if !self.links.is_empty() {
+            let mut frame = Vec::new();
+            encode(&[b"PING"], &mut frame);
+            self.append(frame);
+        }
+    }
+
     /// Asks every replica for its offset (WAIT); counted in the stream, as in Redis.
     pub fn request_acks(&mut self) {
         if !self.links.is_empty() {

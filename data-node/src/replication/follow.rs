@@ -52,6 +52,9 @@ fn set_link(server: &Server, epoch: u64, f: impl FnOnce(&mut super::ReplicaOf)) 
 struct Primary {
     stream: TcpStream,
     buf: BytesMut,
+    /// `repl-timeout`: this long without a byte and the link is lost.
+    timeout: Duration,
+    last_data: Instant,
 }
 
 impl Primary {
@@ -59,11 +62,19 @@ impl Primary {
         if self.buf.capacity() - self.buf.len() < 16 * 1024 {
             self.buf.reserve(64 * 1024);
         }
-        match self.stream.read_buf(&mut self.buf).await {
-            Ok(0) => Err("the primary closed the connection".into()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(e.to_string()),
+        match tokio::time::timeout(self.timeout, self.stream.read_buf(&mut self.buf)).await {
+            Err(_) => Err(self.silent()),
+            Ok(Ok(0)) => Err("the primary closed the connection".into()),
+            Ok(Ok(_)) => {
+                self.last_data = Instant::now();
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.to_string()),
         }
+    }
+
+    fn silent(&self) -> String {
+        format!("timeout: nothing from the primary for {:?} (repl-timeout)", self.timeout)
     }
 
     /// One reply line, skipping the bare newlines a primary sends as keepalives.
@@ -120,9 +131,13 @@ impl Primary {
 }
 
 async fn sync_and_stream(server: &Arc<Server>, host: &str, port: u16, epoch: u64) -> Result<()> {
-    let stream = TcpStream::connect((host, port)).await.map_err(|e| format!("connecting: {e}"))?;
+    let timeout = Duration::from_secs(server.live.repl_timeout.load(Ordering::Relaxed).max(1));
+    let stream = tokio::time::timeout(timeout, TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| format!("connecting: no answer within {timeout:?} (repl-timeout)"))?
+        .map_err(|e| format!("connecting: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let mut primary = Primary { stream, buf: BytesMut::with_capacity(64 * 1024) };
+    let mut primary = Primary { stream, buf: BytesMut::with_capacity(64 * 1024), timeout, last_data: Instant::now() };
     let pong = primary.command(&[b"PING"]).await?;
     let masterauth = server.replication.masterauth.read().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(password) = masterauth {
@@ -242,11 +257,17 @@ async fn apply_stream(
         }
         set_link(server, epoch, |of| {
             of.offset = *offset;
-            of.last_io = Instant::now();
+            of.last_io = primary.last_data;
         });
         tokio::select! {
             filled = primary.fill() => filled?,
-            _ = ack_timer.tick() => send_ack(&mut primary.stream, *offset).await?,
+            _ = ack_timer.tick() => {
+                // fill() starts its timeout afresh after every ACK: the idle time counts here.
+                if primary.last_data.elapsed() >= primary.timeout {
+                    return Err(primary.silent());
+                }
+                send_ack(&mut primary.stream, *offset).await?
+            }
         }
     }
 }

@@ -91,6 +91,17 @@ impl Replication {
         }
     }
 
+    pub fn ping_replicas(&self) {
+        if self.active.load(Ordering::Acquire) {
+            lock(&self.feed).ping_replicas();
+        }
+    }
+
+    /// Whether this node is a replica whose link to its primary is down.
+    pub fn link_down(&self) -> bool {
+        self.is_replica() && self.with_role(|role| matches!(role, Role::Replica(of) if !of.link_up))
+    }
+
     pub fn is_replica(&self) -> bool {
         self.replica.load(Ordering::Acquire)
     }

@@ -34,6 +34,11 @@ impl Node {
         Node { child, port }
     }
 
+    /// Sends a signal (STOP, CONT, ...) to the node's process.
+    pub fn signal(&self, name: &str) {
+        let _ = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();
+    }
+
     /// SIGTERM, as `docker stop` sends, and wait for the process to end.
     pub fn terminate(mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();

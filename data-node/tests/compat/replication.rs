@@ -251,3 +251,41 @@ fn relative_ttls_replicate_as_absolute_times() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An idle link is kept up by the primary's PINGs (repl-ping-replica-period);
+/// a primary that goes silent (frozen with SIGSTOP: no FIN, no RST) is
+/// noticed after repl-timeout. Meanwhile the replica serves its data unless
+/// replica-serve-stale-data is no.
+#[test]
+fn a_silent_primary_is_noticed_after_repl_timeout() {
+    let primary = Node::start();
+    let mut p = primary.conn();
+    let _: () = cmd("SET").arg("kept").arg("1").query(&mut p).expect("SET");
+    let _: () = cmd("CONFIG").arg("SET").arg("repl-ping-replica-period").arg(1).query(&mut p).expect("CONFIG SET");
+    let replica = Node::start();
+    let mut r = replica.conn();
+    let _: () = cmd("CONFIG").arg("SET").arg("repl-timeout").arg(2).query(&mut r).expect("CONFIG SET");
+    let _: () = cmd("REPLICAOF").arg("127.0.0.1").arg(primary.port).query(&mut r).expect("REPLICAOF");
+    link_up(&mut r);
+
+    // Idle for twice the timeout: the PINGs keep the first link (no second sync).
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(field(&mut p, "stats", "sync_full"), "1");
+    assert_eq!(field(&mut p, "stats", "sync_partial_ok"), "0", "the link was dropped and resumed");
+    let quiet: u64 = field(&mut r, "replication", "master_last_io_seconds_ago").parse().expect("a number");
+    assert!(quiet <= 1, "the primary's PINGs count as traffic: {quiet}");
+
+    primary.signal("STOP");
+    wait_until("the replica notices the silent primary", || {
+        field(&mut r, "replication", "master_link_status") == "down"
+    });
+    assert_eq!(cmd("GET").arg("kept").query::<String>(&mut r).expect("stale data served"), "1");
+    let _: () = cmd("CONFIG").arg("SET").arg("replica-serve-stale-data").arg("no").query(&mut r).expect("CONFIG SET");
+    let refused = cmd("GET").arg("kept").query::<String>(&mut r).expect_err("MASTERDOWN");
+    assert!(refused.to_string().contains("Link with MASTER is down"), "{refused}");
+    assert!(info(&mut r, "replication").contains("role:slave"), "INFO still answers");
+
+    primary.signal("CONT");
+    link_up(&mut r);
+    assert_eq!(cmd("GET").arg("kept").query::<String>(&mut r).expect("GET"), "1");
+}
