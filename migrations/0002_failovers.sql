@@ -16,3 +16,8 @@ CREATE TABLE failovers (
     attempts              INTEGER NOT NULL DEFAULT 0,
     created_at            INTEGER NOT NULL
 );
+
+-- The replication id (INFO master_replid) of the group's data, as the
+-- monitor last saw it on the primary. A replica that does not share it never
+-- synced from this data (a node restarted empty, say) and is never promoted.
+ALTER TABLE replication_groups ADD COLUMN replication_id TEXT;

@@ -88,6 +88,8 @@ pub struct ReplicationGroup {
     pub snapshot_window: String,
     pub tags: Vec<Tag>,
     pub created_at: i64,
+    /// The primary's replication id as the monitor last saw it (migration 0002).
+    pub replication_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -27,6 +27,28 @@ pub fn wait_primary_moves_from(api: &crate::Api, group_id: &str, old: &str) {
     }
 }
 
+/// Writes `<prefix>-<i>` = i for i < `count` on the group's primary and
+/// waits until `replicas` replicas have acknowledged all of them.
+pub fn write_confirmed(api: &crate::Api, group_id: &str, prefix: &str, count: i64, replicas: i64) {
+    let (address, port) = primary_endpoint(api, group_id);
+    let mut con = connect(&address, port);
+    for i in 0..count {
+        let () = redis::cmd("SET").arg(format!("{prefix}-{i}")).arg(i).query(&mut con).expect("SET");
+    }
+    let acked: i64 = redis::cmd("WAIT").arg(replicas).arg(5000).query(&mut con).expect("WAIT");
+    assert_eq!(acked, replicas, "replicas that acknowledged the writes");
+}
+
+/// Every write of `write_confirmed` is on the group's primary now.
+pub fn assert_kept(api: &crate::Api, group_id: &str, prefix: &str, count: i64) {
+    let (address, port) = primary_endpoint(api, group_id);
+    let mut con = connect(&address, port);
+    for i in 0..count {
+        let value: Option<i64> = redis::cmd("GET").arg(format!("{prefix}-{i}")).query(&mut con).expect("GET");
+        assert_eq!(value, Some(i), "the confirmed write {prefix}-{i} was lost");
+    }
+}
+
 /// How many member clusters the group has, when every one is `available`.
 pub fn members_available(api: &crate::Api, group_id: &str) -> Option<usize> {
     let listed = api.get(&format!("/v1/cache-clusters?replication_group_id={group_id}"));
@@ -83,22 +105,14 @@ pub fn fails_over_when_the_primary_dies(cp: &ControlPlane, prefix: &str, kill: &
     create_failover_group(&api, &group_id, 3);
     let old = primary_endpoint(&api, &group_id);
     let old_member = primary_member(&api, &group_id);
-    let mut con = connect(&old.0, old.1);
-    for i in 0..100 {
-        let () = redis::cmd("SET").arg(format!("acked-{i}")).arg(i).query(&mut con).expect("SET");
-    }
-    let acked: i64 = redis::cmd("WAIT").arg(2).arg(5000).query(&mut con).expect("WAIT");
-    assert_eq!(acked, 2);
+    write_confirmed(&api, &group_id, "acked", 100, 2);
 
     let killed_at = Instant::now();
     kill(&old_member);
     let new = wait_primary_change(&api, &group_id, &old);
     eprintln!("failover took {:?} from the kill to describe naming the new primary", killed_at.elapsed());
+    assert_kept(&api, &group_id, "acked", 100);
     let mut con = connect(&new.0, new.1);
-    for i in 0..100 {
-        let value: Option<i64> = redis::cmd("GET").arg(format!("acked-{i}")).query(&mut con).expect("GET");
-        assert_eq!(value, Some(i), "acknowledged write acked-{i} survived the failover");
-    }
     let () = redis::cmd("SET").arg("after").arg("failover").query(&mut con).expect("the new primary takes writes");
     let events = api.get(&format!("/v1/events?source_identifier={group_id}"));
     let messages: Vec<&str> =

@@ -228,6 +228,11 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     pub fn start(data_dir: &Path, runtime: &Runtime) -> ControlPlane {
+        ControlPlane::start_with(data_dir, runtime, &[])
+    }
+
+    /// Starts with `extra` flags after the harness's own (later ones win).
+    pub fn start_with(data_dir: &Path, runtime: &Runtime, extra: &[&str]) -> ControlPlane {
         let mut command = Command::new(binary("control-plane"));
         command
             .arg("--listen")
@@ -258,6 +263,7 @@ impl ControlPlane {
                     .arg(ready_timeout_secs.to_string());
             }
         }
+        command.args(extra);
         let mut child = command.spawn().expect("starting control-plane");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();

@@ -78,12 +78,16 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     check_replication(&api, &group, 2);
 }
 
-/// Runs SQL against a stopped control plane's store (python3's sqlite3).
-fn sql(data_dir: &std::path::Path, statement: &str) {
-    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()";
+/// Runs SQL against a control plane's store (python3's sqlite3); prints the
+/// first column of the first row, if any.
+fn sql(data_dir: &std::path::Path, statement: &str) -> String {
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nr = c.execute(sys.argv[2]).fetchone()\n\
+                  c.commit()\nprint('' if r is None or r[0] is None else r[0])";
     let db = data_dir.join("control-plane.sqlite");
-    let status = std::process::Command::new("python3").args(["-c", script]).arg(db).arg(statement).status();
-    assert!(status.expect("python3").success(), "{statement}");
+    let out = std::process::Command::new("python3").args(["-c", script]).arg(db).arg(statement).output();
+    let out = out.expect("python3");
+    assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A control plane died mid-failover, after writing to its journal that it
@@ -93,9 +97,9 @@ fn sql(data_dir: &std::path::Path, statement: &str) {
 #[test]
 fn a_failover_interrupted_after_choosing_is_resumed_with_the_chosen_replica() {
     use ferrocache_tests::failover::{
-        primary_endpoint, primary_member, wait_members_available, wait_primary_moves_from,
+        assert_kept, primary_member, wait_members_available, wait_primary_moves_from, write_confirmed,
     };
-    use ferrocache_tests::scenarios::{check_replication, connect};
+    use ferrocache_tests::scenarios::check_replication;
     let prefix = unique_prefix("pj");
     let dir = DataDir::new(&prefix);
     let mut cp = ControlPlane::start(&dir.0, &Runtime::Process);
@@ -103,15 +107,10 @@ fn a_failover_interrupted_after_choosing_is_resumed_with_the_chosen_replica() {
     let group = format!("{prefix}-g");
     create_failover_group(&api, &group, 3);
     let old = primary_member(&api, &group);
-    let (address, port) = primary_endpoint(&api, &group);
-    let mut primary = connect(&address, port);
-    for i in 0..100 {
-        let () = redis::cmd("SET").arg(format!("journal-{i}")).arg(i).query(&mut primary).expect("SET");
-    }
-    assert_eq!(redis::cmd("WAIT").arg(2).arg(5000).query::<i64>(&mut primary).expect("WAIT"), 2);
+    write_confirmed(&api, &group, "journal", 100, 2);
 
     cp.kill9();
-    sql(
+    let _ = sql(
         &dir.0,
         &format!(
             "INSERT INTO failovers (replication_group_id, requested, reason, new_primary, attempts, created_at)
@@ -124,14 +123,69 @@ fn a_failover_interrupted_after_choosing_is_resumed_with_the_chosen_replica() {
     assert_eq!(primary_member(&api, &group), format!("{group}-003"), "the replica the journal names");
     let events = api.get(&format!("/v1/events?source_identifier={group}")).body.to_string();
     assert!(events.contains("resumed after a control plane restart"), "{events}");
-    let (address, port) = primary_endpoint(&api, &group);
-    let mut primary = connect(&address, port);
-    for i in 0..100 {
-        let value: Option<i64> = redis::cmd("GET").arg(format!("journal-{i}")).query(&mut primary).expect("GET");
-        assert_eq!(value, Some(i), "journal-{i} survived");
-    }
+    assert_kept(&api, &group, "journal", 100);
     wait_members_available(&api, &group);
     check_replication(&api, &group, 2);
+}
+
+/// A primary that comes back empty before it misses enough checks (as a
+/// restart policy brings back a crashed container) is not trusted: its
+/// replication id is not the group's, so a replica that holds the data takes
+/// over and the empty node follows it. (Checks are allowed 1000 misses here:
+/// only the replication id can tell.)
+#[test]
+fn a_primary_back_without_its_data_is_replaced_by_a_replica() {
+    use ferrocache_tests::failover::{
+        assert_kept, primary_member, wait_members_available, wait_primary_moves_from, write_confirmed,
+    };
+    use ferrocache_tests::scenarios::check_replication;
+    let prefix = unique_prefix("pe");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start_with(&dir.0, &Runtime::Process, &["--failover-misses", "1000"]);
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    create_failover_group(&api, &group, 3);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let query = format!("SELECT replication_id FROM replication_groups WHERE replication_group_id = '{group}'");
+    while sql(&dir.0, &query).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the monitor never recorded the group's replication id");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    write_confirmed(&api, &group, "kept", 100, 2);
+
+    // Crash and restart the primary's process with the same command line: it comes back empty.
+    let old = primary_member(&api, &group);
+    let pid = std::fs::read_to_string(dir.0.join("nodes").join(&old).join("0001/pid")).expect("pid file");
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).expect("cmdline");
+    let mut args =
+        cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned());
+    let program = args.next().expect("program");
+    let args: Vec<String> = args.collect();
+    kill_node_process(&dir.0, &old);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut restarted = loop {
+        let started = std::process::Command::new(&program)
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("restarting the node");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut started = started;
+        if started.try_wait().expect("try_wait").is_none() {
+            break started;
+        }
+        assert!(std::time::Instant::now() < deadline, "the node's port never came free");
+    };
+
+    wait_primary_moves_from(&api, &group, &old);
+    let events = api.get(&format!("/v1/events?source_identifier={group}")).body.to_string();
+    assert!(events.contains("came back without the group's data"), "{events}");
+    assert_kept(&api, &group, "kept", 100);
+    wait_members_available(&api, &group);
+    check_replication(&api, &group, 2);
+    let _ = restarted.kill();
+    let _ = restarted.wait();
 }
 
 /// Replicas added and removed online: each new one syncs before the group is

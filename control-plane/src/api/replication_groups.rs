@@ -117,6 +117,7 @@ pub async fn create(
         snapshot_window: shared.snapshot_window,
         tags: shared.tags,
         created_at: 0,
+        replication_id: None,
     };
     state.store.insert_group(&NewGroup { group, members }).await.map_err(|e| match e {
         StoreError::AlreadyExists => ApiError::ReplicationGroupAlreadyExists(id.clone()),

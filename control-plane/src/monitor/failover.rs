@@ -67,19 +67,28 @@ fn replication_offset(info: &str) -> Option<(bool, u64)> {
     }
 }
 
-/// The reachable replica (or the named one) that has seen the most of the
-/// stream. A member that already reports itself primary was promoted by a
-/// failover that a crash interrupted: finishing that one beats starting another.
-async fn choose(members: &[Member], primary: usize, target: Option<&str>) -> Option<(usize, u64)> {
+/// The reachable replica (or the named one) that holds the group's data (its
+/// replication id is the group's: never a node that restarted empty) and has
+/// seen the most of the stream. A member that already reports itself primary
+/// was promoted by a failover that a crash interrupted: finishing that one
+/// beats starting another.
+async fn choose(
+    members: &[Member],
+    primary: usize,
+    target: Option<&str>,
+    replication_id: Option<&str>,
+) -> Option<(usize, u64)> {
     let mut best: Option<(usize, (bool, u64))> = None;
     for (i, member) in members.iter().enumerate() {
         if i == primary || target.is_some_and(|t| t != member.cluster.cache_cluster_id) {
             continue;
         }
         let Some(mut client) = member.connect(PROBE).await else { continue };
-        let Some(rank) = client.info("replication").await.ok().as_deref().and_then(replication_offset) else {
+        let Ok(info) = client.info("replication").await else { continue };
+        if replication_id.is_some_and(|id| info_field(&info, "master_replid") != Some(id)) {
             continue;
-        };
+        }
+        let Some(rank) = replication_offset(&info) else { continue };
         if best.is_none_or(|(_, r)| rank > r) {
             best = Some((i, rank));
         }
@@ -126,8 +135,11 @@ impl<R: NodeRuntime> Monitor<R> {
             true => Handover::hold(&members[primary]).await,
             false => None,
         };
-        let Some((chosen, offset)) = choose(members, primary, journal.new_primary.as_deref()).await else {
-            return self.abandon(id, &old, handover, "no replica answered".into()).await;
+        let target = journal.new_primary.as_deref();
+        let Some((chosen, offset)) = choose(members, primary, target, group.replication_id.as_deref()).await else {
+            let why = "no replica that answers holds the group's data".to_owned();
+            self.abandon(id, &old, handover, why).await?;
+            return self.carry_on_without_replica(group, &members[primary]).await;
         };
         let new = &members[chosen];
         if journal.new_primary.is_none() {
@@ -181,6 +193,19 @@ impl<R: NodeRuntime> Monitor<R> {
             started.elapsed().as_millis()
         );
         self.store.record_event(source::REPLICATION_GROUP, id, &message).await
+    }
+
+    /// No replica can take over: what the primary holds, if it answers, is
+    /// the group's data from now on; if it does not, it is restarted in place.
+    async fn carry_on_without_replica(&self, group: &ReplicationGroup, primary: &Member) -> Result<(), StoreError> {
+        let Some(mut client) = primary.connect(PROBE).await else {
+            return self.replace(group, primary, "no replica holds its data, so it is restarted in place").await;
+        };
+        let info = client.info("replication").await.unwrap_or_default();
+        match info_field(&info, "master_replid") {
+            Some(now) => self.store.set_replication_id(&group.replication_group_id, now).await,
+            None => Ok(()),
+        }
     }
 
     /// Nothing changed roles: the old primary's writes are let go, the

@@ -3,7 +3,10 @@
 //! PING is failed, whatever the runtime says). When the primary misses
 //! enough checks, and the group has automatic failover, it promotes the
 //! reachable replica with the highest replication offset, repoints the other
-//! members at it and records the new roles. Replicas that follow anything
+//! members at it and records the new roles. It keeps the primary's
+//! replication id in the store: only a replica sharing it holds the group's
+//! data and may be promoted, and a primary that answers with another one came
+//! back empty (restarted before it missed enough checks) and is replaced. Replicas that follow anything
 //! else (a returning old primary, a replica restarted with its first
 //! configuration) are repointed at once: that is the fence. Failovers go
 //! through the journal in the store (requested ones are written there by the
@@ -70,12 +73,17 @@ impl Member {
 }
 
 impl<R: NodeRuntime> Monitor<R> {
-    /// A replica that stopped answering is restarted by the reconciler, which
-    /// brings it back as a replica of the current primary.
-    async fn replace(&self, group: &ReplicationGroup, member: &Member) -> Result<(), crate::store::StoreError> {
+    /// Has the reconciler restart a member that stopped answering (a replica
+    /// comes back as a replica of the current primary); `why` ends the event.
+    async fn replace(
+        &self,
+        group: &ReplicationGroup,
+        member: &Member,
+        why: &str,
+    ) -> Result<(), crate::store::StoreError> {
         let id = &member.cluster.cache_cluster_id;
         if self.store.reboot_available_cluster(id, std::slice::from_ref(&member.node.cache_node_id)).await? {
-            let message = format!("Cache node {} stopped answering; restarting it as a replica", member.name());
+            let message = format!("Cache node {} stopped answering; {why}", member.name());
             self.store
                 .record_event(crate::model::source::REPLICATION_GROUP, &group.replication_group_id, &message)
                 .await?;
@@ -147,9 +155,24 @@ impl<R: NodeRuntime> Monitor<R> {
                 self.failover(&group, &members, primary, journal).await?;
                 continue;
             }
-            if members[primary].connect(PROBE).await.is_some() {
+            if let Some(mut client) = members[primary].connect(PROBE).await {
                 self.misses.remove(&group.replication_group_id);
-                self.fence(&group, &members, primary).await?;
+                let info = client.info("replication").await.unwrap_or_default();
+                let now = info_field(&info, "master_replid").unwrap_or_default();
+                match group.replication_id.as_deref() {
+                    // Back before it missed enough checks (a restart policy), but empty.
+                    Some(known) if known != now && group.automatic_failover_enabled => {
+                        let reason = format!("primary {} came back without the group's data", members[primary].name());
+                        let id = &group.replication_group_id;
+                        if let Some(journal) = self.store.begin_failover(id, false, &reason, None).await? {
+                            self.failover(&group, &members, primary, journal).await?;
+                        }
+                    }
+                    known if known != Some(now) && !now.is_empty() => {
+                        self.store.set_replication_id(&group.replication_group_id, now).await?;
+                    }
+                    _ => self.fence(&group, &members, primary).await?,
+                }
                 continue;
             }
             let misses = self.misses.entry(group.replication_group_id.clone()).or_default();
@@ -186,7 +209,7 @@ impl<R: NodeRuntime> Monitor<R> {
                 *misses += 1;
                 if *misses >= self.misses_allowed {
                     self.misses.remove(&member.name());
-                    self.replace(group, member).await?;
+                    self.replace(group, member, "restarting it as a replica").await?;
                 }
                 continue;
             };

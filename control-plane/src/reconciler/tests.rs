@@ -276,6 +276,7 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
         snapshot_window: "03:00-04:00".into(),
         tags: Vec::new(),
         created_at: 0,
+        replication_id: None,
     };
     f.store.insert_group(&NewGroup { group, members }).await.unwrap();
     f.reconciler.converge().await;

@@ -19,7 +19,7 @@ macro_rules! select_groups {
         concat!(
             "SELECT replication_group_id, description, status, engine_version, cache_node_type, port,
                 automatic_failover_enabled, multi_az_enabled, auth_token, preferred_maintenance_window,
-                snapshot_retention_limit, snapshot_window, tags, created_at
+                snapshot_retention_limit, snapshot_window, tags, created_at, replication_id
              FROM replication_groups ",
             $rest
         )
@@ -220,6 +220,16 @@ impl Store {
         self.group_changed_or_state(id, u64::from(modifying)).await
     }
 
+    /// Records the replication id the group's primary reports.
+    pub async fn set_replication_id(&self, id: &str, replication_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE replication_groups SET replication_id = ? WHERE replication_group_id = ?")
+            .bind(replication_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn remove_group(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM replication_groups WHERE replication_group_id = ?")
             .bind(id)
@@ -278,5 +288,6 @@ fn group_from_row(r: &SqliteRow) -> StoreResult<ReplicationGroup> {
         snapshot_window: r.try_get("snapshot_window")?,
         tags: serde_json::from_str(&tags).map_err(corrupt)?,
         created_at: r.try_get("created_at")?,
+        replication_id: r.try_get("replication_id")?,
     })
 }
