@@ -50,10 +50,15 @@ fn main() -> std::process::ExitCode {
             _ = data_node::serve(listener, server.clone()) => {}
             _ = shutdown_signal() => {
                 eprintln!("data-node: shutting down");
-                // A replica keeps its data and its place in the stream, so
-                // that after a restart it continues with a partial resync.
+                // Clients wait from here on and the commands under way finish
+                // (they hold shard locks): the snapshot and the stream position agree.
+                server.pause.start(u64::MAX, true);
                 server.replication.stop_following().await;
-                if let Some((replid, offset)) = server.replication.position() {
+                drop(server.keyspace.lock_all());
+                // Saved with its place in the stream (a replica's in its
+                // primary's, a primary's in its own), so that after a restart
+                // it and its replicas continue with a partial resync.
+                if let Some((replid, offset)) = server.replication.history() {
                     let rdb = server.live.rdb_path();
                     match data_node::rdb::save_with_replication(&server.keyspace, &rdb, Some((&replid, offset))) {
                         Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),

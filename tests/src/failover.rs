@@ -178,6 +178,7 @@ pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
         api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": "nobody-001"}));
     assert_eq!((stranger.status, stranger.code()), (400, "InvalidParameterValue"));
     a_rebooted_replica_resumes_partially(&api, &group_id);
+    a_rebooted_primary_keeps_its_data(&api, &group_id);
 }
 
 /// The primary's full and partial resync counts (INFO stats).
@@ -213,4 +214,25 @@ pub fn a_rebooted_replica_resumes_partially(api: &crate::Api, group_id: &str) {
     let (full_after, partial_after) = resyncs(&mut primary);
     assert_eq!(full_after, full, "the rebooted replica needed a full resync");
     assert!(partial_after > partial, "no partial resync counted: {partial} then {partial_after}");
+}
+
+/// A primary rebooted through the API saves its data with its place in the
+/// stream as it stops: it comes back as the primary with everything, and its
+/// replica continues partially.
+pub fn a_rebooted_primary_keeps_its_data(api: &crate::Api, group_id: &str) {
+    wait_members_available(api, group_id);
+    write_confirmed(api, group_id, "rebooted-primary", 50, 1);
+    let primary = primary_member(api, group_id);
+    let path = format!("/v1/cache-clusters/{primary}");
+    let rebooting = api.post(&format!("{path}/reboot"), &json!({"cache_node_ids_to_reboot": ["0001"]}));
+    assert_eq!(rebooting.status, 202, "{}", rebooting.body);
+    api.wait_status(&path, "available", PROVISION);
+    assert_kept(api, group_id, "rebooted-primary", 50);
+    let (address, port) = primary_endpoint(api, group_id);
+    let () = redis::cmd("SET").arg("after-reboot").arg(1).query(&mut connect(&address, port)).expect("SET");
+    wait_members_available(api, group_id);
+    check_replication(api, group_id, 1);
+    assert_eq!(primary_member(api, group_id), primary, "no failover was needed");
+    let (full, partial) = resyncs(&mut connect(&address, port));
+    assert_eq!((full, partial), (0, 1), "the replica continued from the restarted primary's saved place");
 }

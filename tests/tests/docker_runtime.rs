@@ -233,4 +233,23 @@ fn endpoint_names_follow_the_primary() {
         assert!(std::time::Instant::now() < deadline, "the new primary never streamed to the probe as well");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+
+    // The demoted primary, rebooted, is made again around its volume so that
+    // it starts as a replica of the new primary (never writable on its own).
+    let path = format!("/v1/cache-clusters/{old_member}");
+    let rebooting = api.post(&format!("{path}/reboot"), &serde_json::json!({"cache_node_ids_to_reboot": ["0001"]}));
+    assert_eq!(rebooting.status, 202, "{}", rebooting.body);
+    api.wait_status(&path, "available", ferrocache_tests::scenarios::PROVISION);
+    let env = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{json .Config.Env}}", &format!("ferrocache-{old_member}-0001")])
+        .output()
+        .expect("docker inspect");
+    let new_member = primary_member(&api, &group);
+    let follows = format!("FERRO_REPLICAOF=ferrocache-{new_member}-0001 6379");
+    assert!(String::from_utf8_lossy(&env.stdout).contains(&follows), "{}", String::from_utf8_lossy(&env.stdout));
+    let mut demoted = scenarios::connect(&old.0, old.1);
+    assert_eq!(redis::cmd("GET").arg("k").query::<String>(&mut demoted).expect("GET"), "after");
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut demoted).expect("ROLE");
+    assert_eq!(role.first(), Some(&redis::Value::BulkString(b"slave".to_vec())));
+    assert_names_follow_roles(&api, &group);
 }

@@ -18,7 +18,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    RestartContainerOptionsBuilder,
+    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use tokio::sync::OnceCell;
@@ -205,16 +205,7 @@ impl DockerRuntime {
             .await
             .map_err(call("create_volume"))?;
         let port_key = format!("{}/tcp", spec.port);
-        let mut env = Vec::new();
-        if let Some(password) = &spec.password {
-            env.push(format!("FERRO_REQUIREPASS={password}"));
-            env.push(format!("FERRO_MASTERAUTH={password}"));
-        }
-        if let Some(primary) = &spec.primary {
-            // By name on the group's network: the address survives the primary's restarts.
-            let (host, port) = self.primary_address(primary, spec.port);
-            env.push(format!("FERRO_REPLICAOF={host} {port}"));
-        }
+        let env = self.environment(spec);
         let role_alias = spec.replication_group_id.as_deref().map(|group| match spec.role.as_deref() {
             Some("primary") => primary_alias(group),
             _ => reader_alias(group),
@@ -249,8 +240,14 @@ impl DockerRuntime {
                 )])),
                 memory: Some(spec.memory_limit_bytes as i64),
                 nano_cpus: Some(i64::from(spec.vcpus.min(host_cpus)) * 1_000_000_000),
+                // A group member that crashes is the monitor's to bring back:
+                // Docker would restart it empty in the role it was created for,
+                // and its replicas would copy the emptiness before a failover.
                 restart_policy: Some(RestartPolicy {
-                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    name: Some(match spec.replication_group_id {
+                        Some(_) => RestartPolicyNameEnum::NO,
+                        None => RestartPolicyNameEnum::UNLESS_STOPPED,
+                    }),
                     maximum_retry_count: None,
                 }),
                 mounts: Some(vec![Mount {
@@ -277,6 +274,35 @@ impl DockerRuntime {
             Err(e) if is_conflict(&e) => Ok(()),
             Err(e) => Err(call("create_container")(e)),
         }
+    }
+
+    /// The node's settings that are not flags: its password, and for a
+    /// replica the primary it starts following.
+    fn environment(&self, spec: &NodeSpec) -> Vec<String> {
+        let mut env = Vec::new();
+        if let Some(password) = &spec.password {
+            env.push(format!("FERRO_REQUIREPASS={password}"));
+            env.push(format!("FERRO_MASTERAUTH={password}"));
+        }
+        if let Some(primary) = &spec.primary {
+            // By name on the group's network: the address survives the primary's restarts.
+            let (host, port) = self.primary_address(primary, spec.port);
+            env.push(format!("FERRO_REPLICAOF={host} {port}"));
+        }
+        env
+    }
+
+    /// Whether the container was created for another role (a failover since
+    /// changed it): restarted as it is, it would start as what it was.
+    async fn created_for_another_role(&self, name: &str, spec: &NodeSpec) -> RuntimeResult<bool> {
+        let found = match self.docker.inspect_container(name, None).await {
+            Ok(found) => found,
+            Err(e) if is_not_found(&e) => return Ok(false),
+            Err(e) => return Err(call("inspect_container")(e)),
+        };
+        let env = found.config.and_then(|c| c.env).unwrap_or_default();
+        let following = |env: &[String]| env.iter().find(|v| v.starts_with("FERRO_REPLICAOF=")).cloned();
+        Ok(following(&env) != following(&self.environment(spec)))
     }
 
     fn endpoint(&self, spec: &NodeSpec) -> Endpoint {
@@ -335,6 +361,25 @@ impl NodeRuntime for DockerRuntime {
 
     async fn restart_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
         let name = container_name(&spec.key());
+        if self.created_for_another_role(&name, spec).await? {
+            // Made again around the same volume, so it starts in its role of
+            // now and no client can write to a demoted primary meanwhile.
+            let stop = StopContainerOptionsBuilder::default().t(5).build();
+            match tokio::time::timeout(LONG_CALL, self.docker.stop_container(&name, Some(stop))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e))
+                    if is_not_found(&e)
+                        || matches!(e, BollardError::DockerResponseServerError { status_code: 304, .. }) => {}
+                Ok(Err(e)) => return Err(call("stop_container")(e)),
+                Err(_) => return Err(RuntimeError::Conflict(format!("stopping {name} timed out"))),
+            }
+            let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+            match self.docker.remove_container(&name, Some(remove)).await {
+                Err(e) if !is_not_found(&e) => return Err(call("remove_container")(e)),
+                _ => {}
+            }
+            return self.ensure_node(spec).await;
+        }
         let options = RestartContainerOptionsBuilder::default().t(5).build();
         match tokio::time::timeout(LONG_CALL, self.docker.restart_container(&name, Some(options))).await {
             Ok(Ok(())) => {}

@@ -220,10 +220,15 @@ impl Replication {
         }
     }
 
-    /// A replica's place in its primary's stream, once it has one.
-    pub fn position(&self) -> Option<(String, u64)> {
+    /// The history the data belongs to and how far into it: a replica's place
+    /// in its primary's stream (once it has one), a primary's in its own.
+    pub fn history(&self) -> Option<(String, u64)> {
         match &*lock(&self.role) {
             Role::Replica(of) if of.master_replid != "?" => Some((of.master_replid.clone(), of.offset)),
+            Role::Primary => {
+                let feed = lock(&self.feed);
+                Some((feed.replid.clone(), feed.offset))
+            }
             _ => None,
         }
     }
