@@ -10,21 +10,20 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
-use bollard::models::{
-    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkConnectRequest,
-    NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
-};
+use bollard::models::{ContainerUpdateBody, NetworkCreateRequest};
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
+    BuildImageOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, RestartContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
-use super::image::{self, BINARY_IN_IMAGE};
+mod container;
+mod names;
+
+use super::image;
 use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
+use names::{primary_alias, reader_alias};
 
 const LABEL_INSTANCE: &str = "ferrocache.instance";
 const LABEL_CLUSTER: &str = "ferrocache.cluster";
@@ -65,25 +64,6 @@ pub fn container_name(key: &NodeKey) -> String {
 
 pub fn network_name(owner: &str) -> String {
     format!("ferrocache-{owner}")
-}
-
-/// The name, on a group's network, of whichever member is its primary.
-pub fn primary_alias(group: &str) -> String {
-    format!("{group}-primary")
-}
-
-/// The name, on a group's network, of all its replicas (Docker's DNS answers
-/// with every one of them).
-pub fn reader_alias(group: &str) -> String {
-    format!("{group}-reader")
-}
-
-/// A node's names on its network: `<cluster>-<node>`, `<cluster>`, and for a
-/// group member the name of its role.
-fn aliases(key: &NodeKey, role_alias: Option<String>) -> Vec<String> {
-    let mut aliases = vec![format!("{}-{}", key.cache_cluster_id, key.cache_node_id), key.cache_cluster_id.clone()];
-    aliases.extend(role_alias);
-    aliases
 }
 
 impl DockerRuntime {
@@ -193,143 +173,8 @@ impl DockerRuntime {
         }
     }
 
-    async fn create_container(&self, spec: &NodeSpec, name: &str, network: &str) -> RuntimeResult<()> {
-        let image = self.ensure_image().await?;
-        let volume = name.to_owned();
-        self.docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(volume.clone()),
-                labels: Some(self.labels(&spec.cache_cluster_id, Some(spec))),
-                ..Default::default()
-            })
-            .await
-            .map_err(call("create_volume"))?;
-        let port_key = format!("{}/tcp", spec.port);
-        let env = self.environment(spec);
-        let role_alias = spec.replication_group_id.as_deref().map(|group| match spec.role.as_deref() {
-            Some("primary") => primary_alias(group),
-            _ => reader_alias(group),
-        });
-        let aliases = aliases(&spec.key(), role_alias);
-        let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-        let body = ContainerCreateBody {
-            image: Some(image),
-            entrypoint: Some(vec![BINARY_IN_IMAGE.to_owned()]),
-            cmd: Some(vec![
-                "--port".into(),
-                spec.port.to_string(),
-                "--bind".into(),
-                "0.0.0.0".into(),
-                "--maxmemory".into(),
-                spec.maxmemory_bytes.to_string(),
-                "--threads".into(),
-                spec.vcpus.min(host_cpus).max(1).to_string(),
-                "--dir".into(),
-                "/data".into(),
-            ]),
-            env: Some(env),
-            labels: Some(self.labels(&spec.cache_cluster_id, Some(spec))),
-            exposed_ports: Some(vec![port_key.clone()]),
-            host_config: Some(HostConfig {
-                port_bindings: Some(HashMap::from([(
-                    port_key,
-                    Some(vec![PortBinding {
-                        host_ip: Some(self.advertise_host.clone()),
-                        host_port: Some(spec.host_port.to_string()),
-                    }]),
-                )])),
-                memory: Some(spec.memory_limit_bytes as i64),
-                nano_cpus: Some(i64::from(spec.vcpus.min(host_cpus)) * 1_000_000_000),
-                // A group member that crashes is the monitor's to bring back:
-                // Docker would restart it empty in the role it was created for,
-                // and its replicas would copy the emptiness before a failover.
-                restart_policy: Some(RestartPolicy {
-                    name: Some(match spec.replication_group_id {
-                        Some(_) => RestartPolicyNameEnum::NO,
-                        None => RestartPolicyNameEnum::UNLESS_STOPPED,
-                    }),
-                    maximum_retry_count: None,
-                }),
-                mounts: Some(vec![Mount {
-                    target: Some("/data".into()),
-                    source: Some(volume),
-                    typ: Some(MountType::VOLUME),
-                    ..Default::default()
-                }]),
-                network_mode: Some(network.to_owned()),
-                ..Default::default()
-            }),
-            networking_config: Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    network.to_owned(),
-                    EndpointSettings { aliases: Some(aliases), ..Default::default() },
-                )])),
-            }),
-            ..Default::default()
-        };
-        let options = CreateContainerOptionsBuilder::default().name(name).build();
-        match self.docker.create_container(Some(options), body).await {
-            Ok(_) => Ok(()),
-            // Created by an earlier attempt that did not live to record it.
-            Err(e) if is_conflict(&e) => Ok(()),
-            Err(e) => Err(call("create_container")(e)),
-        }
-    }
-
-    /// The node's settings that are not flags: its password, and for a
-    /// replica the primary it starts following.
-    fn environment(&self, spec: &NodeSpec) -> Vec<String> {
-        let mut env = Vec::new();
-        if let Some(password) = &spec.password {
-            env.push(format!("FERRO_REQUIREPASS={password}"));
-            env.push(format!("FERRO_MASTERAUTH={password}"));
-        }
-        if let Some(primary) = &spec.primary {
-            // By name on the group's network: the address survives the primary's restarts.
-            let (host, port) = self.primary_address(primary, spec.port);
-            env.push(format!("FERRO_REPLICAOF={host} {port}"));
-        }
-        env
-    }
-
-    /// Whether the container was created for another role (a failover since
-    /// changed it): restarted as it is, it would start as what it was.
-    async fn created_for_another_role(&self, name: &str, spec: &NodeSpec) -> RuntimeResult<bool> {
-        let found = match self.docker.inspect_container(name, None).await {
-            Ok(found) => found,
-            Err(e) if is_not_found(&e) => return Ok(false),
-            Err(e) => return Err(call("inspect_container")(e)),
-        };
-        let env = found.config.and_then(|c| c.env).unwrap_or_default();
-        let following = |env: &[String]| env.iter().find(|v| v.starts_with("FERRO_REPLICAOF=")).cloned();
-        Ok(following(&env) != following(&self.environment(spec)))
-    }
-
     fn endpoint(&self, spec: &NodeSpec) -> Endpoint {
         Endpoint { address: self.advertise_host.clone(), port: spec.host_port }
-    }
-
-    /// Makes `wanted` one of the node's names on `network` and `stale` not.
-    async fn set_role_alias(&self, network: &str, key: &NodeKey, wanted: String, stale: &str) -> RuntimeResult<()> {
-        let name = container_name(key);
-        let found = match self.docker.inspect_container(&name, None).await {
-            Ok(found) => found,
-            Err(e) if is_not_found(&e) => return Ok(()),
-            Err(e) => return Err(call("inspect_container")(e)),
-        };
-        let endpoint = found.network_settings.and_then(|s| s.networks).and_then(|mut n| n.remove(network));
-        // Off its network (a partition, an operator): nothing to rename until it is back.
-        let Some(endpoint) = endpoint else { return Ok(()) };
-        let current = endpoint.aliases.unwrap_or_default();
-        if current.contains(&wanted) && !current.iter().any(|a| a == stale) {
-            return Ok(());
-        }
-        // Docker cannot change the aliases of a connected container: reconnect it.
-        let disconnect = NetworkDisconnectRequest { container: name.clone(), force: Some(true) };
-        self.docker.disconnect_network(network, disconnect).await.map_err(call("disconnect_network"))?;
-        let endpoint_config = EndpointSettings { aliases: Some(aliases(key, Some(wanted))), ..Default::default() };
-        let connect = NetworkConnectRequest { container: name, endpoint_config: Some(endpoint_config) };
-        self.docker.connect_network(network, connect).await.map_err(call("connect_network"))
     }
 }
 
@@ -364,20 +209,7 @@ impl NodeRuntime for DockerRuntime {
         if self.created_for_another_role(&name, spec).await? {
             // Made again around the same volume, so it starts in its role of
             // now and no client can write to a demoted primary meanwhile.
-            let stop = StopContainerOptionsBuilder::default().t(5).build();
-            match tokio::time::timeout(LONG_CALL, self.docker.stop_container(&name, Some(stop))).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e))
-                    if is_not_found(&e)
-                        || matches!(e, BollardError::DockerResponseServerError { status_code: 304, .. }) => {}
-                Ok(Err(e)) => return Err(call("stop_container")(e)),
-                Err(_) => return Err(RuntimeError::Conflict(format!("stopping {name} timed out"))),
-            }
-            let remove = RemoveContainerOptionsBuilder::default().force(true).build();
-            match self.docker.remove_container(&name, Some(remove)).await {
-                Err(e) if !is_not_found(&e) => return Err(call("remove_container")(e)),
-                _ => {}
-            }
+            self.remove_container_keeping_volume(&name).await?;
             return self.ensure_node(spec).await;
         }
         let options = RestartContainerOptionsBuilder::default().t(5).build();
