@@ -20,9 +20,11 @@ cargo build --release -q -p data-node
 redis-server --port $REDIS_PORT --save "" --appendonly no --daemonize no >/dev/null &
 REDIS_PID=$!
 # NODE_FLAGS passes extra flags to the data node, e.g. NODE_FLAGS="--threads 1".
-target/release/data-node --port $NODE_PORT ${NODE_FLAGS:-} >/dev/null &
+# Its own dir: the node saves its data there when it is stopped.
+NODE_DIR=$(mktemp -d)
+target/release/data-node --port $NODE_PORT --dir "$NODE_DIR" ${NODE_FLAGS:-} >/dev/null &
 NODE_PID=$!
-trap 'kill $REDIS_PID $NODE_PID 2>/dev/null' EXIT
+trap 'kill $REDIS_PID $NODE_PID 2>/dev/null; sleep 0.2; rm -rf "$NODE_DIR"' EXIT
 sleep 0.5
 
 bench() { # port pipeline → "test rps" lines

@@ -39,13 +39,14 @@ impl Pause {
         until != 0 && now_ms() < until
     }
 
-    /// Whether a command (`writes`: one that may change the data) waits now.
-    pub fn holds(&self, writes: bool) -> bool {
+    /// Whether a command waits now; `writes` says whether it may change the
+    /// data, asked only while a pause is on.
+    pub fn holds(&self, writes: impl FnOnce() -> bool) -> bool {
         // One relaxed load on every command's path when nothing is paused.
         if self.until.load(Ordering::Relaxed) == 0 {
             return false;
         }
-        self.active() && (writes || self.all.load(Ordering::Relaxed))
+        self.active() && (self.all.load(Ordering::Relaxed) || writes())
     }
 
     /// Resolves when the pause ends (its deadline, or CLIENT UNPAUSE). The
@@ -74,21 +75,21 @@ mod tests {
     #[test]
     fn holds_writes_only_unless_told_all() {
         let pause = Pause::default();
-        assert!(!pause.holds(true));
+        assert!(!pause.holds(|| true));
         pause.start(now_ms() + 10_000, false);
-        assert!(pause.holds(true) && !pause.holds(false));
+        assert!(pause.holds(|| true) && !pause.holds(|| false));
         pause.start(now_ms() + 1, true);
-        assert!(pause.holds(false), "the stricter mode wins");
+        assert!(pause.holds(|| false), "the stricter mode wins");
         assert!(pause.until.load(Ordering::Relaxed) > now_ms() + 5_000, "the later end wins");
         pause.stop();
-        assert!(!pause.holds(true) && !pause.holds(false));
+        assert!(!pause.holds(|| true) && !pause.holds(|| false));
     }
 
     #[test]
     fn a_pause_ends_by_itself() {
         let pause = Pause::default();
         pause.start(now_ms().saturating_sub(1), true);
-        assert!(!pause.holds(true));
+        assert!(!pause.holds(|| true));
     }
 
     #[tokio::test]

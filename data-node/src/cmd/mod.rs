@@ -215,7 +215,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.simple("QUEUED");
         return Flow::Continue;
     }
-    if !session.is_primary && server.pause.holds(may_write(spec, session)) {
+    if !session.is_primary && server.pause.holds(|| may_write(spec, session)) {
         return Flow::Paused;
     }
     // A replica applies its primary's writes whatever its own maxmemory says.
