@@ -166,6 +166,12 @@ pub fn test_failover_demotes_the_primary(cp: &ControlPlane, prefix: &str) {
     // A planned change back: the old primary's cluster becomes primary again.
     let first = format!("{group_id}-001");
     wait_members_available(&api, &group_id);
+    // Refused as a whole: a bad tag next to the primary change starts no failover.
+    let path = format!("/v1/replication-groups/{group_id}");
+    let bad = api.patch(&path, &json!({"primary_cluster_id": first, "tags": [{"key": "aws:x", "value": "y"}]}));
+    assert_eq!((bad.status, bad.code()), (400, "InvalidParameterValue"), "{}", bad.body);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_ne!(primary_member(&api, &group_id), first, "a refused request moved the primary");
     let changed = api.patch(&format!("/v1/replication-groups/{group_id}"), &json!({"primary_cluster_id": first}));
     assert_eq!(changed.status, 200, "{}", changed.body);
     let deadline = Instant::now() + Duration::from_secs(30);

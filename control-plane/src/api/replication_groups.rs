@@ -209,7 +209,19 @@ pub async fn modify(
         input.snapshot_window.as_deref(),
     )?;
     let _ = input.apply_immediately; // every change a group accepts today takes effect at once
+    let change = GroupChange {
+        description: input.replication_group_description,
+        automatic_failover_enabled: input.automatic_failover_enabled,
+        multi_az_enabled: input.multi_az_enabled,
+        preferred_maintenance_window: maintenance,
+        snapshot_retention_limit: input.snapshot_retention_limit,
+        snapshot_window: input.snapshot_window,
+        tags: input.tags.map(settings::check_tags).transpose()?,
+    };
     let new_primary = input.primary_cluster_id.map(|c| c.to_ascii_lowercase());
+    // Everything is checked before the failover is recorded: a refused
+    // request changes nothing.
+    let mut failover = false;
     if let Some(cluster) = &new_primary {
         let member = state.store.cluster(cluster).await?.filter(|c| c.replication_group_id.as_deref() == Some(&id));
         match member {
@@ -227,20 +239,16 @@ pub async fn modify(
                 if state.store.begin_failover(&id, true, &reason, Some(cluster)).await?.is_none() {
                     return Err(ApiError::FailoverInProgress(id));
                 }
+                failover = true;
             }
         }
     }
-    let change = GroupChange {
-        description: input.replication_group_description,
-        automatic_failover_enabled: input.automatic_failover_enabled,
-        multi_az_enabled: input.multi_az_enabled,
-        preferred_maintenance_window: maintenance,
-        snapshot_retention_limit: input.snapshot_retention_limit,
-        snapshot_window: input.snapshot_window,
-        tags: input.tags.map(settings::check_tags).transpose()?,
-    };
-    if !state.store.change_available_group(&id, &change).await.map_err(|e| not_found(e, &id))? {
-        return Err(ApiError::InvalidReplicationGroupState(id));
+    let changed = state.store.change_available_group(&id, &change).await.map_err(|e| not_found(e, &id));
+    if !matches!(changed, Ok(true)) {
+        if failover {
+            state.store.abandon_failover(&id).await?;
+        }
+        return Err(changed.err().unwrap_or(ApiError::InvalidReplicationGroupState(id)));
     }
     let message = match &new_primary {
         Some(cluster) => format!("Replication group modified; primary change to {cluster} requested"),
