@@ -3,16 +3,19 @@
 //! PING is failed, whatever the runtime says). When the primary misses
 //! enough checks, and the group has automatic failover, it promotes the
 //! reachable replica with the highest replication offset, repoints the other
-//! members at it and records the new roles. It keeps the primary's
-//! replication id in the store: only a replica sharing it holds the group's
-//! data and may be promoted, and a primary that answers with another one came
-//! back empty (restarted before it missed enough checks) and is replaced. Replicas that follow anything
+//! members at it and records the new roles. Replicas that follow anything
 //! else (a returning old primary, a replica restarted with its first
-//! configuration) are repointed at once: that is the fence. Failovers go
-//! through the journal in the store (requested ones are written there by the
-//! API), so one that a restart interrupted is finished, not started anew.
+//! configuration) are repointed at once: that is the fence.
+//!
+//! It keeps the primary's replication id in the store: only a replica
+//! sharing it holds the group's data and may be promoted, and a primary that
+//! answers with another one came back empty (restarted before it missed
+//! enough checks) and is replaced. Failovers go through the journal in the
+//! store (requested ones are written there by the API), so one that a restart
+//! interrupted is finished, not started anew.
 
 mod failover;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,24 +158,9 @@ impl<R: NodeRuntime> Monitor<R> {
                 self.failover(&group, &members, primary, journal).await?;
                 continue;
             }
-            if let Some(mut client) = members[primary].connect(PROBE).await {
+            if let Some(client) = members[primary].connect(PROBE).await {
                 self.misses.remove(&group.replication_group_id);
-                let info = client.info("replication").await.unwrap_or_default();
-                let now = info_field(&info, "master_replid").unwrap_or_default();
-                match group.replication_id.as_deref() {
-                    // Back before it missed enough checks (a restart policy), but empty.
-                    Some(known) if known != now && group.automatic_failover_enabled => {
-                        let reason = format!("primary {} came back without the group's data", members[primary].name());
-                        let id = &group.replication_group_id;
-                        if let Some(journal) = self.store.begin_failover(id, false, &reason, None).await? {
-                            self.failover(&group, &members, primary, journal).await?;
-                        }
-                    }
-                    known if known != Some(now) && !now.is_empty() => {
-                        self.store.set_replication_id(&group.replication_group_id, now).await?;
-                    }
-                    _ => self.fence(&group, &members, primary).await?,
-                }
+                self.primary_answered(&group, &members, primary, client).await?;
                 continue;
             }
             let misses = self.misses.entry(group.replication_group_id.clone()).or_default();
@@ -180,14 +168,49 @@ impl<R: NodeRuntime> Monitor<R> {
             if *misses >= self.misses_allowed && group.automatic_failover_enabled {
                 let reason = format!("primary {} missed {} health checks", members[primary].name(), *misses);
                 self.misses.remove(&group.replication_group_id);
-                if let Some(journal) =
-                    self.store.begin_failover(&group.replication_group_id, false, &reason, None).await?
-                {
-                    self.failover(&group, &members, primary, journal).await?;
-                }
+                self.start_automatic_failover(&group, &members, primary, &reason).await?;
             }
         }
         Ok(())
+    }
+
+    /// Records an automatic failover in the journal and runs it.
+    async fn start_automatic_failover(
+        &self,
+        group: &ReplicationGroup,
+        members: &[Member],
+        primary: usize,
+        reason: &str,
+    ) -> Result<(), crate::store::StoreError> {
+        match self.store.begin_failover(&group.replication_group_id, false, reason, None).await? {
+            Some(journal) => self.failover(group, members, primary, journal).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The primary answers: it still holds the group's data (its replication
+    /// id) and the replicas are fenced; or it is new (the id is recorded); or
+    /// it came back empty before it missed enough checks, and a replica that
+    /// holds the data takes over.
+    async fn primary_answered(
+        &mut self,
+        group: &ReplicationGroup,
+        members: &[Member],
+        primary: usize,
+        mut client: NodeClient,
+    ) -> Result<(), crate::store::StoreError> {
+        let info = client.info("replication").await.unwrap_or_default();
+        let Some(now) = info_field(&info, "master_replid") else {
+            return self.fence(group, members, primary).await;
+        };
+        match group.replication_id.as_deref() {
+            Some(known) if known == now => self.fence(group, members, primary).await,
+            Some(_) if group.automatic_failover_enabled => {
+                let reason = format!("primary {} came back without the group's data", members[primary].name());
+                self.start_automatic_failover(group, members, primary, &reason).await
+            }
+            _ => self.store.set_replication_id(&group.replication_group_id, now).await,
+        }
     }
 
     /// Repoints every replica that does not follow the current primary, and
