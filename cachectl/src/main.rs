@@ -242,22 +242,12 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
         }
         GroupCommand::TestFailover { name, wait: block } => {
             let before = client.get(&path(&name))?;
-            let primary = |g: &Value| g["node_groups"][0]["primary_endpoint"].clone();
+            let failures_before = if block { wait::failover_failures(client, &name).len() } else { 0 };
             let group = client.post(&format!("{}/test-failover", path(&name)), &json!({"node_group_id": "0001"}))?;
             if block {
-                let deadline = std::time::Instant::now() + timeout;
-                loop {
-                    let now = client.get(&path(&name))?;
-                    if primary(&now) != primary(&before) {
-                        eprintln!("{name}: primary now {}", output::endpoint(&primary(&now)));
-                        show_group(&now, output, None);
-                        return Ok(());
-                    }
-                    if std::time::Instant::now() >= deadline {
-                        anyhow::bail!("{name}: no failover within {}s", timeout.as_secs());
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                let now = wait::wait_for_failover(client, &path(&name), &name, &before, failures_before, timeout)?;
+                show_group(&now, output, None);
+                return Ok(());
             }
             show_group(&group, output, None);
         }

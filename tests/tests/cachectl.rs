@@ -74,3 +74,37 @@ fn a_failed_create_exits_non_zero_and_says_why() {
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("InvalidParameterValue"), "{}", text(&refused.stderr));
 }
+
+/// `group test-failover --wait` prints the new primary; a failover that
+/// cannot happen (the only replica frozen, so none answers) ends non-zero
+/// with the event that says why, instead of waiting out the timeout.
+#[test]
+fn test_failover_waits_for_the_new_primary_or_says_why_not() {
+    use ferrocache_tests::failover::{create_failover_group, wait_members_available};
+    let prefix = unique_prefix("clt");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    create_failover_group(&api, &group, 2);
+    let moved = cachectl(&cp, &["group", "test-failover", &group, "--wait"]);
+    assert!(moved.status.success(), "{}", text(&moved.stderr));
+    assert!(text(&moved.stderr).contains(&format!("{group}: primary now 127.0.0.1:")), "{}", text(&moved.stderr));
+
+    wait_members_available(&api, &group);
+    let described = api.get(&format!("/v1/replication-groups/{group}")).body;
+    let members = described["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
+    let replica = members.iter().find(|m| m["current_role"] == "replica").expect("a replica");
+    let replica = replica["cache_cluster_id"].as_str().expect("id");
+    let pid = std::fs::read_to_string(dir.0.join("nodes").join(replica).join("0001/pid")).expect("pid file");
+    let signal = |name: &str| {
+        let status = Command::new("kill").arg(format!("-{name}")).arg(pid.trim()).status().expect("kill");
+        assert!(status.success());
+    };
+    signal("STOP");
+    let refused = cachectl(&cp, &["group", "test-failover", &group, "--wait", "--timeout", "60"]);
+    signal("CONT");
+    assert!(!refused.status.success(), "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("failed: no replica that answers holds the group's data"), "{stderr}");
+}
