@@ -70,3 +70,28 @@ fn sentinel_clients_find_the_primary_and_follow_a_failover() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `SENTINEL FAILOVER <group>` forces a failover, as on a real Sentinel:
+/// the monitor runs it like a test-failover and the port names the new primary.
+#[test]
+fn sentinel_failover_moves_the_primary() {
+    use ferrocache_tests::failover::{primary_endpoint, wait_primary_moves_from};
+    let prefix = unique_prefix("sf");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let sentinel = cp.sentinel.clone().expect("the sentinel port is on");
+    let api = cp.api();
+    let group = format!("{prefix}-g");
+    create_failover_group(&api, &group, 3);
+    let old = primary_member(&api, &group);
+    let mut con = redis::Client::open(format!("redis://{sentinel}/").as_str())
+        .and_then(|c| c.get_connection())
+        .expect("the sentinel port");
+    let () = redis::cmd("SENTINEL").arg("FAILOVER").arg(&group).query(&mut con).expect("SENTINEL FAILOVER");
+    wait_primary_moves_from(&api, &group, &old);
+    let (host, port): (String, u16) =
+        redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(&group).query(&mut con).expect("discovery");
+    assert_eq!((host, port), primary_endpoint(&api, &group));
+    let unknown = redis::cmd("SENTINEL").arg("FAILOVER").arg("nobody").query::<()>(&mut con).expect_err("unknown");
+    assert!(unknown.to_string().contains("No such master with that name"), "{unknown}");
+}

@@ -1,8 +1,9 @@
 //! A Sentinel-compatible discovery port, so clients with Sentinel support
 //! (redis-py's `Sentinel`, the `redis` crate's sentinel client) find a
 //! group's primary and follow a failover with no change of configuration.
-//! The monitor is the only elector; this port only reports what the store
-//! says, and announces each failover as `+switch-master` to subscribers.
+//! The monitor is the only elector; this port reports what the store says,
+//! announces each failover as `+switch-master` to subscribers, and records a
+//! `SENTINEL FAILOVER` in the journal for the monitor to run.
 //!
 //! - `resp`: the RESP2 this port speaks.
 
@@ -148,8 +149,34 @@ async fn sentinel(store: &Store, id: &str, args: &[String], out: &mut Out) {
             Some(_) => out.array(0),
             None => out.error("ERR No such master with that name"),
         },
+        "failover" => failover(store, name, out).await,
         "myid" => out.bulk(id),
         _ => out.error(&format!("ERR Unknown sentinel subcommand '{sub}'")),
+    }
+}
+
+/// SENTINEL FAILOVER <group>: a requested failover, recorded in the journal
+/// for the monitor like a test-failover; answered as Sentinel does.
+async fn failover(store: &Store, name: &str, out: &mut Out) {
+    let id = name.to_ascii_lowercase();
+    let Some(members) = topology(store, &id).await else {
+        return out.error("ERR No such master with that name");
+    };
+    if members.len() < 2 {
+        return out.error("NOGOODSLAVE No suitable replica to promote");
+    }
+    match store.group(&id).await {
+        Ok(Some(group)) if group.status == crate::model::status::AVAILABLE => {}
+        _ => return out.error(&format!("ERR Replication group {id} is not in available state")),
+    }
+    let reason = "failover requested through the Sentinel port";
+    match store.begin_failover(&id, true, reason, None).await {
+        Ok(Some(_)) => out.simple("OK"),
+        Ok(None) => out.error("INPROG Failover already in progress"),
+        Err(e) => {
+            tracing::error!("sentinel: {e}");
+            out.error("ERR internal error")
+        }
     }
 }
 
