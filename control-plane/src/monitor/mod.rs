@@ -30,6 +30,10 @@ use crate::store::{Failover, Store};
 /// node's connection is refused at once).
 const PROBE: Duration = Duration::from_secs(1);
 
+/// Endpoint names are checked (a docker inspect per member) every this many
+/// rounds; a failover moves them at once.
+const NAMES_EVERY: u64 = 10;
+
 pub struct Monitor<R: NodeRuntime> {
     store: Store,
     runtime: Arc<R>,
@@ -39,6 +43,8 @@ pub struct Monitor<R: NodeRuntime> {
     interval: Duration,
     misses_allowed: u32,
     misses: HashMap<String, u32>,
+    /// Rounds of checks so far.
+    rounds: u64,
 }
 
 /// A member cluster with its one node.
@@ -122,6 +128,7 @@ impl<R: NodeRuntime> Monitor<R> {
             interval,
             misses_allowed: misses_allowed.max(1),
             misses: HashMap::new(),
+            rounds: 0,
         }
     }
 
@@ -130,6 +137,7 @@ impl<R: NodeRuntime> Monitor<R> {
             if let Err(e) = self.check_all().await {
                 tracing::error!("monitor: {e}");
             }
+            self.rounds += 1;
             tokio::time::sleep(self.interval).await;
         }
     }
@@ -221,7 +229,9 @@ impl<R: NodeRuntime> Monitor<R> {
         members: &[Member],
         primary: usize,
     ) -> Result<(), crate::store::StoreError> {
-        self.name_endpoints(group, members, primary).await;
+        if self.rounds.is_multiple_of(NAMES_EVERY) {
+            self.name_endpoints(group, members, primary).await;
+        }
         let (host, port) = self.runtime.primary_address(&members[primary].primary_ref(), group.port as u16);
         for (i, member) in members.iter().enumerate() {
             if i == primary {
