@@ -258,8 +258,16 @@ impl ControlPlane {
                 command.args(["--runtime", "docker"]).arg("--data-node-bin").arg(static_data_node());
             }
             Runtime::Broken { ready_timeout_secs } => {
+                // Runs, never listens. Its command line names the data dir,
+                // so DataDir's drop finds and kills it.
+                let script = data_dir.join("never-answers");
+                std::fs::write(&script, "#!/bin/sh\nwhile :; do sleep 1; done\n").expect("writing the script");
+                std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                    .expect("making the script executable");
                 command
-                    .args(["--runtime", "process", "--data-node-bin", "/bin/false", "--node-ready-timeout"])
+                    .args(["--runtime", "process", "--data-node-bin"])
+                    .arg(&script)
+                    .arg("--node-ready-timeout")
                     .arg(ready_timeout_secs.to_string());
             }
         }

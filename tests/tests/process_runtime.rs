@@ -219,3 +219,71 @@ fn replicas_are_added_and_removed_online() {
     let refused = api.post(&format!("{path}/increase-replica-count"), &serde_json::json!({"new_replica_count": 6}));
     assert_eq!((refused.status, refused.code()), (400, "InvalidParameterValue"));
 }
+
+/// A node whose port something else took while it was down cannot start:
+/// the reboot says why (and retries) instead of taking the stranger that
+/// answers PING on that port for the node; once the port is free, it comes back.
+#[test]
+fn a_node_that_cannot_start_is_not_mistaken_for_whatever_holds_its_port() {
+    use ferrocache_tests::scenarios::PROVISION;
+    use std::io::{Read, Write};
+    let prefix = unique_prefix("pt");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    let id = format!("{prefix}-c");
+    assert_eq!(api.post("/v1/cache-clusters", &serde_json::json!({"cache_cluster_id": id})).status, 201);
+    let path = format!("/v1/cache-clusters/{id}");
+    let cluster = api.wait_status(&path, "available", PROVISION);
+    let port = cluster["cache_nodes"][0]["endpoint"]["port"].as_u64().expect("port") as u16;
+
+    kill_node_process(&dir.0, &id);
+    // A stranger on the node's port that answers anything with +PONG.
+    let stranger = loop {
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            break listener;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    stranger.set_nonblocking(true).expect("nonblocking");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answering = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match stranger.accept() {
+                    Ok((mut con, _)) => {
+                        let _ = con.set_nonblocking(false);
+                        let _ = con.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+                        let mut buf = [0u8; 512];
+                        while let Ok(n) = con.read(&mut buf) {
+                            if n == 0 || con.write_all(b"+PONG\r\n").is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        })
+    };
+
+    let rebooting = api.post(&format!("{path}/reboot"), &serde_json::json!({"cache_node_ids_to_reboot": ["0001"]}));
+    assert_eq!(rebooting.status, 202, "{}", rebooting.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let events = api.get(&format!("/v1/events?source_identifier={id}")).body.to_string();
+        if events.contains("the data node exited") && events.contains("cannot listen") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no event says why the node did not start: {events}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(api.get(&path).body["status"], "rebooting cluster nodes", "the stranger passed for the node");
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    answering.join().expect("stranger");
+    api.wait_status(&path, "available", std::time::Duration::from_secs(60));
+    let mut con = ferrocache_tests::scenarios::connect("127.0.0.1", port);
+    let () = redis::cmd("SET").arg("back").arg("1").query(&mut con).expect("our node again");
+}

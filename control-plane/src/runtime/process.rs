@@ -5,9 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
+
+/// How long a new node has to print its ready line before the reconciler's
+/// own readiness wait takes over.
+const STARTUP: Duration = Duration::from_secs(5);
 
 pub struct ProcessRuntime {
     binary: PathBuf,
@@ -62,6 +66,7 @@ impl ProcessRuntime {
     }
 
     async fn spawn(&self, spec: &NodeSpec, dir: &Path) -> RuntimeResult<()> {
+        let logged_before = std::fs::metadata(dir.join("node.log")).map_or(0, |m| m.len());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -99,11 +104,26 @@ impl ProcessRuntime {
             let (host, port) = self.primary_address(primary, spec.port);
             command.env("FERRO_REPLICAOF", format!("{host} {port}"));
         }
-        let child = command.spawn().map_err(io(format!("starting {}", self.binary.display())))?;
+        let mut child = command.spawn().map_err(io(format!("starting {}", self.binary.display())))?;
         let pid = child.id().unwrap_or_default();
+        std::fs::write(dir.join("pid"), pid.to_string()).map_err(io("writing the pid file"))?;
+        // A node that cannot start (its port taken since it was allocated, say)
+        // exits at once: found out here, or whatever answers on its port
+        // would pass for it.
+        let deadline = Instant::now() + STARTUP;
+        while Instant::now() < deadline {
+            let logged = logged_since(dir, logged_before);
+            if logged.contains("data-node ready") {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let why = logged.lines().last().unwrap_or("no output").trim().to_owned();
+                return Err(RuntimeError::Conflict(format!("the data node exited ({status}): {why}")));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         // Dropping the handle leaves the node running; tokio reaps it if it exits.
         drop(child);
-        std::fs::write(dir.join("pid"), pid.to_string()).map_err(io("writing the pid file"))?;
         Ok(())
     }
 
@@ -148,6 +168,18 @@ fn remove_dir(dir: &Path) -> RuntimeResult<()> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(format!("removing {}", dir.display()))(e)),
         _ => Ok(()),
     }
+}
+
+/// What the node wrote to its log after `offset` (the first 64 KiB of it).
+fn logged_since(dir: &Path, offset: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut bytes = Vec::new();
+    if let Ok(mut log) = std::fs::File::open(dir.join("node.log"))
+        && log.seek(SeekFrom::Start(offset)).is_ok()
+    {
+        let _ = log.take(64 * 1024).read_to_end(&mut bytes);
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn signal(pid: i32, signal: i32) {
