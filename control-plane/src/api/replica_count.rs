@@ -8,10 +8,10 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Writer};
-use super::replication_groups::{member_filter, view};
+use super::replication_groups::{member_filter, not_found, view};
 use super::views::ReplicationGroupView;
-use crate::model::{member_cluster_id, source};
-use crate::store::{NewCluster, StoreError};
+use crate::model::{CacheCluster, ReplicationGroup, member_cluster_id, source};
+use crate::store::{NewCluster, StoreResult};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,11 +23,27 @@ pub struct ReplicaCount {
     apply_immediately: Option<bool>,
 }
 
-fn state_error(error: StoreError, id: &str) -> ApiError {
-    match error {
-        StoreError::NotFound => ApiError::ReplicationGroupNotFound(id.to_owned()),
-        other => other.into(),
+/// The group and its member clusters (the primary and its replicas).
+async fn group_and_members(state: &AppState, id: &str) -> ApiResult<(ReplicationGroup, Vec<CacheCluster>)> {
+    let group = state.store.group(id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.to_owned()))?;
+    let members = state.store.clusters(&member_filter(id)).await?;
+    Ok((group, members))
+}
+
+/// Answers a change the store took (`Ok(true)`) with 202 and the group,
+/// after the event and a nudge to the reconciler; a group in another state is 409.
+async fn accepted(
+    state: &AppState,
+    id: String,
+    changed: StoreResult<bool>,
+    message: &str,
+) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
+    if !changed.map_err(|e| not_found(e, &id))? {
+        return Err(ApiError::InvalidReplicationGroupState(id));
     }
+    state.store.record_event(source::REPLICATION_GROUP, &id, message).await?;
+    state.reconcile.notify_one();
+    Ok((StatusCode::ACCEPTED, axum::Json(view(state, &id).await?)))
 }
 
 pub async fn increase(
@@ -37,8 +53,7 @@ pub async fn increase(
     Json(input): Json<ReplicaCount>,
 ) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
     let id = id.to_ascii_lowercase();
-    let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
-    let members = state.store.clusters(&member_filter(&id)).await?;
+    let (group, members) = group_and_members(&state, &id).await?;
     let replicas = members.len() as i64 - 1;
     let wanted = input.new_replica_count;
     if !(1..=5).contains(&wanted) || wanted <= replicas {
@@ -68,13 +83,8 @@ pub async fn increase(
             tags: group.tags.clone(),
         })
         .collect();
-    if !state.store.add_replicas(&id, &new_members).await.map_err(|e| state_error(e, &id))? {
-        return Err(ApiError::InvalidReplicationGroupState(id));
-    }
-    let message = format!("Replica count increase to {wanted} requested");
-    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
-    state.reconcile.notify_one();
-    Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
+    let changed = state.store.add_replicas(&id, &new_members).await;
+    accepted(&state, id, changed, &format!("Replica count increase to {wanted} requested")).await
 }
 
 pub async fn decrease(
@@ -84,8 +94,7 @@ pub async fn decrease(
     Json(input): Json<ReplicaCount>,
 ) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
     let id = id.to_ascii_lowercase();
-    let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
-    let members = state.store.clusters(&member_filter(&id)).await?;
+    let (group, members) = group_and_members(&state, &id).await?;
     let replicas = members.len() as i64 - 1;
     let wanted = input.new_replica_count;
     let least = i64::from(group.automatic_failover_enabled);
@@ -100,11 +109,7 @@ pub async fn decrease(
         members.iter().filter(|m| m.role.as_deref() == Some("replica")).map(|m| m.cache_cluster_id.clone()).collect();
     leaving.sort();
     let leaving = leaving.split_off(leaving.len() - (replicas - wanted) as usize);
-    if !state.store.remove_replicas(&id, &leaving).await.map_err(|e| state_error(e, &id))? {
-        return Err(ApiError::InvalidReplicationGroupState(id));
-    }
+    let changed = state.store.remove_replicas(&id, &leaving).await;
     let message = format!("Replica count decrease to {wanted} requested (removing {})", leaving.join(", "));
-    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
-    state.reconcile.notify_one();
-    Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
+    accepted(&state, id, changed, &message).await
 }

@@ -311,7 +311,7 @@ pub async fn test_failover(
     Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))
 }
 
-fn not_found(error: StoreError, id: &str) -> ApiError {
+pub(super) fn not_found(error: StoreError, id: &str) -> ApiError {
     match error {
         StoreError::NotFound => ApiError::ReplicationGroupNotFound(id.to_owned()),
         other => other.into(),
