@@ -112,14 +112,19 @@ impl Drop for DataDir {
     }
 }
 
-/// SIGKILL a process-runtime node: the first node of `member`, a cluster of
-/// the control plane whose data dir is `data_dir`.
-pub fn kill_node_process(data_dir: &Path, member: &str) {
-    let pid: i32 = std::fs::read_to_string(data_dir.join("nodes").join(member).join("0001/pid"))
+/// The pid of a process-runtime node: the first node of `member`, a cluster
+/// of the control plane whose data dir is `data_dir`.
+pub fn node_pid(data_dir: &Path, member: &str) -> i32 {
+    std::fs::read_to_string(data_dir.join("nodes").join(member).join("0001/pid"))
         .expect("pid file")
         .trim()
         .parse()
-        .expect("pid");
+        .expect("pid")
+}
+
+/// SIGKILL a process-runtime node (see `node_pid`).
+pub fn kill_node_process(data_dir: &Path, member: &str) {
+    let pid = node_pid(data_dir, member);
     // SAFETY: kill(2) has no memory-safety preconditions.
     unsafe {
         libc::kill(pid, libc::SIGKILL);

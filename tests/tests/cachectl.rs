@@ -96,9 +96,9 @@ fn test_failover_waits_for_the_new_primary_or_says_why_not() {
     let members = described["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
     let replica = members.iter().find(|m| m["current_role"] == "replica").expect("a replica");
     let replica = replica["cache_cluster_id"].as_str().expect("id");
-    let pid = std::fs::read_to_string(dir.0.join("nodes").join(replica).join("0001/pid")).expect("pid file");
+    let pid = ferrocache_tests::node_pid(&dir.0, replica);
     let signal = |name: &str| {
-        let status = Command::new("kill").arg(format!("-{name}")).arg(pid.trim()).status().expect("kill");
+        let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("kill");
         assert!(status.success());
     };
     signal("STOP");

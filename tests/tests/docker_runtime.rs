@@ -124,13 +124,17 @@ fn a_primary_cut_off_its_network_is_fenced_when_it_returns() {
     check_replication(&api, &group, 2);
 }
 
+/// `docker inspect -f <format> <container>`, trimmed.
+fn inspect(container: &str, format: &str) -> String {
+    let out = std::process::Command::new("docker").args(["inspect", "-f", format, container]).output().expect("docker");
+    assert!(out.status.success(), "docker inspect {container}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// Each member's names on the group's network, as Docker holds them.
 fn aliases(container: &str, network: &str) -> Vec<String> {
     let format = format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Aliases}}}}");
-    let out =
-        std::process::Command::new("docker").args(["inspect", "-f", &format, container]).output().expect("docker");
-    assert!(out.status.success(), "docker inspect {container}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_default()
+    serde_json::from_str(&inspect(container, &format)).unwrap_or_default()
 }
 
 /// `<group>-primary` names the primary and only it; `<group>-reader` every replica.
@@ -214,11 +218,7 @@ fn endpoint_names_follow_the_primary() {
 
     let old_member = primary_member(&api, &group);
     let old = primary_endpoint(&api, &group);
-    let image_of = std::process::Command::new("docker")
-        .args(["inspect", "-f", "{{.Config.Image}}", &format!("ferrocache-{old_member}-0001")])
-        .output()
-        .expect("docker inspect");
-    let image = String::from_utf8_lossy(&image_of.stdout).trim().to_owned();
+    let image = inspect(&format!("ferrocache-{old_member}-0001"), "{{.Config.Image}}");
     let () = redis::cmd("SET").arg("k").arg("before").query(&mut scenarios::connect(&old.0, old.1)).expect("SET");
     let probe = Probe::start(
         &format!("ferrocache-{prefix}-probe"),
@@ -249,13 +249,10 @@ fn endpoint_names_follow_the_primary() {
     let rebooting = api.post(&format!("{path}/reboot"), &serde_json::json!({"cache_node_ids_to_reboot": ["0001"]}));
     assert_eq!(rebooting.status, 202, "{}", rebooting.body);
     api.wait_status(&path, "available", ferrocache_tests::scenarios::PROVISION);
-    let env = std::process::Command::new("docker")
-        .args(["inspect", "-f", "{{json .Config.Env}}", &format!("ferrocache-{old_member}-0001")])
-        .output()
-        .expect("docker inspect");
+    let env = inspect(&format!("ferrocache-{old_member}-0001"), "{{json .Config.Env}}");
     let new_member = primary_member(&api, &group);
     let follows = format!("FERRO_REPLICAOF=ferrocache-{new_member}-0001 6379");
-    assert!(String::from_utf8_lossy(&env.stdout).contains(&follows), "{}", String::from_utf8_lossy(&env.stdout));
+    assert!(env.contains(&follows), "{env}");
     let mut demoted = scenarios::connect(&old.0, old.1);
     assert_eq!(redis::cmd("GET").arg("k").query::<String>(&mut demoted).expect("GET"), "after");
     let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut demoted).expect("ROLE");

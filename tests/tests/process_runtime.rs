@@ -155,8 +155,8 @@ fn a_primary_back_without_its_data_is_replaced_by_a_replica() {
 
     // Crash and restart the primary's process with the same command line: it comes back empty.
     let old = primary_member(&api, &group);
-    let pid = std::fs::read_to_string(dir.0.join("nodes").join(&old).join("0001/pid")).expect("pid file");
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).expect("cmdline");
+    let pid = ferrocache_tests::node_pid(&dir.0, &old);
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
     let mut args =
         cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned());
     let program = args.next().expect("program");
