@@ -77,8 +77,8 @@ async fn choose(
     primary: usize,
     target: Option<&str>,
     replication_id: Option<&str>,
-) -> Option<(usize, u64)> {
-    let mut best: Option<(usize, (bool, u64))> = None;
+) -> Option<Chosen> {
+    let mut best: Option<(Chosen, bool)> = None;
     for (i, member) in members.iter().enumerate() {
         if i == primary || target.is_some_and(|t| t != member.cluster.cache_cluster_id) {
             continue;
@@ -88,18 +88,25 @@ async fn choose(
         if replication_id.is_some_and(|id| info_field(&info, "master_replid") != Some(id)) {
             continue;
         }
-        let Some(rank) = replication_offset(&info) else { continue };
-        if best.is_none_or(|(_, r)| rank > r) {
-            best = Some((i, rank));
+        let Some((promoted, offset)) = replication_offset(&info) else { continue };
+        if best.as_ref().is_none_or(|(b, p)| (promoted, offset) > (*p, b.offset)) {
+            best = Some((Chosen { index: i, offset, client }, promoted));
         }
     }
-    best.map(|(i, (_, offset))| (i, offset))
+    best.map(|(chosen, _)| chosen)
 }
 
-/// Waits until `member` has applied the stream up to `offset`.
-async fn caught_up(member: &Member, offset: u64) -> bool {
+/// The member to promote, how far into the stream it was, and the
+/// connection the rest of the failover speaks to it through.
+struct Chosen {
+    index: usize,
+    offset: u64,
+    client: NodeClient,
+}
+
+/// Waits until the node has applied the stream up to `offset`.
+async fn caught_up(client: &mut NodeClient, offset: u64) -> bool {
     let deadline = Instant::now() + CATCH_UP;
-    let Some(mut client) = member.connect(PROBE).await else { return false };
     loop {
         let info = client.info("replication").await.ok();
         if info.as_deref().and_then(replication_offset).is_some_and(|(_, reached)| reached >= offset) {
@@ -131,35 +138,30 @@ impl<R: NodeRuntime> Monitor<R> {
         };
         self.store.record_event(source::REPLICATION_GROUP, id, &message).await?;
 
-        let handover = match journal.requested || resumed {
+        let mut handover = match journal.requested || resumed {
             true => Handover::hold(&members[primary]).await,
             false => None,
         };
         let target = journal.new_primary.as_deref();
-        let Some((chosen, offset)) = choose(members, primary, target, group.replication_id.as_deref()).await else {
+        let Some(mut chosen) = choose(members, primary, target, group.replication_id.as_deref()).await else {
             let why = "no replica that answers holds the group's data".to_owned();
             self.abandon(id, &old, handover, why).await?;
             return self.carry_on_without_replica(group, &members[primary]).await;
         };
-        let new = &members[chosen];
+        let new = &members[chosen.index];
         if journal.new_primary.is_none() {
             self.store.choose_new_primary(id, &new.cluster.cache_cluster_id).await?;
         }
         if let Some(held) = &handover
-            && !caught_up(new, held.offset).await
+            && !caught_up(&mut chosen.client, held.offset).await
         {
             let why = format!("{} did not reach offset {} within {CATCH_UP:?}", new.name(), held.offset);
             return self.abandon(id, &old, handover, why).await;
         }
-        let promoted = match new.connect(PROBE).await {
-            Some(mut client) => client.replicaof(None).await.is_ok(),
-            None => false,
-        };
-        if !promoted {
+        if chosen.client.replicaof(None).await.is_err() {
             return self.abandon(id, &old, handover, format!("{} could not be promoted", new.name())).await;
         }
         let (host, port) = self.runtime.primary_address(&new.primary_ref(), group.port as u16);
-        let mut handover = handover;
         // Demoted while its clients' writes are still held: let go, they meet
         // a replica (or their dropped connection).
         let demoted = match handover.as_mut() {
@@ -170,10 +172,10 @@ impl<R: NodeRuntime> Monitor<R> {
         // Renaming reconnects a container to its network, cutting its
         // connections: done once the old primary is demoted (through one of
         // them) and before the other replicas link to the new one.
-        self.name_endpoints(group, members, chosen).await;
+        self.name_endpoints(group, members, chosen.index).await;
         for (i, member) in members.iter().enumerate() {
             // A dead old primary is repointed by the fence when it returns.
-            if i == chosen || (i == primary && demoted) {
+            if i == chosen.index || (i == primary && demoted) {
                 continue;
             }
             if let Some(mut client) = member.connect(PROBE).await {
@@ -188,9 +190,10 @@ impl<R: NodeRuntime> Monitor<R> {
             (new.node.address.as_deref().unwrap_or(""), new.node.host_port),
         );
         let message = format!(
-            "Failover from master node {old} to replica node {} completed in {} ms (replication offset {offset})",
+            "Failover from master node {old} to replica node {} completed in {} ms (replication offset {})",
             new.name(),
-            started.elapsed().as_millis()
+            started.elapsed().as_millis(),
+            chosen.offset
         );
         self.store.record_event(source::REPLICATION_GROUP, id, &message).await
     }
