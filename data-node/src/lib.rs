@@ -80,7 +80,7 @@ async fn tick(server: Arc<Server>) {
         server.keyspace.tick_clock();
         let period = server.live.repl_ping_replica_period.load(std::sync::atomic::Ordering::Relaxed);
         // A pause keeps the offset still, the replicas' keepalive included.
-        if pinged.elapsed() >= Duration::from_secs(period) && !server.pause.holds(|| true) {
+        if pinged.elapsed() >= Duration::from_secs(period) && !server.pause.active() {
             server.replication.ping_replicas();
             pinged = std::time::Instant::now();
         }
@@ -88,7 +88,7 @@ async fn tick(server: Arc<Server>) {
         // Expiry takes shard locks: keep it off the async workers' fast path.
         let _ = tokio::task::spawn_blocking(move || {
             // A pause keeps the data, and the replication offset, still.
-            while !s.pause.holds(|| true) && s.keyspace.expire_cycle(keyspace::now_ms()) >= 256 {}
+            while !s.pause.active() && s.keyspace.expire_cycle(keyspace::now_ms()) >= 256 {}
             s.sample_ops();
         })
         .await;
