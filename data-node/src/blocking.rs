@@ -2,6 +2,7 @@
 //! one of those keys wakes every waiter; each retries its command and the
 //! losers of the race block again.
 
+use crate::sync;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -32,7 +33,7 @@ impl Blocking {
     }
 
     pub fn register(&self, db: usize, keys: &[Vec<u8>], waiter: &Arc<Notify>) {
-        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = sync::lock(&self.waiters);
         for k in keys {
             w.entry((db, k.clone())).or_default().push(waiter.clone());
         }
@@ -40,7 +41,7 @@ impl Blocking {
     }
 
     pub fn unregister(&self, db: usize, keys: &[Vec<u8>], waiter: &Arc<Notify>) {
-        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = sync::lock(&self.waiters);
         for k in keys {
             let slot = (db, k.clone());
             if let Some(list) = w.get_mut(&slot) {
@@ -54,7 +55,7 @@ impl Blocking {
     }
 
     pub fn signal(&self, db: usize, key: &[u8]) {
-        let w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let w = sync::lock(&self.waiters);
         if let Some(list) = w.get(&(db, key.to_vec())) {
             for n in list {
                 n.notify_one();

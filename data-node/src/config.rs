@@ -1,5 +1,6 @@
 //! Start-up flags (with env fallbacks) and the settings CONFIG GET/SET see.
 
+use crate::sync;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -132,13 +133,13 @@ impl Live {
     }
 
     pub fn requirepass(&self) -> Option<Vec<u8>> {
-        self.requirepass.read().unwrap_or_else(|e| e.into_inner()).clone()
+        sync::read(&self.requirepass).clone()
     }
 
     /// `dir`/`dbfilename`: where SAVE writes and startup loads.
     pub fn rdb_path(&self) -> std::path::PathBuf {
-        let dir = self.dir.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let file = self.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let dir = sync::read(&self.dir).clone();
+        let file = sync::read(&self.dbfilename).clone();
         std::path::Path::new(&dir).join(file)
     }
 

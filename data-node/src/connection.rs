@@ -11,10 +11,11 @@ use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use crate::clients::ClientHandle;
 use crate::cmd::{self, Flow};
 use crate::pubsub::{MAILBOX, Message};
 use crate::resp::{Limits, Parsed, Reply, parse_request};
-use crate::server::{ClientHandle, Server};
+use crate::server::Server;
 use crate::session::Session;
 
 /// Replies are flushed mid-batch past this size, so a pipeline of large
@@ -26,9 +27,9 @@ const MAX_QUERY_BUFFER: usize = 1024 * 1024 * 1024;
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let handle = server.register_client(peer.to_string(), local);
+    let handle = server.clients().register(peer.to_string(), local);
     let (tx, mut rx) = mpsc::channel(MAILBOX);
-    let authenticated = server.live.requirepass().is_none();
+    let authenticated = server.live().requirepass().is_none();
     let mut session = Session::new(handle.clone(), tx, authenticated);
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = Reply::new();
@@ -91,8 +92,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
         if inbuf.len() > MAX_QUERY_BUFFER {
             break;
         }
-        *handle.last_active.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-        let idle = server.live.timeout.load(Ordering::Relaxed);
+        handle.touch(Instant::now());
+        let idle = server.live().timeout.load(Ordering::Relaxed);
         let idle_limit = async {
             match idle {
                 0 => std::future::pending::<()>().await,
@@ -112,7 +113,7 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                 match read_some(&stream, &mut inbuf) {
                     Ok(0) => break,
                     Ok(n) => {
-                        server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        server.stats().net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                         session.clock = Instant::now();
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -147,7 +148,7 @@ async fn run_command(
             Flow::Continue => return true,
             Flow::Replica(attached) => {
                 if flush(server, wr, out, &session.handle).await.is_ok() {
-                    crate::replication::link::serve(server, &session.handle, wr, attached).await;
+                    crate::replica_link::serve(server, &session.handle, wr, attached).await;
                 }
                 return false;
             }
@@ -156,7 +157,7 @@ async fn run_command(
                     return false;
                 }
                 tokio::select! {
-                    _ = server.pause.ended() => {}
+                    _ = server.pause().ended() => {}
                     _ = session.handle.kill.notified() => return false,
                     _ = hung_up(wr) => return false,
                 }
@@ -175,14 +176,14 @@ async fn run_command(
             }
             Flow::Block { deadline, db, keys, waiter } => {
                 if flush(server, wr, out, &session.handle).await.is_err() {
-                    server.blocking.unregister(db, &keys, &waiter);
+                    server.blocking().unregister(db, &keys, &waiter);
                     return false;
                 }
                 let wait = async {
                     if deadline == 0 {
                         std::future::pending::<()>().await
                     } else {
-                        let left = deadline.saturating_sub(crate::keyspace::now_ms());
+                        let left = deadline.saturating_sub(server.now_ms());
                         tokio::time::sleep(Duration::from_millis(left)).await
                     }
                 };
@@ -193,7 +194,7 @@ async fn run_command(
                     _ = session.handle.kill.notified() => killed = true,
                     _ = hung_up(wr) => killed = true,
                 }
-                server.blocking.unregister(db, &keys, &waiter);
+                server.blocking().unregister(db, &keys, &waiter);
                 // Time spent blocked is not the command's own time.
                 session.clock = Instant::now();
                 if killed {
@@ -214,15 +215,15 @@ async fn wait_for_acks(
     needed: usize,
     deadline: u64,
 ) -> Option<usize> {
-    let repl = &server.replication;
-    let acked = || repl.feed.lock().unwrap_or_else(|e| e.into_inner()).acked(offset);
+    let repl = &server.replication();
+    let acked = || repl.with_feed(|feed| feed.acked(offset));
     loop {
         // Registered before counting, so an ACK between the two still wakes us.
-        let woken = repl.acks.notified();
+        let woken = repl.acked();
         tokio::pin!(woken);
         woken.as_mut().enable();
         let count = acked();
-        let now = crate::keyspace::now_ms();
+        let now = server.now_ms();
         if count >= needed || (deadline != 0 && now >= deadline) {
             return Some(count);
         }
@@ -276,7 +277,7 @@ async fn flush(server: &Server, wr: &mut TcpStream, out: &mut Reply, client: &Cl
         written = wr.write_all(&out.buf) => written?,
         _ = client.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
     }
-    server.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+    server.stats().net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
     out.buf.clear();
     if out.buf.capacity() > 1024 * 1024 {
         out.buf.shrink_to(64 * 1024);
@@ -306,9 +307,9 @@ fn write_message(out: &mut Reply, msg: Message) {
 /// pipelined commands don't contend on shared cache lines.
 fn report(server: &Server, session: &mut Session) {
     if session.commands > 0 {
-        server.stats.commands_processed.fetch_add(session.commands, Ordering::Relaxed);
+        server.stats().commands_processed.fetch_add(session.commands, Ordering::Relaxed);
         session.commands = 0;
-        *session.handle.last_cmd.lock().unwrap_or_else(|e| e.into_inner()) = session.last_cmd;
+        session.handle.set_last_cmd(session.last_cmd);
     }
 }
 
@@ -316,13 +317,13 @@ fn cleanup(server: &Arc<Server>, session: &mut Session) {
     report(server, session);
     let id = session.id();
     for ch in session.channels.drain() {
-        server.pubsub.unsubscribe(&ch, id);
+        server.pubsub().unsubscribe(&ch, id);
     }
     for p in session.patterns.drain() {
-        server.pubsub.punsubscribe(&p, id);
+        server.pubsub().punsubscribe(&p, id);
     }
     for (db, key, _, _) in std::mem::take(&mut session.watched) {
-        server.keyspace.lock_one(&key).unwatch(db, &key);
+        server.keyspace().lock_one(&key).unwatch(db, &key);
     }
-    server.unregister_client(id);
+    server.clients().unregister(id);
 }

@@ -77,7 +77,7 @@ fn title(section: &str) -> String {
 type Fields = Vec<(&'static str, String)>;
 
 fn server(s: &Server) -> Fields {
-    let up = s.started.elapsed().as_secs();
+    let up = s.uptime_secs();
     vec![
         ("redis_version", crate::REDIS_VERSION.into()),
         ("ferrocache_version", env!("CARGO_PKG_VERSION").into()),
@@ -86,8 +86,8 @@ fn server(s: &Server) -> Fields {
         ("arch_bits", "64".into()),
         ("multiplexing_api", "epoll".into()),
         ("process_id", std::process::id().to_string()),
-        ("run_id", s.run_id.clone()),
-        ("tcp_port", s.live.port.load(Ordering::Relaxed).to_string()),
+        ("run_id", s.run_id().to_owned()),
+        ("tcp_port", s.live().port.load(Ordering::Relaxed).to_string()),
         ("uptime_in_seconds", up.to_string()),
         ("uptime_in_days", (up / 86400).to_string()),
         ("hz", "10".into()),
@@ -98,17 +98,17 @@ fn server(s: &Server) -> Fields {
 
 fn clients(s: &Server) -> Fields {
     vec![
-        ("connected_clients", s.connected_clients().to_string()),
-        ("blocked_clients", s.blocking.blocked().to_string()),
-        ("maxclients", s.live.maxclients.load(Ordering::Relaxed).to_string()),
+        ("connected_clients", s.clients().count().to_string()),
+        ("blocked_clients", s.blocking().blocked().to_string()),
+        ("maxclients", s.live().maxclients.load(Ordering::Relaxed).to_string()),
     ]
 }
 
 fn memory(s: &Server) -> Fields {
     let used = s.used_memory();
     let rss = rss_bytes();
-    let max = s.live.maxmemory.load(Ordering::Relaxed);
-    let peak = s.peak_memory.fetch_max(used, Ordering::Relaxed).max(used);
+    let max = s.live().maxmemory.load(Ordering::Relaxed);
+    let peak = s.peak_memory(used);
     vec![
         ("used_memory", used.to_string()),
         ("used_memory_human", human(used)),
@@ -118,28 +118,27 @@ fn memory(s: &Server) -> Fields {
         ("used_memory_peak_human", human(peak)),
         ("maxmemory", max.to_string()),
         ("maxmemory_human", human(max)),
-        ("maxmemory_policy", s.keyspace.policy().name().into()),
+        ("maxmemory_policy", s.keyspace().policy().name().into()),
         ("mem_fragmentation_ratio", format!("{:.2}", if used > 0 { rss as f64 / used as f64 } else { 0.0 })),
         ("mem_allocator", "libc".into()),
     ]
 }
 
 fn persistence(s: &Server) -> Fields {
-    let p = &s.persistence;
-    let flag = |b: &std::sync::atomic::AtomicBool| if b.load(std::sync::atomic::Ordering::Relaxed) { "1" } else { "0" };
+    let p = &s.persistence();
     vec![
         ("loading", "0".into()),
-        ("rdb_bgsave_in_progress", flag(&p.bgsave_in_progress).into()),
-        ("rdb_last_save_time", p.last_save.load(std::sync::atomic::Ordering::Relaxed).to_string()),
-        ("rdb_last_bgsave_status", if flag(&p.last_save_ok) == "1" { "ok" } else { "err" }.into()),
+        ("rdb_bgsave_in_progress", u8::from(p.background_in_progress()).to_string()),
+        ("rdb_last_save_time", p.last_save_secs().to_string()),
+        ("rdb_last_bgsave_status", if p.last_save_ok() { "ok" } else { "err" }.into()),
         ("aof_enabled", "0".into()),
         ("aof_rewrite_in_progress", "0".into()),
     ]
 }
 
 fn stats(s: &Server) -> Fields {
-    let ks = s.keyspace.stats();
-    let st = &s.stats;
+    let ks = s.keyspace().stats();
+    let st = &s.stats();
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
     vec![
         ("total_connections_received", load(&st.connections_received)),
@@ -148,20 +147,20 @@ fn stats(s: &Server) -> Fields {
         ("total_net_input_bytes", load(&st.net_input_bytes)),
         ("total_net_output_bytes", load(&st.net_output_bytes)),
         ("rejected_connections", load(&st.rejected_connections)),
-        ("sync_full", load(&s.replication.stats.full)),
-        ("sync_partial_ok", load(&s.replication.stats.partial_ok)),
-        ("sync_partial_err", load(&s.replication.stats.partial_err)),
+        ("sync_full", load(&s.replication().stats.full)),
+        ("sync_partial_ok", load(&s.replication().stats.partial_ok)),
+        ("sync_partial_err", load(&s.replication().stats.partial_err)),
         ("expired_keys", ks.expired.to_string()),
         ("evicted_keys", ks.evicted.to_string()),
         ("keyspace_hits", ks.hits.to_string()),
         ("keyspace_misses", ks.misses.to_string()),
-        ("pubsub_channels", s.pubsub.channels(None).len().to_string()),
-        ("pubsub_patterns", s.pubsub.numpat().to_string()),
+        ("pubsub_channels", s.pubsub().channels(None).len().to_string()),
+        ("pubsub_patterns", s.pubsub().numpat().to_string()),
     ]
 }
 
 fn replication(s: &Server) -> Fields {
-    let r = &s.replication;
+    let r = &s.replication();
     let mut fields: Fields = Vec::new();
     let offset = r.with_role(|role| match role {
         crate::replication::Role::Primary => {
@@ -180,32 +179,33 @@ fn replication(s: &Server) -> Fields {
             fields.push(("slave_priority", "100".into()));
             fields.push(("slave_read_only", "1".into()));
             fields.push(("replica_announced", "1".into()));
-            Some((of.master_replid.clone(), of.offset))
+            of.history.clone().map(|id| (id, of.offset))
         }
     });
-    let feed = r.feed.lock().unwrap_or_else(|e| e.into_inner());
-    fields.push(("connected_slaves", feed.links().len().to_string()));
-    const NAMES: [&str; 16] = [
-        "slave0", "slave1", "slave2", "slave3", "slave4", "slave5", "slave6", "slave7", "slave8", "slave9", "slave10",
-        "slave11", "slave12", "slave13", "slave14", "slave15",
-    ];
-    for (name, link) in NAMES.iter().zip(feed.links()) {
-        let ack = link.ack.load(std::sync::atomic::Ordering::Relaxed);
-        let ip = link.addr.rsplit_once(':').map_or(link.addr.as_str(), |(ip, _)| ip);
-        let line = format!("ip={ip},port={},state=online,offset={ack},lag=0", link.listening_port);
-        fields.push((name, line));
-    }
-    let (replid, offset) = offset.unwrap_or((feed.replid.clone(), feed.offset));
-    fields.push(("master_failover_state", "no-failover".into()));
-    fields.push(("master_replid", replid));
-    fields.push(("master_replid2", "0".repeat(40)));
-    fields.push(("master_repl_offset", offset.to_string()));
-    fields.push(("second_repl_offset", "-1".into()));
-    let active = feed.backlog_len() > 0 || !feed.links().is_empty();
-    fields.push(("repl_backlog_active", u8::from(active).to_string()));
-    fields.push(("repl_backlog_size", crate::replication::feed::BACKLOG_SIZE.to_string()));
-    fields.push(("repl_backlog_first_byte_offset", feed.backlog_first_byte().to_string()));
-    fields.push(("repl_backlog_histlen", feed.backlog_len().to_string()));
+    r.with_feed(|feed| {
+        fields.push(("connected_slaves", feed.links().len().to_string()));
+        const NAMES: [&str; 16] = [
+            "slave0", "slave1", "slave2", "slave3", "slave4", "slave5", "slave6", "slave7", "slave8", "slave9",
+            "slave10", "slave11", "slave12", "slave13", "slave14", "slave15",
+        ];
+        for (name, link) in NAMES.iter().zip(feed.links()) {
+            let ack = link.ack.load(std::sync::atomic::Ordering::Relaxed);
+            let ip = link.addr.rsplit_once(':').map_or(link.addr.as_str(), |(ip, _)| ip);
+            let line = format!("ip={ip},port={},state=online,offset={ack},lag=0", link.listening_port);
+            fields.push((name, line));
+        }
+        let (replid, offset) = offset.unwrap_or((feed.replid.clone(), feed.offset));
+        fields.push(("master_failover_state", "no-failover".into()));
+        fields.push(("master_replid", replid));
+        fields.push(("master_replid2", "0".repeat(40)));
+        fields.push(("master_repl_offset", offset.to_string()));
+        fields.push(("second_repl_offset", "-1".into()));
+        let active = feed.backlog_len() > 0 || !feed.links().is_empty();
+        fields.push(("repl_backlog_active", u8::from(active).to_string()));
+        fields.push(("repl_backlog_size", crate::replication::feed::BACKLOG_SIZE.to_string()));
+        fields.push(("repl_backlog_first_byte_offset", feed.backlog_first_byte().to_string()));
+        fields.push(("repl_backlog_histlen", feed.backlog_len().to_string()));
+    });
     fields
 }
 
@@ -215,7 +215,7 @@ fn cpu() -> Fields {
 }
 
 fn keyspace(s: &Server, out: &mut String) {
-    for (db, (keys, expires, avg_ttl)) in s.keyspace.db_sizes().into_iter().enumerate() {
+    for (db, (keys, expires, avg_ttl)) in s.keyspace().db_sizes().into_iter().enumerate() {
         if keys > 0 {
             let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n");
         }

@@ -14,6 +14,7 @@
 //! (pattern matching), `rand` (sampling).
 
 pub mod blocking;
+pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod connection;
@@ -22,13 +23,18 @@ pub mod info;
 pub mod keyspace;
 pub mod params;
 pub mod pause;
+pub mod persistence;
+pub mod primary_link;
 pub mod pubsub;
 pub mod rand;
 pub mod rdb;
+pub mod replica_link;
 pub mod replication;
 pub mod resp;
 pub mod server;
 pub mod session;
+pub mod slowlog;
+pub mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +51,7 @@ pub const REDIS_VERSION: &str = "7.0.15";
 /// Accepts clients until the process ends.
 pub async fn serve(listener: TcpListener, server: Arc<Server>) {
     tokio::spawn(tick(server.clone()));
+    tokio::spawn(primary_link::run(server.clone()));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -55,10 +62,10 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
                 continue;
             }
         };
-        server.stats.connections_received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let max = server.live.maxclients.load(std::sync::atomic::Ordering::Relaxed);
-        if server.connected_clients() >= max {
-            server.stats.rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        server.stats().connections_received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let max = server.live().maxclients.load(std::sync::atomic::Ordering::Relaxed);
+        if server.clients().count() >= max {
+            server.stats().rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
                 let mut stream = stream;
@@ -77,18 +84,18 @@ async fn tick(server: Arc<Server>) {
     let mut pinged = std::time::Instant::now();
     loop {
         interval.tick().await;
-        server.keyspace.tick_clock();
-        let period = server.live.repl_ping_replica_period.load(std::sync::atomic::Ordering::Relaxed);
+        server.keyspace().tick_clock();
+        let period = server.live().repl_ping_replica_period.load(std::sync::atomic::Ordering::Relaxed);
         // A pause keeps the offset still, the replicas' keepalive included.
-        if pinged.elapsed() >= Duration::from_secs(period) && !server.pause.active() {
-            server.replication.ping_replicas();
+        if pinged.elapsed() >= Duration::from_secs(period) && !server.pause().active() {
+            server.replication().ping_replicas();
             pinged = std::time::Instant::now();
         }
         let s = server.clone();
         // Expiry takes shard locks: keep it off the async workers' fast path.
         let _ = tokio::task::spawn_blocking(move || {
             // A pause keeps the data, and the replication offset, still.
-            while !s.pause.active() && s.keyspace.expire_cycle(keyspace::now_ms()) >= 256 {}
+            while !s.pause().active() && s.keyspace().expire_cycle(s.now_ms()) >= 256 {}
             s.sample_ops();
         })
         .await;

@@ -23,13 +23,13 @@ fn main() -> std::process::ExitCode {
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
         let server = Server::new(&flags);
         // Like redis-server: start from the snapshot in --dir, refuse to start on a bad one.
-        let rdb = server.live.rdb_path();
+        let rdb = server.live().rdb_path();
         if rdb.is_file() {
-            match data_node::rdb::load(&server.keyspace, &rdb) {
+            match data_node::rdb::load(server.keyspace(), &rdb) {
                 Ok(loaded) => {
                     eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
                     if let Some((replid, offset)) = loaded.replication {
-                        server.replication.adopt_history(replid, offset);
+                        server.replication().adopt_history(replid, offset);
                     }
                 }
                 Err(e) => {
@@ -39,10 +39,10 @@ fn main() -> std::process::ExitCode {
             }
         }
         if let Ok(a) = listener.local_addr() {
-            server.live.port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
+            server.live().port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
         }
         if let Some((host, port)) = flags.replicaof.clone() {
-            server.replication.follow(&server, host, port);
+            server.replication().follow(server.keyspace(), host, port);
         }
         // Tests and scripts read this line to learn the port.
         println!("data-node ready, listening on {local}");
@@ -52,15 +52,15 @@ fn main() -> std::process::ExitCode {
                 eprintln!("data-node: shutting down");
                 // Clients wait from here on and the commands under way finish
                 // (they hold shard locks): the snapshot and the stream position agree.
-                server.pause.start(u64::MAX, true);
-                server.replication.stop_following().await;
-                drop(server.keyspace.lock_all());
+                server.pause().start(u64::MAX, true);
+                server.replication().stop_following();
+                drop(server.keyspace().lock_all());
                 // Saved with its place in the stream (a replica's in its
                 // primary's, a primary's in its own), so that after a restart
                 // it and its replicas continue with a partial resync.
-                if let Some((replid, offset)) = server.replication.history() {
-                    let rdb = server.live.rdb_path();
-                    match data_node::rdb::save_with_replication(&server.keyspace, &rdb, Some((&replid, offset))) {
+                if let Some((replid, offset)) = server.replication().history() {
+                    let rdb = server.live().rdb_path();
+                    match data_node::rdb::save_with_replication(server.keyspace(), &rdb, Some((&replid, offset))) {
                         Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),
                         Err(e) => eprintln!("data-node: saving {} failed: {e}", rdb.display()),
                     }

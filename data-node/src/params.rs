@@ -1,31 +1,31 @@
 //! The parameters CONFIG GET shows and CONFIG SET changes.
 
+use crate::sync;
 use std::sync::atomic::Ordering;
 
-use crate::cmd::error::Error;
 use crate::config::parse_memory;
 use crate::keyspace::Policy;
 use crate::server::Server;
 
 pub fn all(s: &Server) -> Vec<(&'static str, String)> {
-    let l = &s.live;
+    let l = &s.live();
     vec![
         ("maxmemory", l.maxmemory.load(Ordering::Relaxed).to_string()),
-        ("maxmemory-policy", s.keyspace.policy().name().to_string()),
+        ("maxmemory-policy", s.keyspace().policy().name().to_string()),
         ("maxmemory-samples", l.maxmemory_samples.load(Ordering::Relaxed).to_string()),
         ("requirepass", l.requirepass().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default()),
         ("databases", l.databases.to_string()),
         ("port", l.port.load(Ordering::Relaxed).to_string()),
         ("bind", l.bind.clone()),
-        ("dir", l.dir.read().unwrap_or_else(|e| e.into_inner()).clone()),
-        ("dbfilename", l.dbfilename.read().unwrap_or_else(|e| e.into_inner()).clone()),
+        ("dir", sync::read(&l.dir).clone()),
+        ("dbfilename", sync::read(&l.dbfilename).clone()),
         ("replica-read-only", "yes".into()),
         ("replica-serve-stale-data", yes_no(l.replica_serve_stale_data.load(Ordering::Relaxed)).into()),
         ("repl-timeout", l.repl_timeout.load(Ordering::Relaxed).to_string()),
         ("repl-ping-replica-period", l.repl_ping_replica_period.load(Ordering::Relaxed).to_string()),
         ("min-replicas-to-write", l.min_replicas_to_write.load(Ordering::Relaxed).to_string()),
         ("min-replicas-max-lag", l.min_replicas_max_lag.load(Ordering::Relaxed).to_string()),
-        ("masterauth", s.replication.masterauth.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()),
+        ("masterauth", s.replication().masterauth().unwrap_or_default()),
         ("repl-backlog-size", crate::replication::feed::BACKLOG_SIZE.to_string()),
         ("timeout", l.timeout.load(Ordering::Relaxed).to_string()),
         ("maxclients", l.maxclients.load(Ordering::Relaxed).to_string()),
@@ -41,8 +41,17 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Why CONFIG SET refused a parameter, worded as redis-server words it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")]
+    Invalid { name: String, why: String },
+    #[error("ERR Unknown option or number of arguments for CONFIG SET - '{0}'")]
+    Unknown(String),
+}
+
 fn bad(name: &str, why: &str) -> Error {
-    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}").into()
+    Error::Invalid { name: name.to_owned(), why: why.to_owned() }
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Error> {
@@ -71,10 +80,10 @@ fn parse_yes_no(name: &str, v: &str) -> Result<bool, Error> {
 pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
     let v = String::from_utf8_lossy(value).into_owned();
-    let l = &s.live;
+    let l = &s.live();
     match name.as_str() {
         "maxmemory" => l.maxmemory.store(parse_memory(&v).map_err(|e| bad(&name, &e))?, Ordering::Relaxed),
-        "maxmemory-policy" => s.keyspace.set_policy(Policy::parse(&v).ok_or_else(|| bad(&name, "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction"))?),
+        "maxmemory-policy" => s.keyspace().set_policy(Policy::parse(&v).ok_or_else(|| bad(&name, "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction"))?),
         "maxmemory-samples" => {
             let n: usize = number(&name, &v)?;
             if !(1..=64).contains(&n) {
@@ -82,7 +91,7 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
             }
             l.maxmemory_samples.store(n, Ordering::Relaxed)
         }
-        "requirepass" => *l.requirepass.write().unwrap_or_else(|e| e.into_inner()) = (!value.is_empty()).then(|| value.to_vec()),
+        "requirepass" => *sync::write(&l.requirepass) = (!value.is_empty()).then(|| value.to_vec()),
         "timeout" => l.timeout.store(number(&name, &v)?, Ordering::Relaxed),
         "maxclients" => l.maxclients.store(number(&name, &v)?, Ordering::Relaxed),
         "slowlog-log-slower-than" => l.slowlog_slower_than.store(number::<i64>(&name, &v)? as u64, Ordering::Relaxed),
@@ -91,7 +100,7 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
             if !std::path::Path::new(&v).is_dir() {
                 return Err(bad(&name, "No such file or directory"));
             }
-            *l.dir.write().unwrap_or_else(|e| e.into_inner()) = v
+            *sync::write(&l.dir) = v
         }
         "replica-serve-stale-data" | "slave-serve-stale-data" => {
             l.replica_serve_stale_data.store(parse_yes_no(&name, &v)?, Ordering::Relaxed)
@@ -103,13 +112,13 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         "min-replicas-to-write" => l.min_replicas_to_write.store(number(&name, &v)?, Ordering::Relaxed),
         "min-replicas-max-lag" => l.min_replicas_max_lag.store(number(&name, &v)?, Ordering::Relaxed),
         "masterauth" => {
-            *s.replication.masterauth.write().unwrap_or_else(|e| e.into_inner()) = (!v.is_empty()).then_some(v)
+            s.replication().set_masterauth((!v.is_empty()).then_some(v))
         }
         "dbfilename" => {
             if v.is_empty() || v.contains('/') {
                 return Err(bad(&name, "dbfilename can't be a path, just a filename"));
             }
-            *l.dbfilename.write().unwrap_or_else(|e| e.into_inner()) = v
+            *sync::write(&l.dbfilename) = v
         }
         // Snapshots are taken on demand (SAVE, BGSAVE); no automatic save
         // points or AOF yet: accept turning them off, refuse turning them on.
@@ -117,7 +126,7 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         "appendonly" if v.eq_ignore_ascii_case("no") => {}
         "save" | "appendonly" => return Err(bad(&name, "automatic save points and AOF are not supported yet; use SAVE or BGSAVE")),
         _ if all(s).iter().any(|(n, _)| *n == name) => return Err(bad(&name, "can't set immutable config")),
-        _ => return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'").into()),
+        _ => return Err(Error::Unknown(name)),
     }
     Ok(())
 }

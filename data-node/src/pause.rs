@@ -8,18 +8,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
-use crate::keyspace::now_ms;
+use crate::keyspace::Clock;
 
-#[derive(Default)]
 pub struct Pause {
     /// Unix ms the pause ends at; 0 when there is none.
     until: AtomicU64,
     /// Every command waits, not only writes.
     all: AtomicBool,
     ended: Notify,
+    clock: Clock,
 }
 
 impl Pause {
+    pub fn new(clock: Clock) -> Pause {
+        Pause { until: AtomicU64::new(0), all: AtomicBool::new(false), ended: Notify::new(), clock }
+    }
+
     /// Starts a pause, or extends one under way: the later end and the
     /// stricter mode win, as in Redis.
     pub fn start(&self, until: u64, all: bool) {
@@ -36,7 +40,7 @@ impl Pause {
 
     pub fn active(&self) -> bool {
         let until = self.until.load(Ordering::Acquire);
-        until != 0 && now_ms() < until
+        until != 0 && self.clock.now_ms() < until
     }
 
     /// Whether a command waits now; `writes` says whether it may change the
@@ -57,7 +61,7 @@ impl Pause {
         // Registered before the check: an UNPAUSE in between still wakes us.
         woken.as_mut().enable();
         let until = self.until.load(Ordering::Acquire);
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if until == 0 || now >= until {
             return;
         }
@@ -74,7 +78,9 @@ mod tests {
 
     #[test]
     fn holds_writes_only_unless_told_all() {
-        let pause = Pause::default();
+        let clock = Clock::manual(1_000_000);
+        let pause = Pause::new(clock.clone());
+        let now_ms = || clock.now_ms();
         assert!(!pause.holds(|| true));
         pause.start(now_ms() + 10_000, false);
         assert!(pause.holds(|| true) && !pause.holds(|| false));
@@ -87,15 +93,18 @@ mod tests {
 
     #[test]
     fn a_pause_ends_by_itself() {
-        let pause = Pause::default();
-        pause.start(now_ms().saturating_sub(1), true);
+        let clock = Clock::manual(1_000_000);
+        let pause = Pause::new(clock.clone());
+        pause.start(clock.now_ms() + 100, true);
+        assert!(pause.holds(|| true));
+        clock.advance(100);
         assert!(!pause.holds(|| true));
     }
 
     #[tokio::test]
     async fn unpause_wakes_the_waiters() {
-        let pause = std::sync::Arc::new(Pause::default());
-        pause.start(now_ms() + 60_000, false);
+        let pause = std::sync::Arc::new(Pause::new(Clock::system()));
+        pause.start(Clock::system().now_ms() + 60_000, false);
         let waiter = tokio::spawn({
             let pause = pause.clone();
             async move { pause.ended().await }

@@ -2,6 +2,7 @@
 //! mailbox is full is too slow to keep up: it is disconnected, as Redis does
 //! when a client passes `client-output-buffer-limit pubsub`.
 
+use crate::sync;
 use std::sync::RwLock;
 
 use bytes::Bytes;
@@ -29,12 +30,12 @@ pub struct PubSub {
 type Table = RwLock<HashMap<Bytes, HashMap<u64, Mailbox>>>;
 
 fn add(table: &Table, name: &[u8], client: u64, mailbox: &Mailbox) {
-    let mut t = table.write().unwrap_or_else(|e| e.into_inner());
+    let mut t = sync::write(table);
     t.entry(Bytes::copy_from_slice(name)).or_default().insert(client, mailbox.clone());
 }
 
 fn remove(table: &Table, name: &[u8], client: u64) {
-    let mut t = table.write().unwrap_or_else(|e| e.into_inner());
+    let mut t = sync::write(table);
     if let Some(subs) = t.get_mut(name) {
         subs.remove(&client);
         if subs.is_empty() {
@@ -71,12 +72,12 @@ impl PubSub {
             Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(id),
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         };
-        if let Some(subs) = self.channels.read().unwrap_or_else(|e| e.into_inner()).get(&channel) {
+        if let Some(subs) = sync::read(&self.channels).get(&channel) {
             for (id, mb) in subs {
                 send(*id, mb, Message::Message { channel: channel.clone(), payload: payload.clone() });
             }
         }
-        for (pattern, subs) in self.patterns.read().unwrap_or_else(|e| e.into_inner()).iter() {
+        for (pattern, subs) in sync::read(&self.patterns).iter() {
             if glob::matches(pattern, &channel) {
                 for (id, mb) in subs {
                     let msg = Message::PMessage {
@@ -92,15 +93,15 @@ impl PubSub {
     }
 
     pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        let t = self.channels.read().unwrap_or_else(|e| e.into_inner());
+        let t = sync::read(&self.channels);
         t.keys().filter(|c| pattern.is_none_or(|p| glob::matches(p, c))).cloned().collect()
     }
 
     pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.channels.read().unwrap_or_else(|e| e.into_inner()).get(channel).map_or(0, |s| s.len())
+        sync::read(&self.channels).get(channel).map_or(0, |s| s.len())
     }
 
     pub fn numpat(&self) -> usize {
-        self.patterns.read().unwrap_or_else(|e| e.into_inner()).len()
+        sync::read(&self.patterns).len()
     }
 }

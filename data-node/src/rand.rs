@@ -24,6 +24,11 @@ pub fn next_u64() -> u64 {
     })
 }
 
+/// `n` hex digits, for run ids and replication ids.
+pub fn random_hex(n: usize) -> String {
+    (0..n).map(|_| char::from_digit((next_u64() % 16) as u32, 16).unwrap_or('0')).collect()
+}
+
 /// Uniform in `0..n` (n > 0).
 pub fn below(n: usize) -> usize {
     ((next_u64() as u128 * n as u128) >> 64) as usize

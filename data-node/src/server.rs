@@ -1,18 +1,22 @@
-//! The state every connection shares: keyspace, live config, clients, pub/sub,
-//! blocked clients, statistics and the slow log.
+//! The state every connection shares: the keyspace, live config, clients,
+//! pub/sub, blocked clients, replication, statistics and the slow log. Each
+//! part is a type that owns its locks; `Server` only holds them together.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use hashbrown::HashMap;
-use tokio::sync::Notify;
-
 use crate::blocking::Blocking;
+use crate::clients::ClientRegistry;
 use crate::config::{Flags, Live};
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Clock, Keyspace};
+use crate::pause::Pause;
+use crate::persistence::Persistence;
 use crate::pubsub::PubSub;
+use crate::replication::Replication;
+use crate::slowlog::SlowLog;
+use crate::sync::lock;
 
 #[derive(Default)]
 pub struct Stats {
@@ -23,143 +27,114 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
 }
 
-/// What other clients can see of a client (CLIENT LIST) and how to stop it.
-pub struct ClientHandle {
-    pub id: u64,
-    pub addr: String,
-    pub laddr: String,
-    pub created: Instant,
-    pub name: Mutex<Option<String>>,
-    pub db: AtomicUsize,
-    pub last_active: Mutex<Instant>,
-    pub last_cmd: Mutex<&'static str>,
-    pub subscriptions: AtomicUsize,
-    pub resp3: AtomicBool,
-    pub kill: Notify,
-    pub killed: AtomicBool,
-}
-
-impl ClientHandle {
-    pub fn kill(&self) {
-        self.killed.store(true, Ordering::Relaxed);
-        self.kill.notify_one();
-    }
-
-    pub fn name(&self) -> Option<String> {
-        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// One line of CLIENT LIST / CLIENT INFO.
-    pub fn describe(&self) -> String {
-        let now = Instant::now();
-        let idle = now.duration_since(*self.last_active.lock().unwrap_or_else(|e| e.into_inner())).as_secs();
-        format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
-            self.id,
-            self.addr,
-            self.laddr,
-            self.name().unwrap_or_default(),
-            now.duration_since(self.created).as_secs(),
-            idle,
-            self.db.load(Ordering::Relaxed),
-            self.subscriptions.load(Ordering::Relaxed),
-            self.last_cmd.lock().unwrap_or_else(|e| e.into_inner()),
-            if self.resp3.load(Ordering::Relaxed) { 3 } else { 2 },
-        )
-    }
-}
-
-pub struct SlowEntry {
-    pub id: u64,
-    pub at_secs: u64,
-    pub micros: u64,
-    pub args: Vec<Vec<u8>>,
-    pub addr: String,
-    pub name: String,
-}
-
 pub struct Server {
-    pub keyspace: Keyspace,
-    pub live: Live,
-    pub stats: Stats,
-    pub clients: Mutex<HashMap<u64, Arc<ClientHandle>>>,
-    pub next_client_id: AtomicU64,
-    pub pubsub: PubSub,
-    pub blocking: Blocking,
-    pub slowlog: Mutex<(u64, VecDeque<SlowEntry>)>,
-    pub started: Instant,
-    pub run_id: String,
-    pub peak_memory: AtomicU64,
-    pub persistence: Persistence,
-    pub replication: Arc<crate::replication::Replication>,
-    pub pause: crate::pause::Pause,
+    keyspace: Keyspace,
+    live: Live,
+    stats: Stats,
+    clients: ClientRegistry,
+    pubsub: PubSub,
+    blocking: Blocking,
+    slowlog: SlowLog,
+    started: Instant,
+    run_id: String,
+    peak_memory: AtomicU64,
+    persistence: Persistence,
+    replication: Arc<Replication>,
+    pause: Pause,
     /// (commands processed, at ms) samples, one per tick, for instantaneous_ops_per_sec.
     ops_samples: Mutex<VecDeque<(u64, u64)>>,
 }
 
 impl Server {
     pub fn new(flags: &Flags) -> Arc<Server> {
-        let keyspace = Keyspace::new(flags.databases as usize);
+        Server::with_clock(flags, Clock::system())
+    }
+
+    /// A server whose expiry, TTLs and timeouts read `clock`.
+    pub fn with_clock(flags: &Flags, clock: Clock) -> Arc<Server> {
+        let keyspace = Keyspace::with_clock(flags.databases as usize, clock.clone());
         keyspace.set_policy(flags.maxmemory_policy);
-        let replication = Arc::new(crate::replication::Replication::new(random_hex(40), flags.masterauth.clone()));
+        let replication = Arc::new(Replication::new(crate::rand::random_hex(40), flags.masterauth.clone()));
         let feed = replication.clone();
         keyspace.on_removal(move |db, key| feed.propagate(db, &[b"DEL", key]));
         Arc::new(Server {
-            keyspace,
             live: Live::new(flags),
             stats: Stats::default(),
-            clients: Mutex::new(HashMap::new()),
-            next_client_id: AtomicU64::new(1),
+            clients: ClientRegistry::default(),
             pubsub: PubSub::default(),
             blocking: Blocking::default(),
-            slowlog: Mutex::new((0, VecDeque::new())),
+            slowlog: SlowLog::default(),
             started: Instant::now(),
-            run_id: random_hex(40),
+            run_id: crate::rand::random_hex(40),
             peak_memory: AtomicU64::new(0),
-            persistence: Persistence::new(),
+            persistence: Persistence::new(keyspace.now_ms() / 1000),
             replication,
-            pause: crate::pause::Pause::default(),
+            pause: Pause::new(clock),
             ops_samples: Mutex::new(VecDeque::new()),
+            keyspace,
         })
     }
 
-    pub fn register_client(&self, addr: String, laddr: String) -> Arc<ClientHandle> {
-        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let handle = Arc::new(ClientHandle {
-            id,
-            addr,
-            laddr,
-            created: now,
-            name: Mutex::new(None),
-            db: AtomicUsize::new(0),
-            last_active: Mutex::new(now),
-            last_cmd: Mutex::new("NULL"),
-            subscriptions: AtomicUsize::new(0),
-            resp3: AtomicBool::new(false),
-            kill: Notify::new(),
-            killed: AtomicBool::new(false),
-        });
-        self.clients.lock().unwrap_or_else(|e| e.into_inner()).insert(id, handle.clone());
-        handle
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
     }
 
-    pub fn unregister_client(&self, id: u64) {
-        self.clients.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    pub fn live(&self) -> &Live {
+        &self.live
     }
 
-    pub fn client_list(&self) -> Vec<Arc<ClientHandle>> {
-        let mut v: Vec<_> = self.clients.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        v.sort_by_key(|c| c.id);
-        v
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
-    pub fn connected_clients(&self) -> usize {
-        self.clients.lock().unwrap_or_else(|e| e.into_inner()).len()
+    pub fn clients(&self) -> &ClientRegistry {
+        &self.clients
+    }
+
+    pub fn pubsub(&self) -> &PubSub {
+        &self.pubsub
+    }
+
+    pub fn blocking(&self) -> &Blocking {
+        &self.blocking
+    }
+
+    pub fn slowlog(&self) -> &SlowLog {
+        &self.slowlog
+    }
+
+    pub fn persistence(&self) -> &Persistence {
+        &self.persistence
+    }
+
+    pub fn replication(&self) -> &Replication {
+        &self.replication
+    }
+
+    pub fn pause(&self) -> &Pause {
+        &self.pause
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Unix time in ms by the server's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.keyspace.now_ms()
     }
 
     pub fn used_memory(&self) -> u64 {
         self.keyspace.used_memory() as u64
+    }
+
+    /// The most memory ever used, `used` included.
+    pub fn peak_memory(&self, used: u64) -> u64 {
+        self.peak_memory.fetch_max(used, Ordering::Relaxed).max(used)
     }
 
     /// Frees memory under the eviction policy until used memory is within
@@ -178,10 +153,15 @@ impl Server {
         true
     }
 
+    /// Saves the keyspace to its RDB file (SAVE, BGSAVE).
+    pub fn save(&self) -> Result<usize, crate::rdb::RdbError> {
+        self.persistence.save(&self.keyspace, &self.live.rdb_path())
+    }
+
     /// Called on every server tick (100 ms).
     pub fn sample_ops(&self) {
-        let mut samples = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
-        samples.push_back((self.stats.commands_processed.load(Ordering::Relaxed), crate::keyspace::now_ms()));
+        let mut samples = lock(&self.ops_samples);
+        samples.push_back((self.stats.commands_processed.load(Ordering::Relaxed), self.now_ms()));
         if samples.len() > 16 {
             samples.pop_front();
         }
@@ -189,66 +169,20 @@ impl Server {
     }
 
     pub fn ops_per_sec(&self) -> u64 {
-        let samples = self.ops_samples.lock().unwrap_or_else(|e| e.into_inner());
+        let samples = lock(&self.ops_samples);
         match (samples.front(), samples.back()) {
             (Some(a), Some(b)) if b.1 > a.1 => (b.0.saturating_sub(a.0)) * 1000 / (b.1 - a.1),
             _ => 0,
         }
     }
 
+    /// Records a command in the slow log if it ran past the threshold.
     pub fn record_slow(&self, micros: u64, args: &[&[u8]], addr: &str, name: String) {
         let threshold = self.live.slowlog_slower_than.load(Ordering::Relaxed) as i64;
         if threshold < 0 || (micros as i64) < threshold {
             return;
         }
         let max = self.live.slowlog_max_len.load(Ordering::Relaxed);
-        let mut log = self.slowlog.lock().unwrap_or_else(|e| e.into_inner());
-        let id = log.0;
-        log.0 += 1;
-        let mut kept: Vec<Vec<u8>> = args.iter().take(32).map(|a| a[..a.len().min(128)].to_vec()).collect();
-        if args.len() > 32 {
-            kept[31] = format!("... ({} more arguments)", args.len() - 31).into_bytes();
-        }
-        log.1.push_front(SlowEntry {
-            id,
-            at_secs: crate::keyspace::now_ms() / 1000,
-            micros,
-            args: kept,
-            addr: addr.to_string(),
-            name,
-        });
-        log.1.truncate(max);
-    }
-}
-
-pub fn random_hex(n: usize) -> String {
-    (0..n).map(|_| char::from_digit((crate::rand::next_u64() % 16) as u32, 16).unwrap_or('0')).collect()
-}
-
-/// The state of RDB snapshots, for SAVE, BGSAVE, LASTSAVE and INFO persistence.
-pub struct Persistence {
-    /// Unix seconds of the last successful save (or of the start).
-    pub last_save: AtomicU64,
-    pub bgsave_in_progress: AtomicBool,
-    pub last_save_ok: AtomicBool,
-}
-
-impl Persistence {
-    fn new() -> Persistence {
-        Persistence {
-            last_save: AtomicU64::new(crate::keyspace::now_ms() / 1000),
-            bgsave_in_progress: AtomicBool::new(false),
-            last_save_ok: AtomicBool::new(true),
-        }
-    }
-
-    /// Saves the keyspace to its RDB file, recording the outcome.
-    pub fn save(&self, server: &Server) -> Result<usize, crate::rdb::RdbError> {
-        let result = crate::rdb::save(&server.keyspace, &server.live.rdb_path());
-        self.last_save_ok.store(result.is_ok(), Ordering::Relaxed);
-        if result.is_ok() {
-            self.last_save.store(crate::keyspace::now_ms() / 1000, Ordering::Relaxed);
-        }
-        result
+        self.slowlog.record(self.now_ms() / 1000, micros, args, addr, name, max);
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use hashbrown::HashSet;
 
+use crate::clients::ClientHandle;
 use crate::pubsub::Mailbox;
-use crate::server::ClientHandle;
 
 pub struct Session {
     pub handle: Arc<ClientHandle>,
@@ -27,8 +27,9 @@ pub struct Session {
     /// command for the slow log costs one clock read, not two.
     pub clock: std::time::Instant,
     pub last_cmd: &'static str,
-    /// This is the primary's link on a replica: its writes are the stream.
-    pub is_primary: bool,
+    /// This session applies our primary's replication stream (we are its
+    /// replica): its writes are allowed, never paused, never refused for memory.
+    pub from_primary: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub listening_port: u16,
 }
@@ -49,7 +50,7 @@ impl Session {
             commands: 0,
             clock: std::time::Instant::now(),
             last_cmd: "NULL",
-            is_primary: false,
+            from_primary: false,
             listening_port: 0,
         }
     }

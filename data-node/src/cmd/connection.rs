@@ -42,7 +42,7 @@ fn echo(ctx: &mut Ctx) -> CmdResult {
 
 /// Checks a password for `user`; only the default user exists for now.
 fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
-    let Some(expected) = ctx.server.live.requirepass() else {
+    let Some(expected) = ctx.server.live().requirepass() else {
         if ctx.argc() == 2 {
             return Err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into());
         }
@@ -99,11 +99,11 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
             return Err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(ctx.arg(i))).into());
         }
     }
-    if !ctx.session.authenticated && ctx.server.live.requirepass().is_some() {
+    if !ctx.session.authenticated && ctx.server.live().requirepass().is_some() {
         return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
     }
     if let Some(name) = name {
-        *ctx.session.handle.name.lock().unwrap_or_else(|e| e.into_inner()) = Some(name);
+        ctx.session.handle.set_name(Some(name));
     }
     if let Some(p) = proto {
         ctx.out.resp3 = p == 3;
@@ -130,7 +130,7 @@ fn hello(ctx: &mut Ctx) -> CmdResult {
 
 fn select(ctx: &mut Ctx) -> CmdResult {
     let db = int(ctx.arg(1))?;
-    if db < 0 || db as usize >= ctx.server.live.databases {
+    if db < 0 || db as usize >= ctx.server.live().databases {
         return Err("ERR DB index is out of range".into());
     }
     ctx.session.db = db as usize;
@@ -152,8 +152,8 @@ fn reset(ctx: &mut Ctx) -> CmdResult {
     ctx.session.handle.db.store(0, Ordering::Relaxed);
     ctx.out.resp3 = false;
     ctx.session.handle.resp3.store(false, Ordering::Relaxed);
-    ctx.session.authenticated = ctx.server.live.requirepass().is_none();
-    *ctx.session.handle.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    ctx.session.authenticated = ctx.server.live().requirepass().is_none();
+    ctx.session.handle.set_name(None);
     ctx.out.simple("RESET");
     Ok(())
 }
@@ -172,13 +172,13 @@ fn client(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(ctx.session.id() as i64);
     } else if eq(sub, "setname") && argc == 3 {
         let name = valid_name(ctx.arg(2))?;
-        *ctx.session.handle.name.lock().unwrap_or_else(|e| e.into_inner()) = (!name.is_empty()).then_some(name);
+        ctx.session.handle.set_name((!name.is_empty()).then_some(name));
         ctx.out.ok();
     } else if eq(sub, "getname") && argc == 2 {
         let name = ctx.session.handle.name();
         ctx.out.bulk_opt(name.as_deref().map(str::as_bytes));
     } else if eq(sub, "list") {
-        let text: String = ctx.server.client_list().iter().map(|c| c.describe() + "\n").collect();
+        let text: String = ctx.server.clients().list().iter().map(|c| c.describe() + "\n").collect();
         ctx.out.verbatim(&text);
     } else if eq(sub, "info") && argc == 2 {
         let text = ctx.session.handle.describe() + "\n";
@@ -188,7 +188,7 @@ fn client(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "pause") && (argc == 3 || argc == 4) {
         client_pause(ctx)?;
     } else if eq(sub, "unpause") && argc == 2 {
-        ctx.server.pause.stop();
+        ctx.server.pause().stop();
         ctx.out.ok();
     } else if (eq(sub, "setinfo") && argc == 4)
         || (eq(sub, "no-evict") && argc == 3)
@@ -229,14 +229,14 @@ fn client_pause(ctx: &mut Ctx) -> CmdResult {
     if timeout < 0 {
         return Err("ERR timeout is negative".into());
     }
-    let until = crate::keyspace::now_ms().saturating_add(timeout as u64);
-    ctx.server.pause.start(until, all);
+    let until = ctx.server.now_ms().saturating_add(timeout as u64);
+    ctx.server.pause().start(until, all);
     ctx.out.ok();
     Ok(())
 }
 
 fn client_kill(ctx: &mut Ctx) -> CmdResult {
-    let clients = ctx.server.client_list();
+    let clients = ctx.server.clients().list();
     if ctx.argc() == 3 {
         let addr = ctx.arg(2);
         let target = clients.iter().find(|c| c.addr.as_bytes() == addr).ok_or(Error::from("ERR No such client"))?;

@@ -34,6 +34,12 @@ impl From<String> for Error {
     }
 }
 
+impl From<crate::params::Error> for Error {
+    fn from(e: crate::params::Error) -> Self {
+        Error::Reply(Cow::Owned(e.to_string()))
+    }
+}
+
 /// A subcommand that doesn't exist or got the wrong number of arguments.
 pub fn unknown_subcommand(sub: &[u8], command: &str) -> Error {
     format!(

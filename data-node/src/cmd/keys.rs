@@ -432,7 +432,7 @@ fn object(ctx: &mut Ctx) -> CmdResult {
         return Err(unknown_subcommand(sub, "OBJECT"));
     }
     let (db, key) = (ctx.db(), ctx.arg(2));
-    let lfu = ctx.server.keyspace.policy().is_lfu();
+    let lfu = ctx.server.keyspace().policy().is_lfu();
     let now = ctx.ks().now();
     let Some(e) = ctx.ks().peek(db, key) else {
         ctx.out.null();

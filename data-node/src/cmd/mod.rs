@@ -155,23 +155,23 @@ fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Res
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err(wrong_arity(spec.name));
     }
-    if !session.authenticated && !spec.has(flag::NOAUTH) && server.live.requirepass().is_some() {
+    if !session.authenticated && !spec.has(flag::NOAUTH) && server.live().requirepass().is_some() {
         return Err("NOAUTH Authentication required.".into());
     }
-    if spec.has(flag::WRITE) && !session.is_primary {
-        if server.replication.is_replica() {
+    if spec.has(flag::WRITE) && !session.from_primary {
+        if server.replication().is_replica() {
             return Err("READONLY You can't write against a read only replica.".into());
         }
-        let needed = server.live.min_replicas_to_write.load(std::sync::atomic::Ordering::Relaxed);
-        let max_lag = server.live.min_replicas_max_lag.load(std::sync::atomic::Ordering::Relaxed);
-        if !server.replication.enough_replicas(needed, max_lag) {
+        let needed = server.live().min_replicas_to_write.load(std::sync::atomic::Ordering::Relaxed);
+        let max_lag = server.live().min_replicas_max_lag.load(std::sync::atomic::Ordering::Relaxed);
+        if !server.replication().enough_replicas(needed, max_lag, server.now_ms()) {
             return Err("NOREPLICAS Not enough good replicas to write.".into());
         }
     }
     if !spec.has(flag::STALE)
-        && !session.is_primary
-        && !server.live.replica_serve_stale_data.load(std::sync::atomic::Ordering::Relaxed)
-        && server.replication.link_down()
+        && !session.from_primary
+        && !server.live().replica_serve_stale_data.load(std::sync::atomic::Ordering::Relaxed)
+        && server.replication().link_down()
     {
         return Err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into());
     }
@@ -215,17 +215,17 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.simple("QUEUED");
         return Flow::Continue;
     }
-    if !session.is_primary && server.pause.holds(|| may_write(spec, session)) {
+    if !session.from_primary && server.pause().holds(|| may_write(spec, session)) {
         return Flow::Paused;
     }
     // A replica applies its primary's writes whatever its own maxmemory says.
-    if spec.has(flag::DENYOOM) && !session.is_primary && !server.make_room() {
+    if spec.has(flag::DENYOOM) && !session.from_primary && !server.make_room() {
         out.error("OOM command not allowed when used memory > 'maxmemory'.");
         return Flow::Continue;
     }
     let mut ks = lock_for(server, spec, args);
     if let Some(locked) = ks.as_mut() {
-        locked.for_primary_link(session.is_primary);
+        locked.for_primary_link(session.from_primary);
     }
     let flow = run(server, session, out, spec, args, ks, no_block);
     session.commands += 1;
@@ -255,9 +255,9 @@ fn may_write(spec: &Spec, session: &Session) -> bool {
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
     match spec.keys {
         Keys::None => None,
-        Keys::All => Some(server.keyspace.lock_all()),
-        Keys::Range { first: 1, last: 1, .. } => Some(server.keyspace.lock_one(args[1])),
-        _ => Some(server.keyspace.lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
+        Keys::All => Some(server.keyspace().lock_all()),
+        Keys::Range { first: 1, last: 1, .. } => Some(server.keyspace().lock_one(args[1])),
+        _ => Some(server.keyspace().lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
     }
 }
 
@@ -278,7 +278,7 @@ fn run_locked<'k>(
     let result = (spec.run)(&mut ctx);
     // Still under the command's shard locks: replicas see writes in the order
     // the keyspace applied them.
-    if result.is_ok() && spec.has(flag::WRITE) && server.replication.feeding() {
+    if result.is_ok() && spec.has(flag::WRITE) && server.replication().feeding() {
         if ctx.propagate_as.is_none()
             && let Some(ks) = ctx.ks.as_mut()
         {
@@ -288,9 +288,9 @@ fn run_locked<'k>(
             Some(rewritten) if rewritten.is_empty() => {}
             Some(rewritten) => {
                 let args: Vec<&[u8]> = rewritten.iter().map(Vec::as_slice).collect();
-                server.replication.propagate(db, &args);
+                server.replication().propagate(db, &args);
             }
-            None => server.replication.propagate(db, args),
+            None => server.replication().propagate(db, args),
         }
     }
     (result.map(|()| ctx.flow.take()), ctx.ks.take())
@@ -312,7 +312,7 @@ fn run(
         Err(Error::Block { deadline }) => {
             let keys: Vec<Vec<u8>> = spec.key_positions(args).into_iter().map(|i| args[i].to_vec()).collect();
             let waiter = Arc::new(Notify::new());
-            server.blocking.register(db, &keys, &waiter);
+            server.blocking().register(db, &keys, &waiter);
             Flow::Block { deadline, db, keys, waiter }
         }
         Err(e) => {
@@ -322,9 +322,9 @@ fn run(
     };
     drop(ks);
     // A command that blocked wrote nothing; signalling would wake itself.
-    if matches!(flow, Flow::Continue) && spec.has(flag::WRITE) && server.blocking.any() {
+    if matches!(flow, Flow::Continue) && spec.has(flag::WRITE) && server.blocking().any() {
         for i in spec.key_positions(args) {
-            server.blocking.signal(db, args[i]);
+            server.blocking().signal(db, args[i]);
         }
     }
     flow

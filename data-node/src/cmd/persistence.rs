@@ -1,7 +1,5 @@
 //! Snapshots on demand: SAVE, BGSAVE, LASTSAVE.
 
-use std::sync::atomic::Ordering;
-
 use super::Ctx;
 use super::error::{CmdResult, Error};
 use super::spec::{NO_KEYS, Spec, flag::*, spec};
@@ -13,11 +11,10 @@ pub const COMMANDS: &[Spec] = &[
 ];
 
 fn save(ctx: &mut Ctx) -> CmdResult {
-    let p = &ctx.server.persistence;
-    if p.bgsave_in_progress.load(Ordering::Relaxed) {
+    if ctx.server.persistence().background_in_progress() {
         return Err(Error::Reply("ERR Background save already in progress".into()));
     }
-    match p.save(ctx.server) {
+    match ctx.server.save() {
         Ok(_) => {
             ctx.out.ok();
             Ok(())
@@ -35,19 +32,19 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
     if ctx.argc() > 2 || (ctx.argc() == 2 && !super::args::eq(ctx.arg(1), "schedule")) {
         return Err(Error::Reply("ERR syntax error".into()));
     }
-    let p = &ctx.server.persistence;
-    if p.bgsave_in_progress.swap(true, Ordering::AcqRel) {
+    let p = ctx.server.persistence();
+    if !p.start_background() {
         return Err(Error::Reply("ERR Background save already in progress".into()));
     }
     let server = ctx.server.clone();
     let started = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
-        if let Err(e) = server.persistence.save(&server) {
+        if let Err(e) = server.save() {
             eprintln!("data-node: BGSAVE failed: {e}");
         }
-        server.persistence.bgsave_in_progress.store(false, Ordering::Release);
+        server.persistence().end_background();
     });
     if started.is_err() {
-        p.bgsave_in_progress.store(false, Ordering::Release);
+        p.end_background();
         return Err(Error::Reply("ERR could not start a background save".into()));
     }
     ctx.out.simple("Background saving started");
@@ -55,6 +52,6 @@ fn bgsave(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn lastsave(ctx: &mut Ctx) -> CmdResult {
-    ctx.out.int(ctx.server.persistence.last_save.load(Ordering::Relaxed) as i64);
+    ctx.out.int(ctx.server.persistence().last_save_secs() as i64);
     Ok(())
 }

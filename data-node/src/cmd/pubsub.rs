@@ -28,7 +28,7 @@ fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
 fn subscribe(ctx: &mut Ctx) -> CmdResult {
     for ch in &ctx.args[1..] {
         if ctx.session.channels.insert(ch.to_vec()) {
-            ctx.server.pubsub.subscribe(ch, ctx.session.id(), &ctx.session.mailbox);
+            ctx.server.pubsub().subscribe(ch, ctx.session.id(), &ctx.session.mailbox);
         }
         confirm(ctx, b"subscribe", Some(ch));
     }
@@ -38,7 +38,7 @@ fn subscribe(ctx: &mut Ctx) -> CmdResult {
 fn psubscribe(ctx: &mut Ctx) -> CmdResult {
     for p in &ctx.args[1..] {
         if ctx.session.patterns.insert(p.to_vec()) {
-            ctx.server.pubsub.psubscribe(p, ctx.session.id(), &ctx.session.mailbox);
+            ctx.server.pubsub().psubscribe(p, ctx.session.id(), &ctx.session.mailbox);
         }
         confirm(ctx, b"psubscribe", Some(p));
     }
@@ -70,11 +70,11 @@ fn leave(ctx: &mut Ctx, kind: Kind) -> CmdResult {
         match kind {
             Kind::Channel => {
                 ctx.session.channels.remove(&name);
-                ctx.server.pubsub.unsubscribe(&name, id);
+                ctx.server.pubsub().unsubscribe(&name, id);
             }
             Kind::Pattern => {
                 ctx.session.patterns.remove(&name);
-                ctx.server.pubsub.punsubscribe(&name, id);
+                ctx.server.pubsub().punsubscribe(&name, id);
             }
         }
         confirm(ctx, verb, Some(&name));
@@ -94,19 +94,19 @@ fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
 pub fn unsubscribe_all(ctx: &mut Ctx) {
     let id = ctx.session.id();
     for ch in ctx.session.channels.drain() {
-        ctx.server.pubsub.unsubscribe(&ch, id);
+        ctx.server.pubsub().unsubscribe(&ch, id);
     }
     for p in ctx.session.patterns.drain() {
-        ctx.server.pubsub.punsubscribe(&p, id);
+        ctx.server.pubsub().punsubscribe(&p, id);
     }
     ctx.session.handle.subscriptions.store(0, Ordering::Relaxed);
 }
 
 fn publish(ctx: &mut Ctx) -> CmdResult {
     let mut overflowed = Vec::new();
-    let n = ctx.server.pubsub.publish(ctx.arg(1), ctx.arg(2), &mut overflowed);
+    let n = ctx.server.pubsub().publish(ctx.arg(1), ctx.arg(2), &mut overflowed);
     for id in overflowed {
-        if let Some(c) = ctx.server.client_list().into_iter().find(|c| c.id == id) {
+        if let Some(c) = ctx.server.clients().get(id) {
             c.kill();
         }
     }
@@ -117,17 +117,17 @@ fn publish(ctx: &mut Ctx) -> CmdResult {
 fn pubsub(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1);
     if eq(sub, "channels") && ctx.argc() <= 3 {
-        let chans = ctx.server.pubsub.channels(ctx.args.get(2).copied());
+        let chans = ctx.server.pubsub().channels(ctx.args.get(2).copied());
         ctx.out.bulks(chans.iter().map(|c| &c[..]));
     } else if eq(sub, "numsub") {
         let chans = &ctx.args[2..];
         ctx.out.map(chans.len());
         for ch in chans {
             ctx.out.bulk(ch);
-            ctx.out.int(ctx.server.pubsub.numsub(ch) as i64);
+            ctx.out.int(ctx.server.pubsub().numsub(ch) as i64);
         }
     } else if eq(sub, "numpat") && ctx.argc() == 2 {
-        ctx.out.int(ctx.server.pubsub.numpat() as i64);
+        ctx.out.int(ctx.server.pubsub().numpat() as i64);
     } else {
         return Err(unknown_subcommand(sub, "PUBSUB"));
     }

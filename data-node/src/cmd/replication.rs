@@ -17,9 +17,10 @@ pub const COMMANDS: &[Spec] = &[
 ];
 
 fn replicaof(ctx: &mut Ctx) -> CmdResult {
-    let repl = ctx.server.replication.clone();
+    let server = ctx.server;
+    let repl = server.replication();
     if eq(ctx.arg(1), "no") && eq(ctx.arg(2), "one") {
-        repl.promote(ctx.server);
+        repl.promote(server.keyspace());
         ctx.out.ok();
         return Ok(());
     }
@@ -32,22 +33,18 @@ fn replicaof(ctx: &mut Ctx) -> CmdResult {
         return Ok(());
     }
     let was_primary = !repl.is_replica();
-    repl.follow(ctx.server, host, port);
+    repl.follow(server.keyspace(), host, port);
     if was_primary {
         // A demoted primary drops its clients, so they reconnect and find the
         // new primary at once instead of meeting -READONLY one write at a time.
-        let me = ctx.session.id();
-        let clients: Vec<_> = ctx.server.clients.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        for client in clients.iter().filter(|c| c.id != me) {
-            client.kill();
-        }
+        server.clients().kill_all_but(ctx.session.id());
     }
     ctx.out.ok();
     Ok(())
 }
 
 fn role(ctx: &mut Ctx) -> CmdResult {
-    let repl = &ctx.server.replication;
+    let repl = &ctx.server.replication();
     let replica = repl.with_role(|role| match role {
         Role::Primary => None,
         Role::Replica(of) => {
@@ -68,18 +65,20 @@ fn role(ctx: &mut Ctx) -> CmdResult {
         ctx.out.int(offset as i64);
         return Ok(());
     }
-    let feed = repl.feed.lock().unwrap_or_else(|e| e.into_inner());
-    ctx.out.array(3);
-    ctx.out.bulk(b"master");
-    ctx.out.int(feed.offset as i64);
-    ctx.out.array(feed.links().len());
-    for link in feed.links() {
-        let ip = link.addr.rsplit_once(':').map_or(link.addr.as_str(), |(ip, _)| ip);
-        ctx.out.array(3);
-        ctx.out.bulk(ip.as_bytes());
-        ctx.out.bulk(link.listening_port.to_string().as_bytes());
-        ctx.out.bulk(link.ack.load(std::sync::atomic::Ordering::Relaxed).to_string().as_bytes());
-    }
+    let out = &mut *ctx.out;
+    repl.with_feed(|feed| {
+        out.array(3);
+        out.bulk(b"master");
+        out.int(feed.offset as i64);
+        out.array(feed.links().len());
+        for link in feed.links() {
+            let ip = link.addr.rsplit_once(':').map_or(link.addr.as_str(), |(ip, _)| ip);
+            out.array(3);
+            out.bulk(ip.as_bytes());
+            out.bulk(link.listening_port.to_string().as_bytes());
+            out.bulk(link.ack.load(std::sync::atomic::Ordering::Relaxed).to_string().as_bytes());
+        }
+    });
     Ok(())
 }
 
@@ -116,15 +115,20 @@ fn attach(ctx: &mut Ctx, replid: Option<&[u8]>, from: Option<&[u8]>, announce: b
     let addr = ctx.session.handle.addr.clone();
     let port = ctx.session.listening_port;
     let partial = match (replid, from.and_then(|f| std::str::from_utf8(f).ok()?.parse::<u64>().ok())) {
-        (Some(replid), Some(from)) => {
-            server.replication.attach_partial(&String::from_utf8_lossy(replid), from, id, addr.clone(), port)
-        }
+        (Some(replid), Some(from)) => server.replication().attach_partial(
+            &String::from_utf8_lossy(replid),
+            from,
+            id,
+            addr.clone(),
+            port,
+            server.now_ms(),
+        ),
         _ => None,
     };
     let (preamble, attached) = match partial {
         Some(found) => found,
         None => {
-            let (mut preamble, attached) = server.replication.attach_full(&server, id, addr, port);
+            let (mut preamble, attached) = server.replication().attach_full(server.keyspace(), id, addr, port);
             if !announce {
                 // SYNC: the snapshot without the +FULLRESYNC line.
                 let line = preamble.iter().position(|b| *b == b'\n').map_or(0, |p| p + 1);
@@ -148,7 +152,7 @@ fn sync(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn wait(ctx: &mut Ctx) -> CmdResult {
-    if ctx.server.replication.is_replica() {
+    if ctx.server.replication().is_replica() {
         return Err("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.".into());
     }
     let needed = usize::try_from(int(ctx.arg(1))?).unwrap_or(0);
@@ -156,15 +160,20 @@ fn wait(ctx: &mut Ctx) -> CmdResult {
     if timeout < 0 {
         return Err("ERR timeout is negative".into());
     }
-    let mut feed = ctx.server.replication.feed.lock().unwrap_or_else(|e| e.into_inner());
-    let offset = feed.offset;
-    let acked = feed.acked(offset);
+    let acked = ctx.server.replication().with_feed(|feed| {
+        let offset = feed.offset;
+        let acked = feed.acked(offset);
+        if acked < needed {
+            feed.request_acks();
+        }
+        (offset, acked)
+    });
+    let (offset, acked) = acked;
     if acked >= needed {
         ctx.out.int(acked as i64);
         return Ok(());
     }
-    feed.request_acks();
-    let deadline = if timeout == 0 { 0 } else { crate::keyspace::now_ms() + timeout as u64 };
+    let deadline = if timeout == 0 { 0 } else { ctx.server.now_ms() + timeout as u64 };
     ctx.flow = Some(Flow::Wait { offset, needed, deadline });
     Ok(())
 }

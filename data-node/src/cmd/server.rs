@@ -55,8 +55,8 @@ fn config(ctx: &mut Ctx) -> CmdResult {
         }
         ctx.out.ok();
     } else if eq(sub, "resetstat") && ctx.argc() == 2 {
-        ctx.server.keyspace.reset_stats();
-        let s = &ctx.server.stats;
+        ctx.server.keyspace().reset_stats();
+        let s = &ctx.server.stats();
         for c in [
             &s.connections_received,
             &s.commands_processed,
@@ -148,7 +148,7 @@ fn command(ctx: &mut Ctx) -> CmdResult {
 
 fn slowlog(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1);
-    let mut log = ctx.server.slowlog.lock().unwrap_or_else(|e| e.into_inner());
+    let log = ctx.server.slowlog();
     if eq(sub, "get") && ctx.argc() <= 3 {
         let n = match ctx.args.get(2) {
             None => 10,
@@ -160,21 +160,23 @@ fn slowlog(ctx: &mut Ctx) -> CmdResult {
                 if n == -1 { usize::MAX } else { n as usize }
             }
         };
-        let entries: Vec<_> = log.1.iter().take(n).collect();
-        ctx.out.array(entries.len());
-        for e in entries {
-            ctx.out.array(6);
-            ctx.out.int(e.id as i64);
-            ctx.out.int(e.at_secs as i64);
-            ctx.out.int(e.micros as i64);
-            ctx.out.bulks(e.args.iter().map(|a| a.as_slice()));
-            ctx.out.bulk(e.addr.as_bytes());
-            ctx.out.bulk(e.name.as_bytes());
-        }
+        let out = &mut *ctx.out;
+        log.with_latest(n, |entries| {
+            out.array(entries.len());
+            for e in entries {
+                out.array(6);
+                out.int(e.id as i64);
+                out.int(e.at_secs as i64);
+                out.int(e.micros as i64);
+                out.bulks(e.args.iter().map(|a| a.as_slice()));
+                out.bulk(e.addr.as_bytes());
+                out.bulk(e.name.as_bytes());
+            }
+        });
     } else if eq(sub, "len") && ctx.argc() == 2 {
-        ctx.out.int(log.1.len() as i64);
+        ctx.out.int(log.len() as i64);
     } else if eq(sub, "reset") && ctx.argc() == 2 {
-        log.1.clear();
+        log.reset();
         ctx.out.ok();
     } else {
         return Err(unknown_subcommand(sub, "SLOWLOG"));

@@ -45,7 +45,7 @@ pub fn discard_state(ctx: &mut Ctx) {
 
 fn unwatch_all(ctx: &mut Ctx) {
     for (db, key, _, _) in std::mem::take(&mut ctx.session.watched) {
-        ctx.server.keyspace.lock_one(&key).unwatch(db, &key);
+        ctx.server.keyspace().lock_one(&key).unwatch(db, &key);
     }
 }
 
@@ -58,7 +58,7 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
         if ctx.session.watched.iter().any(|(d, k, _, _)| *d == db && k == key) {
             continue;
         }
-        let mut ks = ctx.server.keyspace.lock_one(key);
+        let mut ks = ctx.server.keyspace().lock_one(key);
         let version = ks.watch(db, key);
         let live = ks.exists(db, key) as u64;
         ctx.session.watched.push((db, key.to_vec(), version, live));
@@ -96,9 +96,9 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     for (spec, args) in specs.iter().zip(&argvs) {
         keys.extend(spec.key_positions(args).into_iter().map(|i| args[i]));
     }
-    let mut ks = Some(if whole { server.keyspace.lock_all() } else { server.keyspace.lock_keys(keys) });
+    let mut ks = Some(if whole { server.keyspace().lock_all() } else { server.keyspace().lock_keys(keys) });
     if let Some(locked) = ks.as_mut() {
-        locked.for_primary_link(ctx.session.is_primary);
+        locked.for_primary_link(ctx.session.from_primary);
     }
     let broken = ks.as_mut().is_some_and(|ks| watch_broken(ks, &ctx.session.watched));
     if broken {
@@ -122,9 +122,9 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     }
     drop(ks);
     discard_state(ctx);
-    if server.blocking.any() {
+    if server.blocking().any() {
         for (db, key) in written {
-            server.blocking.signal(db, key);
+            server.blocking().signal(db, key);
         }
     }
     Ok(())

@@ -1,9 +1,42 @@
-//! Wall-clock time in milliseconds, and the 16-bit access stamps of LRU and LFU.
+//! Time: the clock everything that expires or times out reads (the system's,
+//! or a manual one tests move), and the 16-bit access stamps of LRU and LFU.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub fn now_ms() -> u64 {
+fn system_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Unix time in ms: the system's, or (in tests) a manual clock that only
+/// moves when told, so TTL and timeout logic is tested without sleeping.
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<AtomicU64>>);
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock(None)
+    }
+
+    /// A clock that stands at `start_ms` until `advance`d.
+    pub fn manual(start_ms: u64) -> Clock {
+        Clock(Some(Arc::new(AtomicU64::new(start_ms))))
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        match &self.0 {
+            None => system_ms(),
+            Some(ms) => ms.load(Ordering::Acquire),
+        }
+    }
+
+    /// Moves a manual clock forward; the system clock moves by itself.
+    pub fn advance(&self, ms: u64) {
+        if let Some(now) = &self.0 {
+            now.fetch_add(ms, Ordering::AcqRel);
+        }
+    }
 }
 
 /// LRU stamp: seconds, wrapping every ~18 hours; idle time is the wrapped difference.

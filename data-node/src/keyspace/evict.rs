@@ -81,7 +81,7 @@ impl Keyspace {
         if policy == Policy::NoEviction {
             return false;
         }
-        let now = super::now_ms();
+        let now = self.now_ms();
         let start = rand::below(SHARDS);
         for step in 0..SHARDS {
             let idx = (start + step) % SHARDS;

@@ -51,7 +51,7 @@ mod tests {
     #[test]
     fn expired_keys_are_reclaimed_without_access() {
         let ks = Keyspace::new(1);
-        let now = crate::keyspace::now_ms();
+        let now = ks.now_ms();
         for i in 0..1000u32 {
             let key = format!("k{i}");
             let mut l = ks.lock_one(key.as_bytes());

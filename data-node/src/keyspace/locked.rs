@@ -62,7 +62,7 @@ impl<'a> Locked<'a> {
     /// whole EXEC), like Redis's cached command time.
     pub fn now(&self) -> u64 {
         if self.now.get() == 0 {
-            self.now.set(super::now_ms());
+            self.now.set(self.ks.now_ms());
         }
         self.now.get()
     }

@@ -24,11 +24,12 @@ mod shard;
 mod small_bytes;
 mod zset;
 
+use crate::sync;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
-pub use clock::{lfu_decayed, lru_idle_secs, now_ms};
+pub use clock::{Clock, lfu_decayed, lru_idle_secs};
 pub use collections::{Hash, List, Set};
 pub use entry::{Entry, Value};
 pub use evict::Policy;
@@ -65,8 +66,10 @@ pub struct Keyspace {
     used: Box<[Padded<AtomicUsize>]>,
     databases: usize,
     policy: AtomicU8,
+    /// What "now" is for expiry, TTLs and timeouts.
+    clock: Clock,
     /// Unix ms as of the server's last tick, like Redis's cached LRU clock.
-    clock: AtomicU64,
+    coarse: AtomicU64,
     /// Told of every key that expiry or eviction removes (replicas learn of
     /// those deletions as DELs in the replication stream).
     on_removal: std::sync::OnceLock<RemovalHook>,
@@ -77,12 +80,17 @@ pub struct Keyspace {
 
 impl Keyspace {
     pub fn new(databases: usize) -> Keyspace {
+        Keyspace::with_clock(databases, Clock::system())
+    }
+
+    pub fn with_clock(databases: usize, clock: Clock) -> Keyspace {
         Keyspace {
             shards: (0..SHARDS).map(|_| Padded(Mutex::new(Shard::new(databases)))).collect(),
             used: (0..SHARDS).map(|_| Padded(AtomicUsize::new(0))).collect(),
             databases,
             policy: AtomicU8::new(Policy::NoEviction as u8),
-            clock: AtomicU64::new(now_ms()),
+            coarse: AtomicU64::new(clock.now_ms()),
+            clock,
             on_removal: std::sync::OnceLock::new(),
             passive_expiry: std::sync::atomic::AtomicBool::new(false),
         }
@@ -110,11 +118,20 @@ impl Keyspace {
 
     /// Advances the coarse clock; the server calls this every tick.
     pub fn tick_clock(&self) {
-        self.clock.store(now_ms(), Ordering::Relaxed)
+        self.coarse.store(self.now_ms(), Ordering::Relaxed)
     }
 
     pub fn coarse_ms(&self) -> u64 {
-        self.clock.load(Ordering::Relaxed)
+        self.coarse.load(Ordering::Relaxed)
+    }
+
+    /// Unix time in ms by the keyspace's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn databases(&self) -> usize {
@@ -137,7 +154,7 @@ impl Keyspace {
     fn guard(&self, idx: usize) -> MutexGuard<'_, Shard> {
         // A panicking command cannot leave a shard half-updated in a way that
         // matters more than losing the whole server would, so poison is ignored.
-        self.shards[idx].0.lock().unwrap_or_else(|e| e.into_inner())
+        sync::lock(&self.shards[idx].0)
     }
 
     pub fn lock_one(&self, key: &[u8]) -> Locked<'_> {
@@ -164,7 +181,7 @@ impl Keyspace {
     /// Keys per database, how many of them expire, and the keys' average
     /// remaining TTL in ms, for INFO keyspace.
     pub fn db_sizes(&self) -> Vec<(usize, usize, u64)> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut sizes = vec![(0, 0, 0u128); self.databases];
         for i in 0..SHARDS {
             let shard = self.guard(i);
@@ -184,7 +201,7 @@ impl Keyspace {
 
     /// Calls `f` with every live entry of `db`, holding one shard at a time.
     pub fn visit_db(&self, db: usize, mut f: impl FnMut(&Entry)) {
-        let now = now_ms();
+        let now = self.now_ms();
         for i in 0..SHARDS {
             let shard = self.guard(i);
             shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).for_each(|e| f(e));

@@ -4,7 +4,7 @@
 //! against the bytes left, so a corrupt file is an error, never a panic.
 
 use super::{RdbError, crc64, kind, opcode};
-use crate::keyspace::{Hash, Keyspace, List, Set, Value, ZSet, now_ms};
+use crate::keyspace::{Hash, Keyspace, List, Set, Value, ZSet};
 
 type Result<T> = std::result::Result<T, RdbError>;
 
@@ -290,7 +290,7 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
         return bad(format!("RDB version {version} is not supported"));
     }
     let mut input = Input { bytes, at: 9 };
-    let now = now_ms();
+    let now = ks.now_ms();
     let (mut db, mut expires_at, mut loaded) = (0usize, 0u64, 0usize);
     let (mut repl_id, mut repl_offset) = (None, None);
     loop {

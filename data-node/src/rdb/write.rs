@@ -95,6 +95,7 @@ impl<W: Write> Out<'_, W> {
 /// Writes every live key; returns how many. `sizes` are (keys, volatile)
 /// per database; `visit(db, f)` calls `f` with each live entry of `db`.
 fn dump_with<W: Write>(
+    now_ms: u64,
     replication: Option<(&str, u64)>,
     used_memory: usize,
     sizes: Vec<(usize, usize)>,
@@ -105,7 +106,7 @@ fn dump_with<W: Write>(
     out.raw(format!("REDIS{VERSION:04}").as_bytes())?;
     out.aux("redis-ver", crate::REDIS_VERSION)?;
     out.aux("redis-bits", "64")?;
-    out.aux("ctime", &(crate::keyspace::now_ms() / 1000).to_string())?;
+    out.aux("ctime", &(now_ms / 1000).to_string())?;
     out.aux("used-mem", &used_memory.to_string())?;
     out.aux("aof-base", "0")?;
     if let Some((id, offset)) = replication {
@@ -147,11 +148,11 @@ fn dump_with<W: Write>(
 /// The whole keyspace, one shard locked at a time.
 pub fn dump<W: Write>(ks: &Keyspace, replication: Option<(&str, u64)>, w: &mut W) -> std::io::Result<usize> {
     let sizes = ks.db_sizes().into_iter().map(|(keys, volatile, _)| (keys, volatile)).collect();
-    dump_with(replication, ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
+    dump_with(ks.now_ms(), replication, ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
 }
 
 /// A point-in-time snapshot: the caller holds every shard.
 pub fn dump_locked<W: Write>(all: &mut Locked, w: &mut W) -> std::io::Result<usize> {
     let sizes = (0..all.databases()).map(|db| (all.dbsize(db), 0)).collect();
-    dump_with(None, 0, sizes, |db, f| all.visit_db(db, f), w)
+    dump_with(all.now(), None, 0, sizes, |db, f| all.visit_db(db, f), w)
 }

@@ -108,10 +108,10 @@ impl Feed {
     }
 
     /// Registers a replica whose stream starts at the current offset.
-    pub fn attach(&mut self, id: u64, addr: String, listening_port: u16) -> Attached {
+    pub fn attach(&mut self, id: u64, addr: String, listening_port: u16, now_ms: u64) -> Attached {
         let (tx, stream) = mpsc::unbounded_channel();
         let ack = Arc::new(AtomicU64::new(0));
-        let acked_at = Arc::new(AtomicU64::new(crate::keyspace::now_ms()));
+        let acked_at = Arc::new(AtomicU64::new(now_ms));
         self.links.push(Link { id, addr, listening_port, ack: ack.clone(), acked_at: acked_at.clone(), tx });
         // The next write names its database: the replica's may be anything.
         self.last_db = None;

@@ -1,22 +1,20 @@
-//! Replication, as Redis does it: a primary streams its writes to replicas
-//! after a full synchronisation (an RDB snapshot) or a partial one (the
-//! missing tail of its backlog); replicas apply the stream, acknowledge
-//! offsets, and refuse writes from clients.
-//!
-//! - `feed`: the primary's stream, backlog and attached replicas.
-//! - `follow`: the replica's side: handshake, sync, applying the stream.
+//! Replication state, as Redis keeps it: a primary's stream and backlog
+//! (`feed`), this node's role, the history its data belongs to, and the
+//! primary it should follow. The wire lives above: `primary_link` follows
+//! the target set here and applies the stream through the command table;
+//! `replica_link` carries the stream to an attached replica. Methods take the
+//! keyspace, never the server.
 
 pub mod feed;
-mod follow;
-pub mod link;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
-use crate::server::Server;
+use crate::keyspace::Keyspace;
+use crate::sync::{lock, read};
 use feed::{Attached, Feed};
 
 pub struct ReplicaOf {
@@ -25,14 +23,23 @@ pub struct ReplicaOf {
     pub link_up: bool,
     pub sync_in_progress: bool,
     pub last_io: Instant,
-    /// The primary's replication id and our offset in its stream.
-    pub master_replid: String,
+    /// The history our data belongs to (the primary's replication id) and our
+    /// offset in it; None until we hold one.
+    pub history: Option<String>,
     pub offset: u64,
 }
 
 pub enum Role {
     Primary,
     Replica(ReplicaOf),
+}
+
+/// The primary the link should follow, and which REPLICAOF asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub epoch: u64,
 }
 
 #[derive(Default)]
@@ -43,25 +50,24 @@ pub struct SyncStats {
 }
 
 pub struct Replication {
-    pub feed: Mutex<Feed>,
+    feed: Mutex<Feed>,
     /// False until a replica first attaches: writes skip the feed until then.
     active: AtomicBool,
     /// Woken when a replica acknowledges an offset (WAIT).
-    pub acks: Notify,
+    acks: Notify,
     role: Mutex<Role>,
     /// Mirrors `role`, read by every write command without taking a lock.
     replica: AtomicBool,
-    /// Bumped by every REPLICAOF, so a superseded follower task stops.
+    /// Bumped by every change of target: a link applying an older epoch's
+    /// stream stops before its next command.
     epoch: AtomicU64,
-    pub masterauth: RwLock<Option<String>>,
+    /// Held by the link while it applies a batch of the stream, so a change
+    /// of target (or a stop at shutdown) waits for the batch in flight and no
+    /// stale write follows it.
+    applying: Mutex<()>,
+    target: watch::Sender<Option<Target>>,
+    masterauth: RwLock<Option<String>>,
     pub stats: SyncStats,
-    /// The follower task, stopped at once when REPLICAOF changes: a stale
-    /// link must not apply one more write.
-    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Replication {
@@ -73,9 +79,10 @@ impl Replication {
             role: Mutex::new(Role::Primary),
             replica: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
+            applying: Mutex::new(()),
+            target: watch::Sender::new(None),
             masterauth: RwLock::new(masterauth),
             stats: SyncStats::default(),
-            follower: Mutex::new(None),
         }
     }
 
@@ -97,6 +104,24 @@ impl Replication {
         }
     }
 
+    /// The primary's stream: offsets, backlog and attached replicas.
+    pub fn with_feed<T>(&self, f: impl FnOnce(&mut Feed) -> T) -> T {
+        f(&mut lock(&self.feed))
+    }
+
+    pub fn masterauth(&self) -> Option<String> {
+        read(&self.masterauth).clone()
+    }
+
+    pub fn set_masterauth(&self, password: Option<String>) {
+        *crate::sync::write(&self.masterauth) = password;
+    }
+
+    /// Resolves at the next acknowledgement; `enable` it before counting acks.
+    pub fn acked(&self) -> tokio::sync::futures::Notified<'_> {
+        self.acks.notified()
+    }
+
     /// Whether this node is a replica whose link to its primary is down.
     pub fn link_down(&self) -> bool {
         self.is_replica() && self.with_role(|role| matches!(role, Role::Replica(of) if !of.link_up))
@@ -113,13 +138,13 @@ impl Replication {
     /// PSYNC that needs everything: the snapshot and the stream from the
     /// offset it was taken at. Every shard is held while the snapshot is
     /// written, so no write falls between the two.
-    pub fn attach_full(&self, server: &Server, id: u64, addr: String, port: u16) -> (Vec<u8>, Attached) {
-        let mut all = server.keyspace.lock_all();
+    pub fn attach_full(&self, keyspace: &Keyspace, id: u64, addr: String, port: u16) -> (Vec<u8>, Attached) {
+        let mut all = keyspace.lock_all();
         let mut rdb = Vec::new();
         // Writing to memory cannot fail.
         let _ = crate::rdb::dump_locked(&mut all, &mut rdb);
         let mut feed = lock(&self.feed);
-        let attached = feed.attach(id, addr, port);
+        let attached = feed.attach(id, addr, port, keyspace.now_ms());
         self.active.store(true, Ordering::Release);
         let mut preamble = format!("+FULLRESYNC {} {}\r\n${}\r\n", feed.replid, feed.offset, rdb.len()).into_bytes();
         preamble.extend_from_slice(&rdb);
@@ -137,6 +162,7 @@ impl Replication {
         id: u64,
         addr: String,
         port: u16,
+        now_ms: u64,
     ) -> Option<(Vec<u8>, Attached)> {
         let mut feed = lock(&self.feed);
         let tail = (replid == feed.replid).then(|| feed.backlog_from(from)).flatten();
@@ -146,7 +172,7 @@ impl Replication {
         };
         let mut preamble = format!("+CONTINUE {}\r\n", feed.replid).into_bytes();
         preamble.extend_from_slice(&tail);
-        let attached = feed.attach(id, addr, port);
+        let attached = feed.attach(id, addr, port, now_ms);
         self.active.store(true, Ordering::Release);
         self.stats.partial_ok.fetch_add(1, Ordering::Relaxed);
         Some((preamble, attached))
@@ -156,30 +182,31 @@ impl Replication {
         lock(&self.feed).detach(id);
     }
 
-    pub fn record_ack(&self, attached: &Attached, offset: u64) {
+    pub fn record_ack(&self, attached: &Attached, offset: u64, now_ms: u64) {
         attached.ack.fetch_max(offset, Ordering::AcqRel);
-        attached.acked_at.store(crate::keyspace::now_ms(), Ordering::Release);
+        attached.acked_at.store(now_ms, Ordering::Release);
         self.acks.notify_waiters();
     }
 
     /// min-replicas-to-write: whether enough replicas acknowledged lately for
     /// a primary to take a write.
-    pub fn enough_replicas(&self, needed: usize, max_lag_secs: u64) -> bool {
-        needed == 0 || lock(&self.feed).good_replicas(crate::keyspace::now_ms(), max_lag_secs * 1000) >= needed
+    pub fn enough_replicas(&self, needed: usize, max_lag_secs: u64, now_ms: u64) -> bool {
+        needed == 0 || lock(&self.feed).good_replicas(now_ms, max_lag_secs * 1000) >= needed
     }
 
-    /// `REPLICAOF host port`: follow that primary from now on.
-    pub fn follow(self: &Arc<Self>, server: &Arc<Server>, host: String, port: u16) {
-        let epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+    /// `REPLICAOF host port`: follow that primary from now on. The link
+    /// (`primary_link`) sees the new target and connects.
+    pub fn follow(&self, keyspace: &Keyspace, host: String, port: u16) {
+        let applying = self.retarget();
         let mut role = lock(&self.role);
         // The history we hold, so the new primary can continue it (PSYNC
         // replid offset) instead of sending everything: a replica repointed
         // after a failover, or a demoted primary, usually resumes partially.
-        let (master_replid, offset) = match &*role {
-            Role::Replica(of) => (of.master_replid.clone(), of.offset),
+        let (history, offset) = match &*role {
+            Role::Replica(of) => (of.history.clone(), of.offset),
             Role::Primary => {
                 let feed = lock(&self.feed);
-                (feed.replid.clone(), feed.offset)
+                (Some(feed.replid.clone()), feed.offset)
             }
         };
         *role = Role::Replica(ReplicaOf {
@@ -188,17 +215,79 @@ impl Replication {
             link_up: false,
             sync_in_progress: false,
             last_io: Instant::now(),
-            master_replid,
+            history,
             offset,
         });
         self.replica.store(true, Ordering::Release);
         drop(role);
-        server.keyspace.set_passive_expiry(true);
+        keyspace.set_passive_expiry(true);
         // Our own replicas were fed by our history; they must resync with us.
-        lock(&self.feed).restart_history(crate::server::random_hex(40));
-        let task = tokio::spawn(follow::follow(server.clone(), host, port, epoch));
-        if let Some(old) = lock(&self.follower).replace(task) {
-            old.abort();
+        lock(&self.feed).restart_history(crate::rand::random_hex(40));
+        let epoch = self.current_epoch();
+        drop(applying);
+        self.target.send_replace(Some(Target { host, port, epoch }));
+    }
+
+    /// `REPLICAOF NO ONE`: become a primary, keeping the data.
+    pub fn promote(&self, keyspace: &Keyspace) {
+        keyspace.set_passive_expiry(false);
+        let applying = self.retarget();
+        let mut role = lock(&self.role);
+        if let Role::Replica(of) = &*role {
+            // Continue the old primary's history: its replicas can follow us.
+            let mut feed = lock(&self.feed);
+            if let Some(history) = &of.history {
+                feed.restart_history(history.clone());
+                feed.offset = of.offset;
+            }
+        }
+        *role = Role::Primary;
+        self.replica.store(false, Ordering::Release);
+        drop(role);
+        drop(applying);
+        self.target.send_replace(None);
+    }
+
+    /// Stops applying the primary's stream (at shutdown), keeping the role,
+    /// so the data and the recorded offset stay in step. Returns once the
+    /// batch in flight, if any, is applied.
+    pub fn stop_following(&self) {
+        drop(self.retarget());
+        self.target.send_replace(None);
+    }
+
+    /// Ends the current epoch once the batch being applied is done; the
+    /// guard keeps the next batch out until the new role is in place.
+    fn retarget(&self) -> MutexGuard<'_, ()> {
+        let applying = lock(&self.applying);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        applying
+    }
+
+    /// The primary to follow, as it changes.
+    pub fn watch_target(&self) -> watch::Receiver<Option<Target>> {
+        self.target.subscribe()
+    }
+
+    pub fn current_epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Held while the link applies a batch of `epoch`'s stream; None once a
+    /// newer target superseded that epoch.
+    pub fn start_applying(&self, epoch: u64) -> Option<MutexGuard<'_, ()>> {
+        let guard = lock(&self.applying);
+        (self.current_epoch() == epoch).then_some(guard)
+    }
+
+    /// Changes the replica's link state, unless `epoch` was superseded.
+    pub fn update_link(&self, epoch: u64, f: impl FnOnce(&mut ReplicaOf)) {
+        let mut role = lock(&self.role);
+        if self.current_epoch() != epoch {
+            return;
+        }
+        if let Role::Replica(of) = &mut *role {
+            f(of)
         }
     }
 
@@ -210,48 +299,15 @@ impl Replication {
         feed.offset = offset;
     }
 
-    /// Stops applying the primary's stream (at shutdown), keeping the role,
-    /// so the data and the recorded offset stay in step.
-    pub async fn stop_following(&self) {
-        let task = lock(&self.follower).take();
-        if let Some(task) = task {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
     /// The history the data belongs to and how far into it: a replica's place
     /// in its primary's stream (once it has one), a primary's in its own.
     pub fn history(&self) -> Option<(String, u64)> {
         match &*lock(&self.role) {
-            Role::Replica(of) if of.master_replid != "?" => Some((of.master_replid.clone(), of.offset)),
+            Role::Replica(of) => of.history.clone().map(|id| (id, of.offset)),
             Role::Primary => {
                 let feed = lock(&self.feed);
                 Some((feed.replid.clone(), feed.offset))
             }
-            _ => None,
         }
-    }
-
-    /// `REPLICAOF NO ONE`: become a primary, keeping the data.
-    pub fn promote(&self, server: &Server) {
-        server.keyspace.set_passive_expiry(false);
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Some(old) = lock(&self.follower).take() {
-            old.abort();
-        }
-        let mut role = lock(&self.role);
-        if let Role::Replica(of) = &*role {
-            // Continue the old primary's history: its replicas can follow us.
-            let mut feed = lock(&self.feed);
-            feed.restart_history(of.master_replid.clone());
-            feed.offset = of.offset;
-        }
-        *role = Role::Primary;
-        self.replica.store(false, Ordering::Release);
-    }
-
-    fn current_epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
     }
 }

@@ -7,9 +7,10 @@ use bytes::{Buf, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::feed::Attached;
+use crate::clients::ClientHandle;
+use crate::replication::feed::Attached;
 use crate::resp::{Limits, Parsed, parse_request};
-use crate::server::{ClientHandle, Server};
+use crate::server::Server;
 
 pub async fn serve(server: &Server, client: &ClientHandle, stream: &mut TcpStream, mut attached: Attached) {
     let mut inbuf = BytesMut::with_capacity(4096);
@@ -26,7 +27,7 @@ pub async fn serve(server: &Server, client: &ClientHandle, stream: &mut TcpStrea
                 if stream.write_all(&batch).await.is_err() {
                     break;
                 }
-                server.stats.net_output_bytes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                server.stats().net_output_bytes.fetch_add(batch.len() as u64, Ordering::Relaxed);
             }
             ready = stream.readable() => {
                 if ready.is_err() {
@@ -44,7 +45,7 @@ pub async fn serve(server: &Server, client: &ClientHandle, stream: &mut TcpStrea
                         && args[0].eq_ignore_ascii_case(b"REPLCONF")
                         && args[1].eq_ignore_ascii_case(b"ACK");
                     if ack && let Some(offset) = std::str::from_utf8(args[2]).ok().and_then(|o| o.parse().ok()) {
-                        server.replication.record_ack(&attached, offset);
+                        server.replication().record_ack(&attached, offset, server.keyspace().now_ms());
                     }
                     inbuf.advance(consumed);
                 }
@@ -55,5 +56,5 @@ pub async fn serve(server: &Server, client: &ClientHandle, stream: &mut TcpStrea
             _ = client.kill.notified() => break,
         }
     }
-    server.replication.detach(attached.id);
+    server.replication().detach(attached.id);
 }

@@ -1,0 +1,55 @@
+//! The state of RDB snapshots, for SAVE, BGSAVE, LASTSAVE and INFO persistence.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::keyspace::Keyspace;
+use crate::rdb::RdbError;
+
+pub struct Persistence {
+    /// Unix seconds of the last successful save (or of the start).
+    last_save: AtomicU64,
+    bgsave_in_progress: AtomicBool,
+    last_save_ok: AtomicBool,
+}
+
+impl Persistence {
+    pub fn new(now_secs: u64) -> Persistence {
+        Persistence {
+            last_save: AtomicU64::new(now_secs),
+            bgsave_in_progress: AtomicBool::new(false),
+            last_save_ok: AtomicBool::new(true),
+        }
+    }
+
+    /// Saves the keyspace to `path`, recording the outcome.
+    pub fn save(&self, keyspace: &Keyspace, path: &Path) -> Result<usize, RdbError> {
+        let result = crate::rdb::save(keyspace, path);
+        self.last_save_ok.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_ok() {
+            self.last_save.store(keyspace.now_ms() / 1000, Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// Claims the one background save slot; false if a save is under way.
+    pub fn start_background(&self) -> bool {
+        !self.bgsave_in_progress.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_background(&self) {
+        self.bgsave_in_progress.store(false, Ordering::Release);
+    }
+
+    pub fn background_in_progress(&self) -> bool {
+        self.bgsave_in_progress.load(Ordering::Acquire)
+    }
+
+    pub fn last_save_secs(&self) -> u64 {
+        self.last_save.load(Ordering::Relaxed)
+    }
+
+    pub fn last_save_ok(&self) -> bool {
+        self.last_save_ok.load(Ordering::Relaxed)
+    }
+}
