@@ -1,17 +1,24 @@
 //! ferrocache's data node: a Redis-compatible in-memory store.
 //!
-//! Layers, each using only the ones below it:
-//! - `resp`: bytes ⇄ requests and replies (RESP2/RESP3, inline commands)
-//! - `connection`: one client's socket: buffering, batching, blocking waits
+//! Layers, each using only the ones below it (a test in `tests/layers.rs`
+//! fails on an import that reaches up):
+//! - `connection`, `primary_link`, `replica_link`: the wire. A client's
+//!   socket; our link to our primary (follows the target REPLICAOF sets and
+//!   applies the stream through `cmd`); an attached replica's stream.
 //! - `cmd`: the command table and one module per command family
-//! - `keyspace`: sharded databases, expiry, eviction, memory accounting
+//! - `info`, `params`: INFO's sections, CONFIG GET/SET's parameters
+//! - `session`: one client's state
+//! - `server`: the parts every connection shares, held together
+//! - `replication`: state only: the primary's stream and backlog, the role,
+//!   the history the data belongs to, the primary to follow
+//! - `clients`, `slowlog`, `persistence`, `pubsub`, `blocking`, `pause`:
+//!   the client registry, SLOWLOG, RDB save state, channels, clients waiting
+//!   in BLPOP & co, CLIENT PAUSE
 //! - `rdb`: Redis's RDB format: snapshots to and from the keyspace
-//! - `replication`: the primary's stream and backlog, the replica's follower
-//!
-//! Beside them: `server` (state shared by all connections), `session` (one
-//! client's state), `pubsub`, `blocking` (clients waiting in BLPOP & co),
-//! `config` and `params` (flags, CONFIG GET/SET), `info` (INFO), `glob`
-//! (pattern matching), `rand` (sampling).
+//! - `keyspace`: sharded databases, expiry, eviction, memory accounting, the clock
+//! - `resp`: bytes ⇄ requests and replies (RESP2/RESP3, inline commands)
+//! - `config` (flags and live settings), `glob` (patterns), `rand`
+//!   (sampling, ids), `sync` (locks through poison): leaves
 
 pub mod blocking;
 pub mod clients;

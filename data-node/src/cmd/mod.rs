@@ -240,12 +240,11 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     flow
 }
 
-/// What CLIENT PAUSE WRITE holds: writes, a transaction holding one, and
-/// the commands Redis also holds because they feed replicas (PUBLISH) or wait
-/// on them (WAIT).
+/// What CLIENT PAUSE WRITE holds: writes, may-replicate commands, and a
+/// transaction holding a write.
 fn may_write(spec: &Spec, session: &Session) -> bool {
     spec.has(flag::WRITE)
-        || matches!(spec.name, "publish" | "wait")
+        || spec.has(flag::MAY_REPLICATE)
         || (spec.name == "exec"
             && session.multi.iter().flatten().any(|queued| {
                 queued.first().and_then(|name| lookup(name)).is_some_and(|queued| queued.has(flag::WRITE))
@@ -282,7 +281,7 @@ fn run_locked<'k>(
         if ctx.propagate_as.is_none()
             && let Some(ks) = ctx.ks.as_mut()
         {
-            ctx.propagate_as = propagate::absolute_form(spec.name, ks, db, args[1]);
+            ctx.propagate_as = propagate::absolute_form(spec, ks, db, args[1]);
         }
         match &ctx.propagate_as {
             Some(rewritten) if rewritten.is_empty() => {}

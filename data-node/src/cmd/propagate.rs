@@ -4,16 +4,16 @@
 //! applies it late, or after a partial resync, expires the key at the same
 //! moment). Everything else is sent as the client sent it.
 
+use super::spec::{Spec, flag};
 use crate::keyspace::{Locked, Value};
 
-/// Commands that may set a TTL relative to the time they run.
-const RELATIVE_TTL: &[&str] = &["set", "setex", "psetex", "expire", "pexpire", "expireat", "getex"];
-
-/// The command's effect on its key, as a command replicas can apply at any time.
-pub fn absolute_form(name: &str, ks: &mut Locked, db: usize, key: &[u8]) -> Option<Vec<Vec<u8>>> {
-    if !RELATIVE_TTL.contains(&name) {
+/// The command's effect on its key, as a command replicas can apply at any
+/// time; None for commands whose row has no `RELATIVE_TTL`.
+pub fn absolute_form(spec: &Spec, ks: &mut Locked, db: usize, key: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if !spec.has(flag::RELATIVE_TTL) {
         return None;
     }
+    let name = spec.name;
     let Some(entry) = ks.peek(db, key) else { return Some(vec![b"DEL".to_vec(), key.to_vec()]) };
     let at = entry.expires_at();
     let mut form = match (&entry.value, name) {

@@ -12,7 +12,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("unsubscribe", -1, PUBSUB | SUBCTX, NO_KEYS, unsubscribe),
     spec!("psubscribe", -2, PUBSUB | SUBCTX, NO_KEYS, psubscribe),
     spec!("punsubscribe", -1, PUBSUB | SUBCTX, NO_KEYS, punsubscribe),
-    spec!("publish", 3, PUBSUB | FAST, NO_KEYS, publish),
+    spec!("publish", 3, PUBSUB | FAST | MAY_REPLICATE, NO_KEYS, publish),
     spec!("pubsub", -2, PUBSUB, NO_KEYS, pubsub),
 ];
 

@@ -13,7 +13,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("replconf", -1, ADMIN | NOQUEUE | LOADING | STALE, NO_KEYS, replconf),
     spec!("psync", -3, ADMIN | NOQUEUE, NO_KEYS, psync),
     spec!("sync", 1, ADMIN | NOQUEUE, NO_KEYS, sync),
-    spec!("wait", 3, NOQUEUE, NO_KEYS, wait),
+    spec!("wait", 3, NOQUEUE | MAY_REPLICATE, NO_KEYS, wait),
 ];
 
 fn replicaof(ctx: &mut Ctx) -> CmdResult {

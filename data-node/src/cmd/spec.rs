@@ -21,6 +21,12 @@ pub mod flag {
     pub const FAST: u32 = 1 << 9;
     pub const LOADING: u32 = 1 << 10;
     pub const STALE: u32 = 1 << 11;
+    /// May set a TTL relative to when it runs: replicas are sent the absolute
+    /// form (`propagate::absolute_form`).
+    pub const RELATIVE_TTL: u32 = 1 << 12;
+    /// Held by CLIENT PAUSE WRITE though it writes no key: it feeds replicas
+    /// (PUBLISH) or waits on them (WAIT), as Redis's may-replicate commands.
+    pub const MAY_REPLICATE: u32 = 1 << 13;
 }
 
 /// Where a command's keys are, as Redis's COMMAND INFO describes them.
@@ -96,6 +102,7 @@ impl Spec {
             (FAST, "fast"),
             (LOADING, "loading"),
             (STALE, "stale"),
+            (MAY_REPLICATE, "may_replicate"),
         ];
         table.iter().filter(|(f, _)| self.has(*f)).map(|(_, n)| *n).collect()
     }

@@ -1,11 +1,13 @@
 //! Strings: GET, SET and its options, counters, ranges.
 
-use super::Ctx;
-use super::args::{eq, float, int, parse_i64};
-use super::error::{CmdResult, Error, NOT_INT, OVERFLOW, SYNTAX, WRONGTYPE};
-use super::spec::{ALL_KEYS_FROM1, KEY1, Keys, Spec, flag::*, spec};
+mod counters;
+
+use crate::cmd::Ctx;
+use crate::cmd::args::{eq, int, parse_i64};
+use crate::cmd::error::{CmdResult, Error, NOT_INT, SYNTAX, WRONGTYPE};
+use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, Keys, Spec, flag::*, spec};
 use crate::keyspace::{Locked, SmallBytes, Value};
-use crate::resp::format_double;
+use counters::{decr, decrby, incr, incrby, incrbyfloat, store_keep_ttl};
 
 const MAX_STRING: usize = 512 * 1024 * 1024;
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
@@ -13,13 +15,13 @@ const PAIRS_FROM1: Keys = Keys::Range { first: 1, last: -1, step: 2 };
 
 pub const COMMANDS: &[Spec] = &[
     spec!("get", 2, READONLY | FAST, KEY1, get),
-    spec!("set", -3, WRITE | DENYOOM, KEY1, set),
+    spec!("set", -3, WRITE | DENYOOM | RELATIVE_TTL, KEY1, set),
     spec!("setnx", 3, WRITE | DENYOOM | FAST, KEY1, setnx),
-    spec!("setex", 4, WRITE | DENYOOM, KEY1, setex),
-    spec!("psetex", 4, WRITE | DENYOOM, KEY1, psetex),
+    spec!("setex", 4, WRITE | DENYOOM | RELATIVE_TTL, KEY1, setex),
+    spec!("psetex", 4, WRITE | DENYOOM | RELATIVE_TTL, KEY1, psetex),
     spec!("getset", 3, WRITE | DENYOOM | FAST, KEY1, getset),
     spec!("getdel", 2, WRITE | FAST, KEY1, getdel),
-    spec!("getex", -2, WRITE | FAST, KEY1, getex),
+    spec!("getex", -2, WRITE | FAST | RELATIVE_TTL, KEY1, getex),
     spec!("mget", -2, READONLY | FAST, ALL_KEYS_FROM1, mget),
     spec!("mset", -3, WRITE | DENYOOM, PAIRS_FROM1, mset),
     spec!("msetnx", -3, WRITE | DENYOOM, PAIRS_FROM1, msetnx),
@@ -269,69 +271,6 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
         }
     }
     ctx.out.int(!any_exists as i64);
-    Ok(())
-}
-
-/// Replaces a string's content, keeping its TTL; creates it if absent.
-fn store_keep_ttl(ks: &mut Locked<'_>, db: usize, key: &[u8], value: SmallBytes) {
-    if !ks.exists(db, key) {
-        ks.set(db, key, Value::Str(value), 0);
-    } else if let Some(mut e) = ks.get_mut(db, key) {
-        *e.value_mut() = Value::Str(value);
-    }
-}
-
-fn incr_by(ctx: &mut Ctx, delta: i64) -> CmdResult {
-    let (db, key) = (ctx.db(), ctx.arg(1));
-    let (ks, out) = ctx.parts();
-    let current = match read_str(ks, db, key)? {
-        None => 0,
-        Some(s) => parse_i64(s).ok_or(Error::from(NOT_INT))?,
-    };
-    let next = current.checked_add(delta).ok_or(Error::from(OVERFLOW))?;
-    let mut buf = Vec::with_capacity(20);
-    buf.extend_from_slice(next.to_string().as_bytes());
-    store_keep_ttl(ks, db, key, SmallBytes::from_vec(buf));
-    out.int(next);
-    Ok(())
-}
-
-fn incr(ctx: &mut Ctx) -> CmdResult {
-    incr_by(ctx, 1)
-}
-
-fn decr(ctx: &mut Ctx) -> CmdResult {
-    incr_by(ctx, -1)
-}
-
-fn incrby(ctx: &mut Ctx) -> CmdResult {
-    let d = int(ctx.arg(2))?;
-    incr_by(ctx, d)
-}
-
-fn decrby(ctx: &mut Ctx) -> CmdResult {
-    let d = int(ctx.arg(2))?;
-    if d == i64::MIN {
-        return Err("ERR decrement would overflow".into());
-    }
-    incr_by(ctx, -d)
-}
-
-fn incrbyfloat(ctx: &mut Ctx) -> CmdResult {
-    let (db, key) = (ctx.db(), ctx.arg(1));
-    let delta = float(ctx.arg(2))?;
-    let (ks, out) = ctx.parts();
-    let current = match read_str(ks, db, key)? {
-        None => 0.0,
-        Some(s) => super::args::parse_f64(s).ok_or(Error::from(super::error::NOT_FLOAT))?,
-    };
-    let next = current + delta;
-    if !next.is_finite() {
-        return Err("ERR increment would produce NaN or Infinity".into());
-    }
-    let text = format_double(next);
-    store_keep_ttl(ks, db, key, SmallBytes::new(text.as_bytes()));
-    out.bulk(text.as_bytes());
     Ok(())
 }
 
