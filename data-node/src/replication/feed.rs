@@ -5,10 +5,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 /// `repl-backlog-size`, as redis-server's default.
 pub const BACKLOG_SIZE: usize = 1024 * 1024;
@@ -150,11 +150,4 @@ impl Feed {
         self.last_db = None;
         self.links.clear();
     }
-}
-
-/// Whether any replica ever attached: until then writes skip the feed.
-pub struct Activity {
-    pub active: AtomicBool,
-    /// Woken when a replica acknowledges (WAIT waits on it).
-    pub acks: Notify,
 }
