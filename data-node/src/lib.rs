@@ -84,14 +84,13 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
     }
 }
 
-/// The server's clock, ten times a second: active expiry, stats sampling,
-/// and every `repl-ping-replica-period` the replicas' keepalive.
+/// The server's clock, ten times a second: housekeeping, and every
+/// `repl-ping-replica-period` the replicas' keepalive.
 async fn tick(server: Arc<Server>) {
     let mut interval = tokio::time::interval(Duration::from_millis(100));
     let mut pinged = std::time::Instant::now();
     loop {
         interval.tick().await;
-        server.keyspace().tick_clock();
         let period = server.live().repl_ping_replica_period.load(std::sync::atomic::Ordering::Relaxed);
         // A pause keeps the offset still, the replicas' keepalive included.
         if pinged.elapsed() >= Duration::from_secs(period) && !server.pause().active() {
@@ -100,13 +99,17 @@ async fn tick(server: Arc<Server>) {
         }
         let s = server.clone();
         // Expiry takes shard locks: keep it off the async workers' fast path.
-        let _ = tokio::task::spawn_blocking(move || {
-            // A pause keeps the data, and the replication offset, still.
-            while !s.pause().active() && s.keyspace().expire_cycle(s.now_ms()) >= 256 {}
-            s.sample_ops();
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(move || housekeeping(&s)).await;
     }
+}
+
+/// One tick's work: the coarse clock (LRU/LFU stamps), active expiry, and
+/// the ops/sec sample. A pause keeps the data, and the replication offset, still.
+pub fn housekeeping(server: &Server) {
+    let keyspace = server.keyspace();
+    keyspace.tick_clock();
+    while !server.pause().active() && keyspace.expire_cycle(server.now_ms()) >= 256 {}
+    server.sample_ops();
 }
 
 pub fn start_runtime(flags: &Flags) -> std::io::Result<tokio::runtime::Runtime> {

@@ -208,47 +208,14 @@ fn a_replica_hides_expired_keys_and_waits_for_the_primarys_del() {
     let mut r = replica.conn();
     link_up(&mut r);
     assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
-    std::thread::sleep(Duration::from_millis(400));
-
-    assert_eq!(cmd("GET").arg("brief").query::<Option<String>>(&mut r).expect("GET"), None, "hidden once expired");
+    // redis-server's clock is its own: wait for its 200 ms to pass.
+    wait_until("the replica hides the expired key", || {
+        cmd("GET").arg("brief").query::<Option<String>>(&mut r).expect("GET").is_none()
+    });
     assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).expect("DBSIZE"), 2, "but not deleted by the replica");
     // Touching it on the primary expires it there, and the DEL follows.
     assert_eq!(cmd("GET").arg("brief").query::<Option<String>>(&mut p).expect("GET"), None);
     wait_until("the primary's DEL removed the key", || cmd("DBSIZE").query::<i64>(&mut r).expect("DBSIZE") == 1);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A TTL set relative to now reaches replicas as the absolute time the
-/// primary computed: a replica that applies it seconds later (here, from the
-/// backlog after a restart) expires the key at the same moment.
-#[test]
-fn relative_ttls_replicate_as_absolute_times() {
-    let primary = Node::start();
-    let mut p = primary.conn();
-    let _: () = cmd("SET").arg("session").arg("x").query(&mut p).expect("SET");
-    let dir = temp_dir("ttl-restart");
-    let of = format!("127.0.0.1 {}", primary.port);
-    let args = ["--dir", dir.to_str().expect("utf-8 path"), "--replicaof", &of];
-    let replica = Node::start_with(&args);
-    link_up(&mut replica.conn());
-    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
-    replica.terminate();
-
-    let _: i64 = cmd("EXPIRE").arg("session").arg(3).query(&mut p).expect("EXPIRE");
-    let _: () = cmd("SET").arg("token").arg("t").arg("EX").arg(3).query(&mut p).expect("SET EX");
-    std::thread::sleep(Duration::from_millis(1500));
-
-    let replica = Node::start_with(&args);
-    let mut r = replica.conn();
-    link_up(&mut r);
-    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).expect("WAIT"), 1);
-    for key in ["session", "token"] {
-        let left: i64 = cmd("PTTL").arg(key).query(&mut r).expect("PTTL");
-        assert!(
-            (1..=1600).contains(&left),
-            "{key}: {left} ms left on the replica; 3 s from when it arrived would be ~3000"
-        );
-    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

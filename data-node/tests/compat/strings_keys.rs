@@ -108,28 +108,6 @@ fn expiry_commands() {
 }
 
 #[test]
-fn keys_are_expired_actively_without_access() {
-    let n = Node::start();
-    let mut c = n.conn();
-    for i in 0..500 {
-        let _: () = cmd("SET").arg(format!("t{i}")).arg("v").arg("PX").arg(50).query(&mut c).unwrap();
-    }
-    let _: () = c.set("keep", 1).unwrap();
-    // Nothing reads the keys; the server's own cycle must remove them.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let size: i64 = cmd("DBSIZE").query(&mut c).unwrap();
-        if size == 1 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "dbsize still {size}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let info: String = cmd("INFO").arg("stats").query(&mut c).unwrap();
-    assert!(info.contains("expired_keys:500"), "{info}");
-}
-
-#[test]
 fn generic_key_commands() {
     let n = Node::start();
     let mut c = n.conn();
