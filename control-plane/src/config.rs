@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::store::PortRange;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "control-plane", version, about = "ferrocache's REST API and reconciler")]
+#[command(name = "control-plane", version, about = "ferrocache's REST API and reconciler", args_override_self = true)]
 pub struct Config {
     /// Address the REST API listens on.
     #[arg(long, env = "FERRO_LISTEN", default_value = "127.0.0.1:8080")]

@@ -323,6 +323,8 @@ pub struct Api {
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// The `x-request-id` header.
+    pub request_id: Option<String>,
 }
 
 impl Reply {
@@ -353,8 +355,9 @@ impl Api {
         }
         let response = request.send().expect("HTTP request");
         let status = response.status().as_u16();
+        let request_id = response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = response.text().unwrap_or_default();
-        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), request_id }
     }
 
     pub fn get(&self, path: &str) -> Reply {

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 fn expect(reply: &Reply, status: u16, code: &str) {
     assert_eq!((reply.status, reply.code()), (status, code), "{}", reply.body);
     assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", reply.body);
+    let id = reply.request_id.as_deref().expect("every answer carries x-request-id");
+    assert_eq!(reply.body["error"]["request_id"].as_str(), Some(id), "the body names the same request");
 }
 
 fn now() -> i64 {
@@ -227,4 +229,60 @@ fn a_node_that_never_answers_fails_the_create_and_says_why() {
     // A failed cluster can be deleted.
     assert_eq!(api.delete(&path).status, 202);
     api.wait_gone(&path, Duration::from_secs(30));
+}
+
+/// Every answer names its request; a body over the limit is refused at once
+/// with our error body, not read to the end (nor hung on).
+#[test]
+fn requests_have_ids_and_bodies_a_limit() {
+    let prefix = unique_prefix("r");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Broken { ready_timeout_secs: 60 });
+    let api = cp.api();
+    let ok = api.get("/v1/cache-clusters");
+    assert_eq!(ok.status, 200);
+    let first = ok.request_id.expect("x-request-id on a success");
+    assert_eq!(first.len(), 36, "a UUID: {first}");
+    assert_ne!(api.get("/healthz").request_id.as_deref(), Some(first.as_str()), "one id per request");
+
+    // 10 MiB announced, only the start sent: the answer must not wait for the rest.
+    let address = cp.url.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(address).expect("connect");
+    socket.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let head = format!(
+        "POST /v1/cache-clusters HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"cache_cluster_id\": \"",
+        cp.token,
+        10 << 20
+    );
+    std::io::Write::write_all(&mut socket, head.as_bytes()).expect("send");
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut socket, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    assert_eq!(body["error"]["code"], "RequestEntityTooLarge", "{answer}");
+    assert!(body["error"]["request_id"].is_string(), "{answer}");
+    assert_eq!(api.get("/v1/cache-clusters").body["cache_clusters"], json!([]), "nothing was created");
+}
+
+/// Running out of node ports is the client's to fix (fewer nodes, a wider
+/// --node-ports): ElastiCache's InsufficientCacheClusterCapacity, a 400.
+#[test]
+fn running_out_of_node_ports_is_insufficient_capacity() {
+    let prefix = unique_prefix("p");
+    let dir = DataDir::new(&prefix);
+    // Nothing listens on it: these nodes never start.
+    let cp =
+        ControlPlane::start_with(&dir.0, &Runtime::Broken { ready_timeout_secs: 60 }, &["--node-ports", "29999-29999"]);
+    let api = cp.api();
+    assert_eq!(api.post("/v1/cache-clusters", &json!({"cache_cluster_id": format!("{prefix}-a")})).status, 201);
+    let refused = api.post("/v1/cache-clusters", &json!({"cache_cluster_id": format!("{prefix}-b")}));
+    expect(&refused, 400, "InsufficientCacheClusterCapacity");
+    let group = json!({
+        "replication_group_id": format!("{prefix}-g"),
+        "replication_group_description": "two nodes, one port",
+        "num_cache_clusters": 2
+    });
+    expect(&api.post("/v1/replication-groups", &group), 400, "InsufficientCacheClusterCapacity");
+    assert_eq!(api.get(&format!("/v1/replication-groups/{prefix}-g")).status, 404, "no half-made group");
 }

@@ -41,6 +41,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("No free host port is left for a new node.")]
     InsufficientCapacity,
+    #[error("The request body is larger than {} bytes.", super::request::BODY_LIMIT)]
+    RequestEntityTooLarge,
+    #[error("The request took longer than {} s.", super::request::TIME_LIMIT.as_secs())]
+    RequestTimeout,
     /// Logged where it happens; the client only learns that it did.
     #[error("internal error")]
     Internal,
@@ -59,7 +63,10 @@ impl ApiError {
             MissingAuthenticationToken | InvalidToken(_) | ExpiredToken => StatusCode::UNAUTHORIZED,
             AccessDenied(_) => StatusCode::FORBIDDEN,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            InsufficientCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            // ElastiCache answers it as a client fault (400): ask for fewer nodes.
+            InsufficientCapacity => StatusCode::BAD_REQUEST,
+            RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +90,8 @@ impl ApiError {
             UnknownOperation(_) => "UnknownOperation",
             MethodNotAllowed(_) => "MethodNotAllowed",
             InsufficientCapacity => "InsufficientCacheClusterCapacity",
+            RequestEntityTooLarge => "RequestEntityTooLarge",
+            RequestTimeout => "RequestTimeout",
             Internal => "InternalFailure",
         }
     }
@@ -90,7 +99,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        if let Some(id) = super::request::current_id() {
+            error["request_id"] = id.into();
+        }
+        let body = json!({ "error": error });
         (self.status(), axum::Json(body)).into_response()
     }
 }

@@ -27,6 +27,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::InvalidParameterValue(
                 "Send the body as JSON with Content-Type: application/json.".into(),
             )),
+            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::RequestEntityTooLarge)
+            }
             Err(other) => Err(ApiError::InvalidParameterValue(other.body_text())),
         }
     }

@@ -9,6 +9,7 @@ mod extract;
 mod meta;
 mod replica_count;
 mod replication_groups;
+pub mod request;
 mod settings;
 mod tokens;
 mod views;
@@ -36,7 +37,11 @@ pub struct AppState {
 
 /// The router with every route, ready to serve.
 pub fn app(state: AppState) -> Router {
-    routes().router.with_state(state)
+    routes()
+        .router
+        .layer(axum::extract::DefaultBodyLimit::max(request::BODY_LIMIT))
+        .layer(axum::middleware::from_fn(request::around))
+        .with_state(state)
 }
 
 /// `(method, path)` of every route the router serves, in openapi.yaml's spelling.
