@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
-use super::settings::{self, SharedInput, TagInput};
+use super::settings::{self, NodeSettingsInput, TagInput};
 use super::views::{self, CacheClusterView};
-use crate::model::{PendingModifiedValues, source, status};
+use crate::model::{PendingModifiedValues, Status, source};
 use crate::store::{ClusterChange, ClusterFilter, NewCluster};
 use crate::validate;
 
@@ -29,46 +29,41 @@ pub struct CreateCacheCluster {
     tags: Option<Vec<TagInput>>,
 }
 
+impl CreateCacheCluster {
+    /// The cluster to record, or why the request is refused.
+    fn check(self) -> ApiResult<NewCluster> {
+        let id = self.cache_cluster_id.to_ascii_lowercase();
+        validate::identifier("cache_cluster_id", &id, validate::MAX_CLUSTER_ID)
+            .map_err(ApiError::InvalidParameterValue)?;
+        let settings = NodeSettingsInput {
+            engine: self.engine,
+            engine_version: self.engine_version,
+            cache_node_type: self.cache_node_type,
+            port: self.port,
+            auth_token: self.auth_token,
+            preferred_maintenance_window: self.preferred_maintenance_window,
+            snapshot_retention_limit: self.snapshot_retention_limit,
+            snapshot_window: self.snapshot_window,
+            tags: self.tags,
+        }
+        .check()?;
+        let num_cache_nodes = self.num_cache_nodes.unwrap_or(1);
+        if num_cache_nodes != 1 {
+            return Err(ApiError::InvalidParameterValue(format!(
+                "Invalid num_cache_nodes {num_cache_nodes}: a redis cache cluster has exactly 1 node; use a replication group for replicas."
+            )));
+        }
+        Ok(NewCluster { cache_cluster_id: id, replication_group_id: None, role: None, num_cache_nodes, settings })
+    }
+}
+
 pub async fn create(
     _: Writer,
     State(state): State<AppState>,
     Json(input): Json<CreateCacheCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
-    let id = input.cache_cluster_id.to_ascii_lowercase();
-    validate::identifier("cache_cluster_id", &id, validate::MAX_CLUSTER_ID).map_err(ApiError::InvalidParameterValue)?;
-    let shared = SharedInput {
-        engine: input.engine,
-        engine_version: input.engine_version,
-        cache_node_type: input.cache_node_type,
-        port: input.port,
-        auth_token: input.auth_token,
-        preferred_maintenance_window: input.preferred_maintenance_window,
-        snapshot_retention_limit: input.snapshot_retention_limit,
-        snapshot_window: input.snapshot_window,
-        tags: input.tags,
-    }
-    .check()?;
-    let num_cache_nodes = input.num_cache_nodes.unwrap_or(1);
-    if num_cache_nodes != 1 {
-        return Err(ApiError::InvalidParameterValue(format!(
-            "Invalid num_cache_nodes {num_cache_nodes}: a redis cache cluster has exactly 1 node; use a replication group for replicas."
-        )));
-    }
-    let new = NewCluster {
-        cache_cluster_id: id.clone(),
-        replication_group_id: None,
-        role: None,
-        engine: shared.engine,
-        engine_version: shared.engine_version,
-        cache_node_type: shared.cache_node_type,
-        num_cache_nodes,
-        port: shared.port,
-        auth_token: shared.auth_token,
-        preferred_maintenance_window: shared.preferred_maintenance_window,
-        snapshot_retention_limit: shared.snapshot_retention_limit,
-        snapshot_window: shared.snapshot_window,
-        tags: shared.tags,
-    };
+    let new = input.check()?;
+    let id = new.cache_cluster_id.clone();
     state.store.insert_cluster(&new).await.map_err(|e| match e {
         crate::store::StoreError::AlreadyExists => ApiError::CacheClusterAlreadyExists(id.clone()),
         other => other.into(),
@@ -106,14 +101,11 @@ pub async fn list(
         replication_group_id: query.replication_group_id.map(|g| g.to_ascii_lowercase()),
         engine: query.engine,
         not_in_replication_groups: query.show_cache_clusters_not_in_replication_groups.unwrap_or(false),
+        ..ClusterFilter::default()
     };
-    let rows = state.store.clusters(&filter).await?;
-    let (rows, marker) = settings::paginate(rows, size, |c| c.cache_cluster_id.clone());
-    let mut cache_clusters = Vec::with_capacity(rows.len());
-    for cluster in rows {
-        let nodes = state.store.nodes(&cluster.cache_cluster_id).await?;
-        cache_clusters.push(views::cache_cluster(cluster, &nodes));
-    }
+    let rows = state.store.clusters_with_nodes(&filter).await?;
+    let (rows, marker) = settings::paginate(rows, size, |(c, _)| c.cache_cluster_id.clone());
+    let cache_clusters = rows.into_iter().map(|(cluster, nodes)| views::cache_cluster(cluster, &nodes)).collect();
     Ok(axum::Json(ClusterList { cache_clusters, marker }))
 }
 
@@ -173,12 +165,12 @@ pub async fn modify(
         ..ClusterChange::default()
     };
     let mut message = "Cache cluster modified".to_owned();
-    if let Some(node_type) = input.cache_node_type.filter(|t| *t != cluster.cache_node_type) {
+    if let Some(node_type) = input.cache_node_type.filter(|t| *t != cluster.settings.cache_node_type) {
         settings::check_node_type(&node_type)?;
         message = format!("Cache node type change to {node_type} requested");
         change.pending_modified_values = Some(PendingModifiedValues { cache_node_type: Some(node_type) });
         if input.apply_immediately.unwrap_or(false) {
-            change.status = Some(status::MODIFYING);
+            change.status = Some(Status::Modifying);
         } else {
             message.push_str(" for the next maintenance window");
         }

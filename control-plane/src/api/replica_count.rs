@@ -10,7 +10,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Writer};
 use super::replication_groups::{member_filter, not_found, view};
 use super::views::ReplicationGroupView;
-use crate::model::{CacheCluster, ReplicationGroup, member_cluster_id, source};
+use crate::model::{CacheCluster, NodeSettings, ReplicationGroup, Role, member_cluster_id, source};
 use crate::store::{NewCluster, StoreResult};
 
 #[derive(Debug, Deserialize)]
@@ -70,17 +70,14 @@ pub async fn increase(
         .map(|name| NewCluster {
             cache_cluster_id: name,
             replication_group_id: Some(id.clone()),
-            role: Some("replica".into()),
-            engine: template.engine.clone(),
-            engine_version: template.engine_version.clone(),
-            cache_node_type: template.cache_node_type.clone(),
+            role: Some(Role::Replica),
             num_cache_nodes: 1,
-            port: group.port,
-            auth_token: group.auth_token.clone(),
-            preferred_maintenance_window: group.preferred_maintenance_window.clone(),
-            snapshot_retention_limit: group.snapshot_retention_limit,
-            snapshot_window: group.snapshot_window.clone(),
-            tags: group.tags.clone(),
+            // As the members run now (a node type change reaches them first).
+            settings: NodeSettings {
+                engine_version: template.settings.engine_version.clone(),
+                cache_node_type: template.settings.cache_node_type.clone(),
+                ..group.settings.clone()
+            },
         })
         .collect();
     let changed = state.store.add_replicas(&id, &new_members).await;
@@ -106,7 +103,7 @@ pub async fn decrease(
     }
     // The newest replicas go first.
     let mut leaving: Vec<String> =
-        members.iter().filter(|m| m.role.as_deref() == Some("replica")).map(|m| m.cache_cluster_id.clone()).collect();
+        members.iter().filter(|m| m.role == Some(Role::Replica)).map(|m| m.cache_cluster_id.clone()).collect();
     leaving.sort();
     let leaving = leaving.split_off(leaving.len() - (replicas - wanted) as usize);
     let changed = state.store.remove_replicas(&id, &leaving).await;

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
-use super::settings::{self, SharedInput, TagInput};
+use super::settings::{self, NodeSettingsInput, TagInput};
 use super::views::{self, ReplicationGroupView};
-use crate::model::{ReplicationGroup, member_cluster_id, source};
+use crate::model::{ReplicationGroup, Role, Status, member_cluster_id, source};
 use crate::store::{ClusterFilter, GroupChange, NewCluster, NewGroup, StoreError};
 use crate::validate;
 
@@ -34,92 +34,91 @@ pub struct CreateReplicationGroup {
     tags: Option<Vec<TagInput>>,
 }
 
+impl CreateReplicationGroup {
+    /// The group and its member clusters to record, or why the request is refused.
+    fn check(self) -> ApiResult<NewGroup> {
+        let id = self.replication_group_id.to_ascii_lowercase();
+        validate::identifier("replication_group_id", &id, validate::MAX_GROUP_ID)
+            .map_err(ApiError::InvalidParameterValue)?;
+        if self.replication_group_description.trim().is_empty() {
+            return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
+        }
+        let clusters = match (self.num_cache_clusters, self.replicas_per_node_group) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::InvalidParameterCombination(
+                    "Give num_cache_clusters or replicas_per_node_group, not both.".into(),
+                ));
+            }
+            (Some(n), None) if !(1..=6).contains(&n) => {
+                return Err(ApiError::InvalidParameterValue(format!(
+                    "Invalid num_cache_clusters {n}: it must be 1-6."
+                )));
+            }
+            (None, Some(r)) if !(0..=5).contains(&r) => {
+                return Err(ApiError::InvalidParameterValue(format!(
+                    "Invalid replicas_per_node_group {r}: it must be 0-5."
+                )));
+            }
+            (Some(n), None) => n,
+            (None, Some(r)) => r + 1,
+            (None, None) => 1,
+        };
+        let failover = self.automatic_failover_enabled.unwrap_or(false);
+        let multi_az = self.multi_az_enabled.unwrap_or(false);
+        if failover && clusters < 2 {
+            return Err(ApiError::InvalidParameterCombination(
+                "automatic_failover_enabled needs at least one replica (num_cache_clusters >= 2).".into(),
+            ));
+        }
+        if multi_az && !failover {
+            return Err(ApiError::InvalidParameterCombination(
+                "multi_az_enabled needs automatic_failover_enabled.".into(),
+            ));
+        }
+        let settings = NodeSettingsInput {
+            engine: self.engine,
+            engine_version: self.engine_version,
+            cache_node_type: self.cache_node_type,
+            port: self.port,
+            auth_token: self.auth_token,
+            preferred_maintenance_window: self.preferred_maintenance_window,
+            snapshot_retention_limit: self.snapshot_retention_limit,
+            snapshot_window: self.snapshot_window,
+            tags: self.tags,
+        }
+        .check()?;
+        let members = (0..clusters as usize)
+            .map(|index| NewCluster {
+                cache_cluster_id: member_cluster_id(&id, index),
+                replication_group_id: Some(id.clone()),
+                role: Some(if index == 0 { Role::Primary } else { Role::Replica }),
+                num_cache_nodes: 1,
+                settings: settings.clone(),
+            })
+            .collect();
+        let group = ReplicationGroup {
+            replication_group_id: id,
+            description: self.replication_group_description,
+            status: Status::Creating,
+            settings,
+            automatic_failover_enabled: failover,
+            multi_az_enabled: multi_az,
+            created_at: 0,
+            replication_id: None,
+        };
+        Ok(NewGroup { group, members })
+    }
+}
+
 pub async fn create(
     _: Writer,
     State(state): State<AppState>,
     Json(input): Json<CreateReplicationGroup>,
 ) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
-    let id = input.replication_group_id.to_ascii_lowercase();
-    validate::identifier("replication_group_id", &id, validate::MAX_GROUP_ID)
-        .map_err(ApiError::InvalidParameterValue)?;
-    if input.replication_group_description.trim().is_empty() {
-        return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
-    }
-    let clusters = match (input.num_cache_clusters, input.replicas_per_node_group) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::InvalidParameterCombination(
-                "Give num_cache_clusters or replicas_per_node_group, not both.".into(),
-            ));
-        }
-        (Some(n), None) if !(1..=6).contains(&n) => {
-            return Err(ApiError::InvalidParameterValue(format!("Invalid num_cache_clusters {n}: it must be 1-6.")));
-        }
-        (None, Some(r)) if !(0..=5).contains(&r) => {
-            return Err(ApiError::InvalidParameterValue(format!(
-                "Invalid replicas_per_node_group {r}: it must be 0-5."
-            )));
-        }
-        (Some(n), None) => n,
-        (None, Some(r)) => r + 1,
-        (None, None) => 1,
-    };
-    let failover = input.automatic_failover_enabled.unwrap_or(false);
-    let multi_az = input.multi_az_enabled.unwrap_or(false);
-    if failover && clusters < 2 {
-        return Err(ApiError::InvalidParameterCombination(
-            "automatic_failover_enabled needs at least one replica (num_cache_clusters >= 2).".into(),
-        ));
-    }
-    if multi_az && !failover {
-        return Err(ApiError::InvalidParameterCombination("multi_az_enabled needs automatic_failover_enabled.".into()));
-    }
-    let shared = SharedInput {
-        engine: input.engine,
-        engine_version: input.engine_version,
-        cache_node_type: input.cache_node_type,
-        port: input.port,
-        auth_token: input.auth_token,
-        preferred_maintenance_window: input.preferred_maintenance_window,
-        snapshot_retention_limit: input.snapshot_retention_limit,
-        snapshot_window: input.snapshot_window,
-        tags: input.tags,
-    }
-    .check()?;
-    let members = (0..clusters as usize)
-        .map(|index| NewCluster {
-            cache_cluster_id: member_cluster_id(&id, index),
-            replication_group_id: Some(id.clone()),
-            role: Some(if index == 0 { "primary" } else { "replica" }.into()),
-            engine: shared.engine.clone(),
-            engine_version: shared.engine_version.clone(),
-            cache_node_type: shared.cache_node_type.clone(),
-            num_cache_nodes: 1,
-            port: shared.port,
-            auth_token: shared.auth_token.clone(),
-            preferred_maintenance_window: shared.preferred_maintenance_window.clone(),
-            snapshot_retention_limit: shared.snapshot_retention_limit,
-            snapshot_window: shared.snapshot_window.clone(),
-            tags: shared.tags.clone(),
-        })
-        .collect();
-    let group = ReplicationGroup {
-        replication_group_id: id.clone(),
-        description: input.replication_group_description,
-        status: String::new(),
-        engine_version: shared.engine_version,
-        cache_node_type: shared.cache_node_type,
-        port: shared.port,
-        automatic_failover_enabled: failover,
-        multi_az_enabled: multi_az,
-        auth_token: shared.auth_token,
-        preferred_maintenance_window: shared.preferred_maintenance_window,
-        snapshot_retention_limit: shared.snapshot_retention_limit,
-        snapshot_window: shared.snapshot_window,
-        tags: shared.tags,
-        created_at: 0,
-        replication_id: None,
-    };
-    state.store.insert_group(&NewGroup { group, members }).await.map_err(|e| match e {
+    let new = input.check()?;
+    let id = new.group.replication_group_id.clone();
+    let clusters = new.members.len();
+    state.store.insert_group(&new).await.map_err(|e| match e {
         StoreError::AlreadyExists => ApiError::ReplicationGroupAlreadyExists(id.clone()),
         other => other.into(),
     })?;
@@ -148,13 +147,10 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<axum::Json<GroupList>> {
     let size = settings::page_size(query.max_records)?;
-    let rows = state.store.groups(query.marker.as_deref(), size + 1).await?;
-    let (rows, marker) = settings::paginate(rows, size, |g| g.replication_group_id.clone());
-    let mut replication_groups = Vec::with_capacity(rows.len());
-    for group in rows {
-        let members = state.store.group_members(&group.replication_group_id).await?;
-        replication_groups.push(views::replication_group(group, &members));
-    }
+    let rows = state.store.groups_with_members(query.marker.as_deref(), size + 1).await?;
+    let (rows, marker) = settings::paginate(rows, size, |(g, _)| g.replication_group_id.clone());
+    let replication_groups =
+        rows.into_iter().map(|(group, members)| views::replication_group(group, &members)).collect();
     Ok(axum::Json(GroupList { replication_groups, marker }))
 }
 
@@ -230,8 +226,8 @@ pub async fn modify(
                     "Cache cluster {cluster} is not a member of replication group {id}."
                 )));
             }
-            Some(m) if m.role.as_deref() == Some("primary") => {}
-            Some(_) if group.status != crate::model::status::AVAILABLE => {
+            Some(m) if m.role == Some(Role::Primary) => {}
+            Some(_) if group.status != Status::Available => {
                 return Err(ApiError::InvalidReplicationGroupState(id));
             }
             Some(_) => {
@@ -301,7 +297,7 @@ pub async fn test_failover(
             "Replication group {id} does not have automatic failover enabled."
         )));
     }
-    if group.status != crate::model::status::AVAILABLE {
+    if group.status != Status::Available {
         return Err(ApiError::InvalidReplicationGroupState(id));
     }
     if state.store.begin_failover(&id, true, "test failover requested", None).await?.is_none() {

@@ -1,11 +1,11 @@
-//! The settings a cache cluster and a replication group share, checked once
-//! for both, with ElastiCache's defaults filled in.
+//! The node settings a cache cluster and a replication group share, checked
+//! once for both, with ElastiCache's defaults filled in.
 
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use crate::catalogue;
-use crate::model::Tag;
+use crate::model::{NodeSettings, Tag};
 use crate::validate;
 
 pub const DEFAULT_NODE_TYPE: &str = "cache.t3.micro";
@@ -25,9 +25,9 @@ pub struct TagInput {
     pub value: String,
 }
 
-/// As sent; every field optional.
+/// Node settings as sent; every field optional.
 #[derive(Debug, Default, Clone)]
-pub struct SharedInput {
+pub struct NodeSettingsInput {
     pub engine: Option<String>,
     pub engine_version: Option<String>,
     pub cache_node_type: Option<String>,
@@ -39,26 +39,13 @@ pub struct SharedInput {
     pub tags: Option<Vec<TagInput>>,
 }
 
-/// Checked, with defaults.
-#[derive(Debug, Clone)]
-pub struct Shared {
-    pub engine: String,
-    pub engine_version: String,
-    pub cache_node_type: String,
-    pub port: i64,
-    pub auth_token: Option<String>,
-    pub preferred_maintenance_window: String,
-    pub snapshot_retention_limit: i64,
-    pub snapshot_window: String,
-    pub tags: Vec<Tag>,
-}
-
 fn invalid(message: String) -> ApiError {
     ApiError::InvalidParameterValue(message)
 }
 
-impl SharedInput {
-    pub fn check(self) -> ApiResult<Shared> {
+impl NodeSettingsInput {
+    /// Checked, with ElastiCache's defaults for what is missing.
+    pub fn check(self) -> ApiResult<NodeSettings> {
         let engine = self.engine.unwrap_or_else(|| "redis".into()).to_ascii_lowercase();
         match engine.as_str() {
             "redis" => {}
@@ -92,7 +79,7 @@ impl SharedInput {
         let snapshot_window = self.snapshot_window.unwrap_or_else(|| DEFAULT_SNAPSHOT_WINDOW.into());
         validate::snapshot_window(&snapshot_window).map_err(invalid)?;
         let tags = check_tags(self.tags.unwrap_or_default())?;
-        Ok(Shared {
+        Ok(NodeSettings {
             engine,
             engine_version,
             cache_node_type,

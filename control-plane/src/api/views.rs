@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::clock::to_rfc3339;
-use crate::model::{CacheCluster, CacheNode, PendingModifiedValues, ReplicationGroup, Tag};
+use crate::model::{CacheCluster, CacheNode, NodeSettings, PendingModifiedValues, ReplicationGroup, Role, Status, Tag};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoint {
@@ -15,25 +15,48 @@ pub struct Endpoint {
 #[derive(Debug, Serialize)]
 pub struct CacheNodeView {
     pub cache_node_id: String,
-    pub cache_node_status: String,
+    pub cache_node_status: Status,
     pub cache_node_create_time: String,
     pub endpoint: Option<Endpoint>,
 }
 
+/// The node settings clusters and groups show alike (the port is in the
+/// endpoints, the token only as whether there is one).
 #[derive(Debug, Serialize)]
-pub struct CacheClusterView {
-    pub cache_cluster_id: String,
-    pub status: String,
+pub struct NodeSettingsView {
     pub engine: String,
     pub engine_version: String,
     pub cache_node_type: String,
-    pub num_cache_nodes: i64,
-    pub replication_group_id: Option<String>,
     pub preferred_maintenance_window: String,
     pub snapshot_retention_limit: i64,
     pub snapshot_window: String,
     pub auth_token_enabled: bool,
     pub tags: Vec<Tag>,
+}
+
+impl From<NodeSettings> for NodeSettingsView {
+    fn from(s: NodeSettings) -> NodeSettingsView {
+        NodeSettingsView {
+            engine: s.engine,
+            engine_version: s.engine_version,
+            cache_node_type: s.cache_node_type,
+            preferred_maintenance_window: s.preferred_maintenance_window,
+            snapshot_retention_limit: s.snapshot_retention_limit,
+            snapshot_window: s.snapshot_window,
+            auth_token_enabled: s.auth_token.is_some(),
+            tags: s.tags,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CacheClusterView {
+    pub cache_cluster_id: String,
+    pub status: Status,
+    #[serde(flatten)]
+    pub settings: NodeSettingsView,
+    pub num_cache_nodes: i64,
+    pub replication_group_id: Option<String>,
     pub pending_modified_values: PendingModifiedValues,
     pub cache_cluster_create_time: String,
     pub cache_nodes: Vec<CacheNodeView>,
@@ -45,25 +68,18 @@ pub fn endpoint(node: &CacheNode) -> Option<Endpoint> {
 
 pub fn cache_cluster(cluster: CacheCluster, nodes: &[CacheNode]) -> CacheClusterView {
     CacheClusterView {
-        auth_token_enabled: cluster.auth_token.is_some(),
         cache_cluster_id: cluster.cache_cluster_id,
         status: cluster.status,
-        engine: cluster.engine,
-        engine_version: cluster.engine_version,
-        cache_node_type: cluster.cache_node_type,
+        settings: cluster.settings.into(),
         num_cache_nodes: cluster.num_cache_nodes,
         replication_group_id: cluster.replication_group_id,
-        preferred_maintenance_window: cluster.preferred_maintenance_window,
-        snapshot_retention_limit: cluster.snapshot_retention_limit,
-        snapshot_window: cluster.snapshot_window,
-        tags: cluster.tags,
         pending_modified_values: cluster.pending_modified_values,
         cache_cluster_create_time: to_rfc3339(cluster.created_at),
         cache_nodes: nodes
             .iter()
             .map(|n| CacheNodeView {
                 cache_node_id: n.cache_node_id.clone(),
-                cache_node_status: n.status.clone(),
+                cache_node_status: n.status,
                 cache_node_create_time: to_rfc3339(n.created_at),
                 endpoint: endpoint(n),
             })
@@ -75,14 +91,14 @@ pub fn cache_cluster(cluster: CacheCluster, nodes: &[CacheNode]) -> CacheCluster
 pub struct NodeGroupMember {
     pub cache_cluster_id: String,
     pub cache_node_id: String,
-    pub current_role: String,
+    pub current_role: Role,
     pub read_endpoint: Option<Endpoint>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct NodeGroup {
     pub node_group_id: String,
-    pub status: String,
+    pub status: Status,
     pub primary_endpoint: Option<Endpoint>,
     pub reader_endpoint: Option<Endpoint>,
     pub node_group_members: Vec<NodeGroupMember>,
@@ -92,19 +108,13 @@ pub struct NodeGroup {
 pub struct ReplicationGroupView {
     pub replication_group_id: String,
     pub replication_group_description: String,
-    pub status: String,
-    pub engine: &'static str,
-    pub engine_version: String,
-    pub cache_node_type: String,
+    pub status: Status,
+    #[serde(flatten)]
+    pub settings: NodeSettingsView,
     pub member_clusters: Vec<String>,
     pub node_groups: Vec<NodeGroup>,
     pub automatic_failover: &'static str,
     pub multi_az: &'static str,
-    pub auth_token_enabled: bool,
-    pub preferred_maintenance_window: String,
-    pub snapshot_retention_limit: i64,
-    pub snapshot_window: String,
-    pub tags: Vec<Tag>,
     pub replication_group_create_time: String,
 }
 
@@ -120,26 +130,24 @@ pub fn replication_group(group: ReplicationGroup, members: &[(CacheCluster, Vec<
             nodes.iter().map(move |node| NodeGroupMember {
                 cache_cluster_id: cluster.cache_cluster_id.clone(),
                 cache_node_id: node.cache_node_id.clone(),
-                current_role: cluster.role.clone().unwrap_or_else(|| "primary".into()),
+                current_role: cluster.role.unwrap_or(Role::Primary),
                 read_endpoint: endpoint(node),
             })
         })
         .collect();
     let primary_endpoint =
-        node_group_members.iter().find(|m| m.current_role == "primary").and_then(|m| m.read_endpoint.clone());
+        node_group_members.iter().find(|m| m.current_role == Role::Primary).and_then(|m| m.read_endpoint.clone());
     // Until a load-balancing reader endpoint exists, readers go to the first replica.
     let reader_endpoint = node_group_members
         .iter()
-        .find(|m| m.current_role == "replica")
+        .find(|m| m.current_role == Role::Replica)
         .and_then(|m| m.read_endpoint.clone())
         .or_else(|| primary_endpoint.clone());
     ReplicationGroupView {
         replication_group_id: group.replication_group_id,
         replication_group_description: group.description,
-        status: group.status.clone(),
-        engine: "redis",
-        engine_version: group.engine_version,
-        cache_node_type: group.cache_node_type,
+        status: group.status,
+        settings: group.settings.into(),
         member_clusters: members.iter().map(|(c, _)| c.cache_cluster_id.clone()).collect(),
         node_groups: vec![NodeGroup {
             node_group_id: "0001".into(),
@@ -150,11 +158,6 @@ pub fn replication_group(group: ReplicationGroup, members: &[(CacheCluster, Vec<
         }],
         automatic_failover: enabled(group.automatic_failover_enabled),
         multi_az: enabled(group.multi_az_enabled),
-        auth_token_enabled: group.auth_token.is_some(),
-        preferred_maintenance_window: group.preferred_maintenance_window,
-        snapshot_retention_limit: group.snapshot_retention_limit,
-        snapshot_window: group.snapshot_window,
-        tags: group.tags,
         replication_group_create_time: to_rfc3339(group.created_at),
     }
 }

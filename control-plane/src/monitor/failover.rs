@@ -161,7 +161,7 @@ impl<R: NodeRuntime> Monitor<R> {
         if chosen.client.replicaof(None).await.is_err() {
             return self.abandon(id, &old, handover, format!("{} could not be promoted", new.name())).await;
         }
-        let (host, port) = self.runtime.primary_address(&new.primary_ref(), group.port as u16);
+        let (host, port) = self.runtime.primary_address(&new.primary_ref(), group.settings.port as u16);
         // Demoted while its clients' writes are still held: let go, they meet
         // a replica (or their dropped connection).
         let demoted = match handover.as_mut() {

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::{CacheCluster, CacheNode, ReplicationGroup, status};
+use crate::model::{CacheCluster, CacheNode, ReplicationGroup, Role, Status};
 use crate::node_client::{NodeClient, info_field};
 use crate::runtime::{NodeKey, NodeRuntime, PrimaryRef};
 use crate::store::{Failover, Store};
@@ -73,7 +73,9 @@ impl Member {
         let address = self.node.address.as_deref()?;
         let attempt = async {
             let mut client =
-                NodeClient::connect(address, self.node.host_port, self.cluster.auth_token.as_deref()).await.ok()?;
+                NodeClient::connect(address, self.node.host_port, self.cluster.settings.auth_token.as_deref())
+                    .await
+                    .ok()?;
             client.ping().await.ok()?;
             Some(client)
         };
@@ -154,12 +156,12 @@ impl<R: NodeRuntime> Monitor<R> {
             self.store.failovers().await?.into_iter().map(|f| (f.replication_group_id.clone(), f)).collect();
         let groups = self.store.groups(None, i64::MAX).await?;
         self.misses.retain(|id, _| groups.iter().any(|g| id.starts_with(&g.replication_group_id)));
-        for group in groups.into_iter().filter(|g| g.status == status::AVAILABLE) {
+        for group in groups.into_iter().filter(|g| g.status == Status::Available) {
             let members = self.members(&group.replication_group_id).await?;
-            if members.iter().any(|m| m.cluster.status != status::AVAILABLE) {
+            if members.iter().any(|m| m.cluster.status != Status::Available) {
                 continue; // the reconciler is working on a member
             }
-            let Some(primary) = members.iter().position(|m| m.cluster.role.as_deref() == Some("primary")) else {
+            let Some(primary) = members.iter().position(|m| m.cluster.role == Some(Role::Primary)) else {
                 continue;
             };
             if let Some(journal) = in_flight.remove(&group.replication_group_id) {
@@ -232,7 +234,7 @@ impl<R: NodeRuntime> Monitor<R> {
         if self.rounds.is_multiple_of(NAMES_EVERY) {
             self.name_endpoints(group, members, primary).await;
         }
-        let (host, port) = self.runtime.primary_address(&members[primary].primary_ref(), group.port as u16);
+        let (host, port) = self.runtime.primary_address(&members[primary].primary_ref(), group.settings.port as u16);
         for (i, member) in members.iter().enumerate() {
             if i == primary {
                 continue;

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 
 use super::Reconciler;
 use crate::catalogue;
-use crate::model::{CacheCluster, CacheNode, source, status};
+use crate::model::{CacheCluster, CacheNode, Role, Status, source};
 use crate::node_client::{NodeClient, NodeError, info_field};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError};
 use crate::store::StoreError;
@@ -40,13 +40,13 @@ pub fn node_spec(
         cache_cluster_id: cluster.cache_cluster_id.clone(),
         cache_node_id: node.cache_node_id.clone(),
         replication_group_id: cluster.replication_group_id.clone(),
-        role: cluster.role.clone(),
-        port: u16::try_from(cluster.port).unwrap_or(6379),
+        role: cluster.role,
+        port: u16::try_from(cluster.settings.port).unwrap_or(6379),
         host_port: node.host_port,
         maxmemory_bytes: node_type.maxmemory_bytes(),
         memory_limit_bytes: node_type.memory_bytes(),
         vcpus: node_type.vcpus,
-        password: cluster.auth_token.clone(),
+        password: cluster.settings.auth_token.clone(),
         primary,
     })
 }
@@ -55,11 +55,11 @@ impl<R: NodeRuntime> Reconciler<R> {
     pub(super) async fn converge_cluster(&self, id: &str) -> Result<()> {
         let Some(cluster) = self.store.cluster(id).await? else { return Ok(()) };
         let nodes = self.store.nodes(id).await?;
-        match cluster.status.as_str() {
-            status::CREATING => self.create(&cluster, &nodes).await,
-            status::REBOOTING => self.reboot(&cluster, &nodes).await,
-            status::MODIFYING => self.modify(&cluster, &nodes).await,
-            status::DELETING => self.delete(&cluster, &nodes).await,
+        match cluster.status {
+            Status::Creating => self.create(&cluster, &nodes).await,
+            Status::RebootingClusterNodes => self.reboot(&cluster, &nodes).await,
+            Status::Modifying => self.modify(&cluster, &nodes).await,
+            Status::Deleting => self.delete(&cluster, &nodes).await,
             _ => Ok(()),
         }
     }
@@ -70,12 +70,12 @@ impl<R: NodeRuntime> Reconciler<R> {
         let id = &cluster.cache_cluster_id;
         let started = join_all(nodes.iter().map(|node| self.start_node(cluster, node, false))).await;
         if let Some(error) = started.into_iter().find_map(|r| r.err()) {
-            self.store.set_cluster_status(id, status::CREATE_FAILED).await?;
+            self.store.set_cluster_status(id, Status::CreateFailed).await?;
             let message = format!("Cache cluster creation failed: {error}");
             self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
             return Ok(());
         }
-        self.store.set_cluster_status(id, status::AVAILABLE).await?;
+        self.store.set_cluster_status(id, Status::Available).await?;
         let message = format!("Cache cluster created on the {} runtime", self.runtime.name());
         self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
         Ok(())
@@ -87,7 +87,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         for result in join_all(asked.iter().map(|node| self.start_node(cluster, node, true))).await {
             result?;
         }
-        self.store.set_cluster_status(id, status::AVAILABLE).await?;
+        self.store.set_cluster_status(id, Status::Available).await?;
         let names: Vec<&str> = asked.iter().map(|n| n.cache_node_id.as_str()).collect();
         let message = format!("Cache node(s) {} rebooted", names.join(", "));
         self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
@@ -97,11 +97,11 @@ impl<R: NodeRuntime> Reconciler<R> {
     /// The node a replica member of a group replicates from: the first node of
     /// the group's primary member.
     async fn primary_of(&self, cluster: &CacheCluster) -> Result<Option<PrimaryRef>> {
-        let (Some(group), Some("replica")) = (&cluster.replication_group_id, cluster.role.as_deref()) else {
+        let (Some(group), Some(Role::Replica)) = (&cluster.replication_group_id, cluster.role) else {
             return Ok(None);
         };
         let members = self.store.group_members(group).await?;
-        let primary = members.into_iter().find(|(member, _)| member.role.as_deref() == Some("primary"));
+        let primary = members.into_iter().find(|(member, _)| member.role == Some(Role::Primary));
         Ok(primary.and_then(|(member, nodes)| {
             let node = nodes.into_iter().next()?;
             let key = NodeKey { cache_cluster_id: member.cache_cluster_id, cache_node_id: node.cache_node_id };
@@ -116,7 +116,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         if let Some(primary) = &primary {
             self.wait_for_primary(primary).await;
         }
-        let spec = node_spec(cluster, node, &cluster.cache_node_type, primary)?;
+        let spec = node_spec(cluster, node, &cluster.settings.cache_node_type, primary)?;
         let endpoint =
             if restart { self.runtime.restart_node(&spec).await? } else { self.runtime.ensure_node(&spec).await? };
         let mut client = self.wait_ready(&endpoint, spec.password.as_deref()).await?;
@@ -154,7 +154,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         let deadline = Instant::now() + self.node_ready_timeout;
         while Instant::now() < deadline {
             let nodes = self.store.nodes(&primary.key.cache_cluster_id).await.unwrap_or_default();
-            if nodes.iter().any(|n| n.cache_node_id == primary.key.cache_node_id && n.status == status::AVAILABLE) {
+            if nodes.iter().any(|n| n.cache_node_id == primary.key.cache_node_id && n.status == Status::Available) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -183,10 +183,11 @@ impl<R: NodeRuntime> Reconciler<R> {
     async fn modify(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
         let Some(new_type) = cluster.pending_modified_values.cache_node_type.clone() else {
-            self.store.set_cluster_status(id, status::AVAILABLE).await?;
+            self.store.set_cluster_status(id, Status::Available).await?;
             return Ok(());
         };
-        let shrinking = match (catalogue::node_type(&new_type), catalogue::node_type(&cluster.cache_node_type)) {
+        let shrinking = match (catalogue::node_type(&new_type), catalogue::node_type(&cluster.settings.cache_node_type))
+        {
             (Some(new), Some(old)) => new.memory_bytes() < old.memory_bytes(),
             _ => return Err(ReconcileError::NodeType(new_type)),
         };
@@ -211,7 +212,7 @@ impl<R: NodeRuntime> Reconciler<R> {
     async fn delete(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
         for node in nodes {
-            let spec = node_spec(cluster, node, &cluster.cache_node_type, None)?;
+            let spec = node_spec(cluster, node, &cluster.settings.cache_node_type, None)?;
             self.runtime.remove_node(&spec.key()).await?;
         }
         if cluster.replication_group_id.is_none() {

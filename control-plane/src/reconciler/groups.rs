@@ -3,7 +3,7 @@
 //! if one failed, gone once the last member is.
 
 use super::Reconciler;
-use crate::model::{source, status};
+use crate::model::{Status, source};
 use crate::runtime::NodeRuntime;
 use crate::store::ClusterFilter;
 
@@ -20,34 +20,34 @@ impl<R: NodeRuntime> Reconciler<R> {
             let Some(group) = self.store.group(&id).await? else { continue };
             let filter = ClusterFilter { replication_group_id: Some(id.clone()), limit: 100, ..Default::default() };
             let members = self.store.clusters(&filter).await?;
-            let all = |wanted: &str| members.iter().all(|m| m.status == wanted);
-            match group.status.as_str() {
-                status::CREATING if members.iter().any(|m| m.status == status::CREATE_FAILED) => {
-                    self.store.set_group_status(&id, status::CREATE_FAILED).await?;
+            let all = |wanted: Status| members.iter().all(|m| m.status == wanted);
+            match group.status {
+                Status::Creating if members.iter().any(|m| m.status == Status::CreateFailed) => {
+                    self.store.set_group_status(&id, Status::CreateFailed).await?;
                     let failed: Vec<&str> = members
                         .iter()
-                        .filter(|m| m.status == status::CREATE_FAILED)
+                        .filter(|m| m.status == Status::CreateFailed)
                         .map(|m| m.cache_cluster_id.as_str())
                         .collect();
                     let message = format!("Replication group creation failed: member(s) {} failed", failed.join(", "));
                     self.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
                 }
-                status::CREATING if all(status::AVAILABLE) => {
-                    self.store.set_group_status(&id, status::AVAILABLE).await?;
+                Status::Creating if all(Status::Available) => {
+                    self.store.set_group_status(&id, Status::Available).await?;
                     self.store.record_event(source::REPLICATION_GROUP, &id, "Replication group created").await?;
                 }
-                status::MODIFYING if members.iter().any(|m| m.status == status::CREATE_FAILED) => {
-                    self.store.set_group_status(&id, status::AVAILABLE).await?;
+                Status::Modifying if members.iter().any(|m| m.status == Status::CreateFailed) => {
+                    self.store.set_group_status(&id, Status::Available).await?;
                     let message = "Replica count increase failed: a new replica could not be created (see its events)";
                     self.store.record_event(source::REPLICATION_GROUP, &id, message).await?;
                 }
                 // Replicas added or removed: done once no member is on its way in or out.
-                status::MODIFYING if all(status::AVAILABLE) => {
-                    self.store.set_group_status(&id, status::AVAILABLE).await?;
+                Status::Modifying if all(Status::Available) => {
+                    self.store.set_group_status(&id, Status::Available).await?;
                     let message = format!("Replication group now has {} replica(s)", members.len().saturating_sub(1));
                     self.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
                 }
-                status::DELETING if members.is_empty() => {
+                Status::Deleting if members.is_empty() => {
                     if let Err(e) = self.runtime.remove_network(&id).await {
                         tracing::warn!(group = %id, "removing the group's network: {e}; retrying");
                         continue;

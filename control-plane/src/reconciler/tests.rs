@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::Reconciler;
-use crate::model::{ReplicationGroup, member_cluster_id, status};
+use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
 use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store};
 
@@ -147,21 +147,27 @@ async fn fixture() -> Fixture {
     Fixture { store, runtime, reconciler, dir }
 }
 
-fn cluster(id: &str) -> NewCluster {
-    NewCluster {
-        cache_cluster_id: id.into(),
-        replication_group_id: None,
-        role: None,
+fn settings() -> NodeSettings {
+    NodeSettings {
         engine: "redis".into(),
         engine_version: "7.0".into(),
         cache_node_type: "cache.t3.micro".into(),
-        num_cache_nodes: 1,
         port: 6379,
         auth_token: None,
         preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
         snapshot_retention_limit: 0,
         snapshot_window: "03:00-04:00".into(),
         tags: Vec::new(),
+    }
+}
+
+fn cluster(id: &str) -> NewCluster {
+    NewCluster {
+        cache_cluster_id: id.into(),
+        replication_group_id: None,
+        role: None,
+        num_cache_nodes: 1,
+        settings: settings(),
     }
 }
 
@@ -183,9 +189,9 @@ async fn creates_then_deletes_a_cluster() {
     f.reconciler.converge().await;
 
     let alpha = f.store.cluster("alpha").await.unwrap().unwrap();
-    assert_eq!(alpha.status, status::AVAILABLE);
+    assert_eq!(alpha.status, Status::Available);
     let nodes = f.store.nodes("alpha").await.unwrap();
-    assert_eq!(nodes[0].status, "available");
+    assert_eq!(nodes[0].status, Status::Available);
     assert_eq!(nodes[0].address.as_deref(), Some("127.0.0.1"));
     assert_eq!(f.runtime.created.load(Ordering::SeqCst), 1);
     assert!(messages(&f.store, "alpha").await.iter().any(|m| m.starts_with("Cache cluster created")));
@@ -204,7 +210,7 @@ async fn a_failed_create_says_why() {
     *f.runtime.fail_cluster.lock().unwrap() = Some("beta".into());
     f.store.insert_cluster(&cluster("beta")).await.unwrap();
     f.reconciler.converge().await;
-    assert_eq!(f.store.cluster("beta").await.unwrap().unwrap().status, status::CREATE_FAILED);
+    assert_eq!(f.store.cluster("beta").await.unwrap().unwrap().status, Status::CreateFailed);
     let events = messages(&f.store, "beta").await;
     assert!(events.iter().any(|m| m.contains("creation failed") && m.contains("no room at the inn")), "{events:?}");
 }
@@ -220,7 +226,7 @@ async fn adopts_a_node_an_earlier_run_made() {
     f.runtime.ensure_node(&spec).await.unwrap();
 
     f.reconciler.converge().await;
-    assert_eq!(f.store.cluster("gamma").await.unwrap().unwrap().status, status::AVAILABLE);
+    assert_eq!(f.store.cluster("gamma").await.unwrap().unwrap().status, Status::Available);
     assert_eq!(f.runtime.created.load(Ordering::SeqCst), 1, "no second node");
 }
 
@@ -257,30 +263,23 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
         .map(|i| NewCluster {
             cache_cluster_id: member_cluster_id("grp", i),
             replication_group_id: Some("grp".into()),
-            role: Some(if i == 0 { "primary" } else { "replica" }.into()),
+            role: Some(if i == 0 { Role::Primary } else { Role::Replica }),
             ..cluster("unused")
         })
         .collect();
     let group = ReplicationGroup {
         replication_group_id: "grp".into(),
         description: "test".into(),
-        status: String::new(),
-        engine_version: "7.0".into(),
-        cache_node_type: "cache.t3.micro".into(),
-        port: 6379,
+        status: Status::Creating,
+        settings: settings(),
         automatic_failover_enabled: false,
         multi_az_enabled: false,
-        auth_token: None,
-        preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
-        snapshot_retention_limit: 0,
-        snapshot_window: "03:00-04:00".into(),
-        tags: Vec::new(),
         created_at: 0,
         replication_id: None,
     };
     f.store.insert_group(&NewGroup { group, members }).await.unwrap();
     f.reconciler.converge().await;
-    assert_eq!(f.store.group("grp").await.unwrap().unwrap().status, status::AVAILABLE);
+    assert_eq!(f.store.group("grp").await.unwrap().unwrap().status, Status::Available);
     assert_eq!(f.runtime.created.load(Ordering::SeqCst), 3);
     assert_eq!(f.runtime.list_networks().await.unwrap(), vec!["grp".to_owned()], "one network for the group");
 
@@ -298,10 +297,10 @@ async fn reboots_only_the_nodes_asked_for() {
     f.store.insert_cluster(&cluster("delta")).await.unwrap();
     f.reconciler.converge().await;
     assert!(f.store.reboot_available_cluster("delta", &["0001".into()]).await.unwrap());
-    assert_eq!(f.store.nodes("delta").await.unwrap()[0].status, "rebooting");
+    assert_eq!(f.store.nodes("delta").await.unwrap()[0].status, Status::Rebooting);
     f.reconciler.converge().await;
     assert_eq!(f.runtime.restarted.load(Ordering::SeqCst), 1);
-    assert_eq!(f.store.cluster("delta").await.unwrap().unwrap().status, status::AVAILABLE);
+    assert_eq!(f.store.cluster("delta").await.unwrap().unwrap().status, Status::Available);
     let node = &f.store.nodes("delta").await.unwrap()[0];
-    assert!(node.status == "available" && !node.reboot_requested);
+    assert!(node.status == Status::Available && !node.reboot_requested);
 }

@@ -14,7 +14,7 @@ pub struct NodeSpec {
     pub cache_cluster_id: String,
     pub cache_node_id: String,
     pub replication_group_id: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<crate::model::Role>,
     /// The engine port inside the node's network.
     pub port: u16,
     /// The port published on the host (the endpoint clients use).

@@ -15,7 +15,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast;
 
-use crate::model::{CacheCluster, CacheNode, status};
+use crate::model::{CacheCluster, CacheNode, Role, Status};
 use crate::store::Store;
 use resp::{Out, read_request};
 
@@ -59,9 +59,8 @@ async fn topology(store: &Store, group: &str) -> Option<Vec<(CacheCluster, Cache
         .into_iter()
         .filter_map(|(cluster, nodes)| Some((cluster, nodes.into_iter().next()?)))
         .collect();
-    members.sort_by_key(|(c, _)| c.role.as_deref() != Some("primary"));
-    let primary_known =
-        members.first().is_some_and(|(c, n)| c.role.as_deref() == Some("primary") && n.address.is_some());
+    members.sort_by_key(|(c, _)| c.role != Some(Role::Primary));
+    let primary_known = members.first().is_some_and(|(c, n)| c.role == Some(Role::Primary) && n.address.is_some());
     primary_known.then_some(members)
 }
 
@@ -91,7 +90,7 @@ fn replica_fields(members: &[(CacheCluster, CacheNode)]) -> Vec<Vec<(&'static st
     let (_, primary) = &members[0];
     members[1..]
         .iter()
-        .filter(|(c, n)| c.status == status::AVAILABLE && n.address.is_some())
+        .filter(|(c, n)| c.status == Status::Available && n.address.is_some())
         .map(|(_, node)| {
             let ip = node.address.clone().unwrap_or_default();
             vec![
@@ -166,7 +165,7 @@ async fn failover(store: &Store, name: &str, out: &mut Out) {
         return out.error("NOGOODSLAVE No suitable replica to promote");
     }
     match store.group(&id).await {
-        Ok(Some(group)) if group.status == crate::model::status::AVAILABLE => {}
+        Ok(Some(group)) if group.status == crate::model::Status::Available => {}
         _ => return out.error(&format!("ERR Replication group {id} is not in available state")),
     }
     let reason = "failover requested through the Sentinel port";

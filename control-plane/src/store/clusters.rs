@@ -3,25 +3,18 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::nodes::node_from_row;
 use super::{PortRange, Store, StoreError, StoreResult, unique_as_exists};
 use crate::clock::now_millis;
-use crate::model::{CacheCluster, PendingModifiedValues, Tag, node_id, status};
+use crate::model::{CacheCluster, CacheNode, NodeSettings, PendingModifiedValues, Role, Status, Tag, node_id};
 
 #[derive(Debug, Clone)]
 pub struct NewCluster {
     pub cache_cluster_id: String,
     pub replication_group_id: Option<String>,
-    pub role: Option<String>,
-    pub engine: String,
-    pub engine_version: String,
-    pub cache_node_type: String,
+    pub role: Option<Role>,
     pub num_cache_nodes: i64,
-    pub port: i64,
-    pub auth_token: Option<String>,
-    pub preferred_maintenance_window: String,
-    pub snapshot_retention_limit: i64,
-    pub snapshot_window: String,
-    pub tags: Vec<Tag>,
+    pub settings: NodeSettings,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -30,6 +23,8 @@ pub struct ClusterFilter {
     pub after: Option<String>,
     pub limit: i64,
     pub replication_group_id: Option<String>,
+    /// Members of any of these groups.
+    pub replication_group_ids: Option<Vec<String>>,
     pub engine: Option<String>,
     pub not_in_replication_groups: bool,
 }
@@ -43,7 +38,7 @@ pub struct ClusterChange {
     pub tags: Option<Vec<Tag>>,
     pub pending_modified_values: Option<PendingModifiedValues>,
     /// Set together with the status this change moves the cluster to.
-    pub status: Option<&'static str>,
+    pub status: Option<Status>,
 }
 
 macro_rules! select_clusters {
@@ -91,13 +86,55 @@ impl Store {
         rows.iter().map(cluster_from_row).collect()
     }
 
+    /// A page of clusters, each with its nodes, in one query.
+    pub async fn clusters_with_nodes(
+        &self,
+        filter: &ClusterFilter,
+    ) -> StoreResult<Vec<(CacheCluster, Vec<CacheNode>)>> {
+        const SQL: &str = "WITH page AS (
+                SELECT * FROM cache_clusters
+                WHERE (?1 IS NULL OR cache_cluster_id > ?1) AND (?2 IS NULL OR replication_group_id = ?2)
+                  AND (?3 IS NULL OR engine = ?3) AND (?4 = 0 OR replication_group_id IS NULL)
+                  AND (?6 IS NULL OR replication_group_id IN (SELECT value FROM json_each(?6)))
+                ORDER BY cache_cluster_id LIMIT ?5
+            )
+            SELECT page.*, n.cache_node_id, n.status AS node_status, n.host_port, n.address, n.reboot_requested,
+                n.created_at AS node_created_at
+            FROM page LEFT JOIN cache_nodes n ON n.cache_cluster_id = page.cache_cluster_id
+            ORDER BY page.cache_cluster_id, n.cache_node_id";
+        let groups = filter.replication_group_ids.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+        let rows = sqlx::query(SQL)
+            .bind(&filter.after)
+            .bind(&filter.replication_group_id)
+            .bind(&filter.engine)
+            .bind(filter.not_in_replication_groups)
+            .bind(filter.limit)
+            .bind(groups)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut page: Vec<(CacheCluster, Vec<CacheNode>)> = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get("cache_cluster_id")?;
+            if page.last().is_none_or(|(cluster, _)| cluster.cache_cluster_id != id) {
+                page.push((cluster_from_row(row)?, Vec::new()));
+            }
+            let has_node: Option<String> = row.try_get("cache_node_id")?;
+            if has_node.is_some()
+                && let Some((_, nodes)) = page.last_mut()
+            {
+                nodes.push(node_from_row(row)?);
+            }
+        }
+        Ok(page)
+    }
+
     /// Ids of the clusters whose status asks the reconciler for work.
     pub async fn clusters_in_progress(&self) -> StoreResult<Vec<String>> {
         let rows = sqlx::query("SELECT cache_cluster_id FROM cache_clusters WHERE status IN (?, ?, ?, ?)")
-            .bind(status::CREATING)
-            .bind(status::MODIFYING)
-            .bind(status::REBOOTING)
-            .bind(status::DELETING)
+            .bind(Status::Creating)
+            .bind(Status::Modifying)
+            .bind(Status::RebootingClusterNodes)
+            .bind(Status::Deleting)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
@@ -108,7 +145,7 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
-    pub async fn set_cluster_status(&self, id: &str, status: &str) -> StoreResult<()> {
+    pub async fn set_cluster_status(&self, id: &str, status: Status) -> StoreResult<()> {
         sqlx::query("UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ?")
             .bind(status)
             .bind(id)
@@ -140,7 +177,7 @@ impl Store {
         .bind(tags)
         .bind(pending)
         .bind(change.status)
-        .bind(status::AVAILABLE)
+        .bind(Status::Available)
         .execute(&self.pool)
         .await?;
         self.changed_or_state(id, done.rows_affected()).await
@@ -153,7 +190,7 @@ impl Store {
              WHERE cache_cluster_id = ?",
         )
         .bind(cache_node_type)
-        .bind(status::AVAILABLE)
+        .bind(Status::Available)
         .bind(id)
         .execute(&self.pool)
         .await?;
@@ -163,10 +200,10 @@ impl Store {
     /// Marks an `available` cluster `deleting`; `Ok(false)` when it is in another state.
     pub async fn delete_available_cluster(&self, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ? AND status IN (?, ?)")
-            .bind(status::DELETING)
+            .bind(Status::Deleting)
             .bind(id)
-            .bind(status::AVAILABLE)
-            .bind(status::CREATE_FAILED)
+            .bind(Status::Available)
+            .bind(Status::CreateFailed)
             .execute(&self.pool)
             .await?;
         self.changed_or_state(id, done.rows_affected()).await
@@ -176,9 +213,9 @@ impl Store {
     pub async fn reboot_available_cluster(&self, id: &str, node_ids: &[String]) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ? AND status = ?")
-            .bind(status::REBOOTING)
+            .bind(Status::RebootingClusterNodes)
             .bind(id)
-            .bind(status::AVAILABLE)
+            .bind(Status::Available)
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 1 {
@@ -187,7 +224,7 @@ impl Store {
                     "UPDATE cache_nodes SET reboot_requested = 1, status = ?
                      WHERE cache_cluster_id = ? AND cache_node_id = ?",
                 )
-                .bind(status::NODE_REBOOTING)
+                .bind(Status::Rebooting)
                 .bind(id)
                 .bind(node)
                 .execute(&mut *tx)
@@ -221,7 +258,8 @@ pub(super) async fn insert_cluster_in(
     ports: PortRange,
 ) -> StoreResult<()> {
     let now = now_millis();
-    let tags = serde_json::to_string(&cluster.tags).map_err(corrupt)?;
+    let s = &cluster.settings;
+    let tags = serde_json::to_string(&s.tags).map_err(corrupt)?;
     sqlx::query(
         "INSERT INTO cache_clusters (cache_cluster_id, replication_group_id, role, engine, engine_version,
             cache_node_type, num_cache_nodes, port, auth_token, preferred_maintenance_window,
@@ -230,18 +268,18 @@ pub(super) async fn insert_cluster_in(
     )
     .bind(&cluster.cache_cluster_id)
     .bind(&cluster.replication_group_id)
-    .bind(&cluster.role)
-    .bind(&cluster.engine)
-    .bind(&cluster.engine_version)
-    .bind(&cluster.cache_node_type)
+    .bind(cluster.role)
+    .bind(&s.engine)
+    .bind(&s.engine_version)
+    .bind(&s.cache_node_type)
     .bind(cluster.num_cache_nodes)
-    .bind(cluster.port)
-    .bind(&cluster.auth_token)
-    .bind(&cluster.preferred_maintenance_window)
-    .bind(cluster.snapshot_retention_limit)
-    .bind(&cluster.snapshot_window)
+    .bind(s.port)
+    .bind(&s.auth_token)
+    .bind(&s.preferred_maintenance_window)
+    .bind(s.snapshot_retention_limit)
+    .bind(&s.snapshot_window)
     .bind(tags)
-    .bind(status::CREATING)
+    .bind(Status::Creating)
     .bind(now)
     .execute(&mut **tx)
     .await
@@ -254,7 +292,7 @@ pub(super) async fn insert_cluster_in(
         )
         .bind(&cluster.cache_cluster_id)
         .bind(node_id(index))
-        .bind(status::CREATING)
+        .bind(Status::Creating)
         .bind(i64::from(host_port))
         .bind(now)
         .execute(&mut **tx)
@@ -264,25 +302,32 @@ pub(super) async fn insert_cluster_in(
 }
 
 fn cluster_from_row(r: &SqliteRow) -> StoreResult<CacheCluster> {
-    let tags: String = r.try_get("tags")?;
     let pending: String = r.try_get("pending_modified_values")?;
     Ok(CacheCluster {
         cache_cluster_id: r.try_get("cache_cluster_id")?,
         replication_group_id: r.try_get("replication_group_id")?,
         role: r.try_get("role")?,
+        num_cache_nodes: r.try_get("num_cache_nodes")?,
+        settings: settings_from_row(r)?,
+        status: r.try_get("status")?,
+        pending_modified_values: serde_json::from_str(&pending).map_err(corrupt)?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// The node settings columns, which clusters and groups share.
+pub(super) fn settings_from_row(r: &SqliteRow) -> StoreResult<NodeSettings> {
+    let tags: String = r.try_get("tags")?;
+    Ok(NodeSettings {
         engine: r.try_get("engine")?,
         engine_version: r.try_get("engine_version")?,
         cache_node_type: r.try_get("cache_node_type")?,
-        num_cache_nodes: r.try_get("num_cache_nodes")?,
         port: r.try_get("port")?,
         auth_token: r.try_get("auth_token")?,
         preferred_maintenance_window: r.try_get("preferred_maintenance_window")?,
         snapshot_retention_limit: r.try_get("snapshot_retention_limit")?,
         snapshot_window: r.try_get("snapshot_window")?,
         tags: serde_json::from_str(&tags).map_err(corrupt)?,
-        status: r.try_get("status")?,
-        pending_modified_values: serde_json::from_str(&pending).map_err(corrupt)?,
-        created_at: r.try_get("created_at")?,
     })
 }
 

@@ -1,12 +1,17 @@
 //! Replication groups; their member clusters are ordinary cache clusters.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::clusters::{corrupt, insert_cluster_in};
+use super::clusters::{corrupt, insert_cluster_in, settings_from_row};
 use super::{ClusterFilter, NewCluster, Store, StoreError, StoreResult, unique_as_exists};
 use crate::clock::now_millis;
-use crate::model::{CacheCluster, CacheNode, ReplicationGroup, status};
+use crate::model::{CacheCluster, CacheNode, ReplicationGroup, Status};
+
+/// A group with its member clusters, each with its nodes.
+pub type GroupWithMembers = (ReplicationGroup, Vec<(CacheCluster, Vec<CacheNode>)>);
 
 #[derive(Debug, Clone)]
 pub struct NewGroup {
@@ -17,7 +22,7 @@ pub struct NewGroup {
 macro_rules! select_groups {
     ($rest:literal) => {
         concat!(
-            "SELECT replication_group_id, description, status, engine_version, cache_node_type, port,
+            "SELECT replication_group_id, description, status, engine, engine_version, cache_node_type, port,
                 automatic_failover_enabled, multi_az_enabled, auth_token, preferred_maintenance_window,
                 snapshot_retention_limit, snapshot_window, tags, created_at, replication_id
              FROM replication_groups ",
@@ -30,27 +35,29 @@ impl Store {
     /// Records a group in `creating` with its member clusters, in one transaction.
     pub async fn insert_group(&self, new: &NewGroup) -> StoreResult<()> {
         let g = &new.group;
+        let s = &g.settings;
         let ports = self.ports.lock().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO replication_groups (replication_group_id, description, status, engine_version,
+            "INSERT INTO replication_groups (replication_group_id, description, status, engine, engine_version,
                 cache_node_type, port, automatic_failover_enabled, multi_az_enabled, auth_token,
                 preferred_maintenance_window, snapshot_retention_limit, snapshot_window, tags, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&g.replication_group_id)
         .bind(&g.description)
-        .bind(status::CREATING)
-        .bind(&g.engine_version)
-        .bind(&g.cache_node_type)
-        .bind(g.port)
+        .bind(Status::Creating)
+        .bind(&s.engine)
+        .bind(&s.engine_version)
+        .bind(&s.cache_node_type)
+        .bind(s.port)
         .bind(g.automatic_failover_enabled)
         .bind(g.multi_az_enabled)
-        .bind(&g.auth_token)
-        .bind(&g.preferred_maintenance_window)
-        .bind(g.snapshot_retention_limit)
-        .bind(&g.snapshot_window)
-        .bind(serde_json::to_string(&g.tags).map_err(corrupt)?)
+        .bind(&s.auth_token)
+        .bind(&s.preferred_maintenance_window)
+        .bind(s.snapshot_retention_limit)
+        .bind(&s.snapshot_window)
+        .bind(serde_json::to_string(&s.tags).map_err(corrupt)?)
         .bind(now_millis())
         .execute(&mut *tx)
         .await
@@ -75,12 +82,27 @@ impl Store {
     /// A group's member clusters, each with its nodes, in member order.
     pub async fn group_members(&self, id: &str) -> StoreResult<Vec<(CacheCluster, Vec<CacheNode>)>> {
         let filter = ClusterFilter { replication_group_id: Some(id.to_owned()), limit: i64::MAX, ..Default::default() };
-        let mut members = Vec::new();
-        for cluster in self.clusters(&filter).await? {
-            let nodes = self.nodes(&cluster.cache_cluster_id).await?;
-            members.push((cluster, nodes));
+        self.clusters_with_nodes(&filter).await
+    }
+
+    /// A page of groups, each with its members and their nodes: two queries
+    /// whatever the page's size.
+    pub async fn groups_with_members(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<GroupWithMembers>> {
+        let groups = self.groups(after, limit).await?;
+        let ids = groups.iter().map(|g| g.replication_group_id.clone()).collect();
+        let filter = ClusterFilter { replication_group_ids: Some(ids), limit: i64::MAX, ..Default::default() };
+        let mut members: HashMap<String, Vec<(CacheCluster, Vec<CacheNode>)>> = HashMap::new();
+        for (cluster, nodes) in self.clusters_with_nodes(&filter).await? {
+            let group = cluster.replication_group_id.clone().unwrap_or_default();
+            members.entry(group).or_default().push((cluster, nodes));
         }
-        Ok(members)
+        Ok(groups
+            .into_iter()
+            .map(|group| {
+                let mine = members.remove(&group.replication_group_id).unwrap_or_default();
+                (group, mine)
+            })
+            .collect())
     }
 
     pub async fn groups(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<ReplicationGroup>> {
@@ -96,13 +118,13 @@ impl Store {
 
     pub async fn groups_in_progress(&self) -> StoreResult<Vec<String>> {
         let rows = sqlx::query("SELECT replication_group_id FROM replication_groups WHERE status != ?")
-            .bind(status::AVAILABLE)
+            .bind(Status::Available)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
-    pub async fn set_group_status(&self, id: &str, status: &str) -> StoreResult<()> {
+    pub async fn set_group_status(&self, id: &str, status: Status) -> StoreResult<()> {
         sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ?")
             .bind(status)
             .bind(id)
@@ -135,7 +157,7 @@ impl Store {
         .bind(change.snapshot_retention_limit)
         .bind(&change.snapshot_window)
         .bind(tags)
-        .bind(status::AVAILABLE)
+        .bind(Status::Available)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
@@ -163,15 +185,15 @@ impl Store {
         let done = sqlx::query(
             "UPDATE replication_groups SET status = ?1 WHERE replication_group_id = ?2 AND status IN (?3, ?4)",
         )
-        .bind(status::DELETING)
+        .bind(Status::Deleting)
         .bind(id)
-        .bind(status::AVAILABLE)
-        .bind(status::CREATE_FAILED)
+        .bind(Status::Available)
+        .bind(Status::CreateFailed)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
             sqlx::query("UPDATE cache_clusters SET status = ? WHERE replication_group_id = ?")
-                .bind(status::DELETING)
+                .bind(Status::Deleting)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -209,7 +231,7 @@ impl Store {
                 sqlx::query(
                     "UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ? AND replication_group_id = ?",
                 )
-                .bind(status::DELETING)
+                .bind(Status::Deleting)
                 .bind(member)
                 .bind(id)
                 .execute(&mut *tx)
@@ -263,30 +285,22 @@ pub struct GroupChange {
 /// `available` → `modifying` inside `tx`; false when the group is in another state.
 async fn mark_modifying(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, id: &str) -> StoreResult<bool> {
     let done = sqlx::query("UPDATE replication_groups SET status = ? WHERE replication_group_id = ? AND status = ?")
-        .bind(status::MODIFYING)
+        .bind(Status::Modifying)
         .bind(id)
-        .bind(status::AVAILABLE)
+        .bind(Status::Available)
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 fn group_from_row(r: &SqliteRow) -> StoreResult<ReplicationGroup> {
-    let tags: String = r.try_get("tags")?;
     Ok(ReplicationGroup {
         replication_group_id: r.try_get("replication_group_id")?,
         description: r.try_get("description")?,
         status: r.try_get("status")?,
-        engine_version: r.try_get("engine_version")?,
-        cache_node_type: r.try_get("cache_node_type")?,
-        port: r.try_get("port")?,
+        settings: settings_from_row(r)?,
         automatic_failover_enabled: r.try_get("automatic_failover_enabled")?,
         multi_az_enabled: r.try_get("multi_az_enabled")?,
-        auth_token: r.try_get("auth_token")?,
-        preferred_maintenance_window: r.try_get("preferred_maintenance_window")?,
-        snapshot_retention_limit: r.try_get("snapshot_retention_limit")?,
-        snapshot_window: r.try_get("snapshot_window")?,
-        tags: serde_json::from_str(&tags).map_err(corrupt)?,
         created_at: r.try_get("created_at")?,
         replication_id: r.try_get("replication_id")?,
     })

@@ -83,3 +83,6 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests;

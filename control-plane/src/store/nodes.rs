@@ -2,34 +2,23 @@
 
 use std::collections::HashSet;
 
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{PortRange, Store, StoreError, StoreResult};
-use crate::model::CacheNode;
+use crate::model::{CacheNode, Status};
 
 impl Store {
     pub async fn nodes(&self, cluster_id: &str) -> StoreResult<Vec<CacheNode>> {
         let rows = sqlx::query(
-            "SELECT cache_cluster_id, cache_node_id, status, host_port, address, reboot_requested, created_at
+            "SELECT cache_cluster_id, cache_node_id, status AS node_status, host_port, address, reboot_requested,
+                created_at AS node_created_at
              FROM cache_nodes WHERE cache_cluster_id = ? ORDER BY cache_node_id",
         )
         .bind(cluster_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|r| {
-                let port: i64 = r.try_get("host_port")?;
-                Ok(CacheNode {
-                    cache_cluster_id: r.try_get("cache_cluster_id")?,
-                    cache_node_id: r.try_get("cache_node_id")?,
-                    status: r.try_get("status")?,
-                    host_port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("host port {port}")))?,
-                    address: r.try_get("address")?,
-                    reboot_requested: r.try_get("reboot_requested")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(node_from_row).collect()
     }
 
     /// Records a node as serving at `address` (the reboot it was asked for, if any, is done).
@@ -46,7 +35,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_node_status(&self, cluster_id: &str, node_id: &str, status: &str) -> StoreResult<()> {
+    pub async fn set_node_status(&self, cluster_id: &str, node_id: &str, status: Status) -> StoreResult<()> {
         sqlx::query("UPDATE cache_nodes SET status = ? WHERE cache_cluster_id = ? AND cache_node_id = ?")
             .bind(status)
             .bind(cluster_id)
@@ -72,4 +61,19 @@ pub(super) async fn free_port(tx: &mut Transaction<'_, Sqlite>, range: PortRange
 
 fn bindable(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A node's columns, with its status and creation time named `node_status`
+/// and `node_created_at` (so a join with its cluster's row can carry both).
+pub(super) fn node_from_row(r: &SqliteRow) -> StoreResult<CacheNode> {
+    let port: i64 = r.try_get("host_port")?;
+    Ok(CacheNode {
+        cache_cluster_id: r.try_get("cache_cluster_id")?,
+        cache_node_id: r.try_get("cache_node_id")?,
+        status: r.try_get("node_status")?,
+        host_port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("host port {port}")))?,
+        address: r.try_get("address")?,
+        reboot_requested: r.try_get("reboot_requested")?,
+        created_at: r.try_get("node_created_at")?,
+    })
 }

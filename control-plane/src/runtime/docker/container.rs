@@ -32,8 +32,8 @@ impl DockerRuntime {
             .map_err(call("create_volume"))?;
         let port_key = format!("{}/tcp", spec.port);
         let env = self.environment(spec);
-        let role_alias = spec.replication_group_id.as_deref().map(|group| match spec.role.as_deref() {
-            Some("primary") => primary_alias(group),
+        let role_alias = spec.replication_group_id.as_deref().map(|group| match spec.role {
+            Some(crate::model::Role::Primary) => primary_alias(group),
             _ => reader_alias(group),
         });
         let aliases = aliases(&spec.key(), role_alias);

@@ -130,7 +130,7 @@ impl DockerRuntime {
         if let Some(spec) = node {
             labels.insert(LABEL_NODE.to_owned(), spec.cache_node_id.clone());
             if let Some(role) = &spec.role {
-                labels.insert(LABEL_ROLE.to_owned(), role.clone());
+                labels.insert(LABEL_ROLE.to_owned(), role.to_string());
             }
             if let Some(group) = &spec.replication_group_id {
                 labels.insert(LABEL_GROUP.to_owned(), group.clone());

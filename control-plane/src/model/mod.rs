@@ -1,28 +1,20 @@
-//! The records the store keeps. Status strings are ElastiCache's.
+//! The records the store keeps.
+//!
+//! - `status`: `Status` and `Role`, ElastiCache's strings at the edges
+//! - `settings`: `NodeSettings`, what a node runs with
+
+mod settings;
+mod status;
 
 use serde::{Deserialize, Serialize};
 
-pub mod status {
-    pub const CREATING: &str = "creating";
-    pub const AVAILABLE: &str = "available";
-    pub const MODIFYING: &str = "modifying";
-    pub const REBOOTING: &str = "rebooting cluster nodes";
-    pub const DELETING: &str = "deleting";
-    pub const CREATE_FAILED: &str = "create-failed";
-    /// A node being restarted.
-    pub const NODE_REBOOTING: &str = "rebooting";
-}
+pub use settings::{NodeSettings, Tag};
+pub use status::{Role, Status};
 
 /// Event source types, as ElastiCache names them.
 pub mod source {
     pub const CACHE_CLUSTER: &str = "cache-cluster";
     pub const REPLICATION_GROUP: &str = "replication-group";
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
 }
 
 /// Settings that take effect on the nodes themselves, held back until applied.
@@ -43,19 +35,11 @@ impl PendingModifiedValues {
 pub struct CacheCluster {
     pub cache_cluster_id: String,
     pub replication_group_id: Option<String>,
-    /// `primary` or `replica` inside a replication group.
-    pub role: Option<String>,
-    pub engine: String,
-    pub engine_version: String,
-    pub cache_node_type: String,
+    /// Its role inside a replication group.
+    pub role: Option<Role>,
     pub num_cache_nodes: i64,
-    pub port: i64,
-    pub auth_token: Option<String>,
-    pub preferred_maintenance_window: String,
-    pub snapshot_retention_limit: i64,
-    pub snapshot_window: String,
-    pub tags: Vec<Tag>,
-    pub status: String,
+    pub settings: NodeSettings,
+    pub status: Status,
     pub pending_modified_values: PendingModifiedValues,
     pub created_at: i64,
 }
@@ -64,7 +48,7 @@ pub struct CacheCluster {
 pub struct CacheNode {
     pub cache_cluster_id: String,
     pub cache_node_id: String,
-    pub status: String,
+    pub status: Status,
     pub host_port: u16,
     /// Known once the node has answered.
     pub address: Option<String>,
@@ -76,17 +60,10 @@ pub struct CacheNode {
 pub struct ReplicationGroup {
     pub replication_group_id: String,
     pub description: String,
-    pub status: String,
-    pub engine_version: String,
-    pub cache_node_type: String,
-    pub port: i64,
+    pub status: Status,
+    pub settings: NodeSettings,
     pub automatic_failover_enabled: bool,
     pub multi_az_enabled: bool,
-    pub auth_token: Option<String>,
-    pub preferred_maintenance_window: String,
-    pub snapshot_retention_limit: i64,
-    pub snapshot_window: String,
-    pub tags: Vec<Tag>,
     pub created_at: i64,
     /// The primary's replication id as the monitor last saw it (migration 0002).
     pub replication_id: Option<String>,
