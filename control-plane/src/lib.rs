@@ -18,6 +18,8 @@
 //! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
 //! - `sentinel/`: a Sentinel-compatible port reporting each group's primary.
 //! - `node_client`: the few Redis commands the control plane sends to nodes.
+//! - `worker`: the one shape of the background loops (a step, a wait, a
+//!   shutdown that finishes the step in flight).
 //! - `clock`: Unix milliseconds and RFC 3339 timestamps.
 
 pub mod api;
@@ -33,3 +35,4 @@ pub mod runtime;
 pub mod sentinel;
 pub mod store;
 pub mod validate;
+pub mod worker;

@@ -16,6 +16,7 @@ use control_plane::runtime::docker::DockerRuntime;
 use control_plane::runtime::process::ProcessRuntime;
 use control_plane::sentinel::Announcements;
 use control_plane::store::Store;
+use control_plane::worker::Workers;
 use tokio::sync::Notify;
 
 /// The bootstrap admin token lives a year; mint shorter ones with POST /v1/tokens.
@@ -85,6 +86,7 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
             answer.is_ok()
         }
     };
+    let mut workers = Workers::default();
     let background = Background {
         store: store.clone(),
         wake,
@@ -103,11 +105,11 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
                 tracing::error!("the data-node image cannot be built: {e}");
             }
         });
-        background.start(runtime).await?;
+        background.start(runtime, &mut workers).await?;
     } else {
         let binary = config.data_node_bin(|_| true);
         let runtime = ProcessRuntime::new(binary, config.nodes_dir(), config.advertise_host.clone())?;
-        background.start(Arc::new(runtime)).await?;
+        background.start(Arc::new(runtime), &mut workers).await?;
     }
     let address = listener.local_addr()?;
     tracing::info!("control plane listening on {address}");
@@ -119,6 +121,12 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     // Tests and scripts read this line to learn the addresses.
     println!("{ready}");
     axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    // SIGTERM: the API stopped taking requests; the workers finish the step
+    // in flight (a node being created, a failover) and take no other.
+    tracing::info!("shutting down: finishing the work in flight");
+    workers.shutdown().await;
+    store.close().await;
+    tracing::info!("shut down");
     Ok(())
 }
 
@@ -133,15 +141,20 @@ struct Background {
 }
 
 impl Background {
-    async fn start<R: NodeRuntime>(self, runtime: Arc<R>) -> anyhow::Result<()> {
+    async fn start<R: NodeRuntime>(self, runtime: Arc<R>, workers: &mut Workers) -> anyhow::Result<()> {
         tracing::info!(runtime = runtime.name(), "starting the reconciler and the monitor");
-        let reconciler =
-            Reconciler::new(self.store.clone(), Arc::clone(&runtime), Arc::clone(&self.wake), self.ready_timeout);
+        let reconciler = Reconciler::new(
+            self.store.clone(),
+            Arc::clone(&runtime),
+            Arc::clone(&self.wake),
+            self.ready_timeout,
+            workers.shutdown_signal(),
+        );
         let removed = reconciler.sweep_orphans().await.map_err(|e| anyhow::anyhow!("sweeping orphans: {e}"))?;
         if removed > 0 {
             tracing::info!("removed {removed} orphaned node(s) or network(s)");
         }
-        tokio::spawn(reconciler.run());
+        workers.spawn(reconciler);
         let monitor = Monitor::new(
             self.store,
             runtime,
@@ -150,7 +163,7 @@ impl Background {
             self.health_interval,
             self.failover_misses,
         );
-        tokio::spawn(monitor.run());
+        workers.spawn(monitor);
         Ok(())
     }
 }

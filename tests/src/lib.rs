@@ -222,6 +222,21 @@ fn port_claims() -> PathBuf {
     std::env::temp_dir().join("ferrocache-test-ports")
 }
 
+/// Runs `f` on a control plane's store, through the store's own API (a
+/// stopped control plane's, or beside a running one: SQLite's WAL lets both).
+pub fn with_store<T>(data_dir: &Path, f: impl AsyncFnOnce(&control_plane::store::Store) -> T) -> T {
+    use control_plane::store::{PortRange, Store};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let path = data_dir.join("control-plane.sqlite");
+        // The port range only matters to inserts of new nodes, which tests do not make here.
+        let store = Store::open(&path, PortRange { low: 1, high: 1 }).await.expect("opening the store");
+        let out = f(&store).await;
+        store.close().await;
+        out
+    })
+}
+
 pub struct ControlPlane {
     child: Child,
     pub url: String,
@@ -293,6 +308,19 @@ impl ControlPlane {
         };
         let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("bootstrap token file");
         ControlPlane { child, url: format!("http://{address}"), sentinel, token, data_dir: data_dir.to_path_buf() }
+    }
+
+    /// SIGTERM, as `docker stop` sends; returns how the process ended.
+    pub fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the control plane did not stop within {within:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash.

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use control_plane::auth::{Authenticator, Scope};
-use control_plane::store::{PortRange, Store};
-use ferrocache_tests::{Api, ControlPlane, DataDir, Reply, Runtime, unique_prefix};
+use ferrocache_tests::{Api, ControlPlane, DataDir, Reply, Runtime, unique_prefix, with_store};
 use serde_json::{Value, json};
 
 fn expect(reply: &Reply, status: u16, code: &str) {
@@ -22,14 +21,7 @@ fn now() -> i64 {
 
 /// The control plane's signing secret, read from its database.
 fn secret(cp: &ControlPlane) -> String {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let store =
-            Store::open(&cp.data_dir.join("control-plane.sqlite"), PortRange { low: 1, high: 1 }).await.expect("db");
-        let secret = store.setting("jwt_secret").await.expect("read").expect("secret exists");
-        store.close().await;
-        secret
-    })
+    with_store(&cp.data_dir, async |store| store.setting("jwt_secret").await.expect("read").expect("secret exists"))
 }
 
 fn base64url(bytes: &[u8]) -> String {

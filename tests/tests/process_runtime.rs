@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use ferrocache_tests::failover::{self, create_failover_group};
 use ferrocache_tests::scenarios::{self, Held, Inventory};
 use ferrocache_tests::under_load::{self, Disruption};
-use ferrocache_tests::{ControlPlane, DataDir, Runtime, kill_node_process, processes_under, unique_prefix};
+use ferrocache_tests::{ControlPlane, DataDir, Runtime, kill_node_process, processes_under, unique_prefix, with_store};
 
 struct Processes(PathBuf);
 
@@ -78,18 +78,6 @@ fn a_failover_interrupted_after_the_promotion_is_finished_not_repeated() {
     check_replication(&api, &group, 2);
 }
 
-/// Runs SQL against a control plane's store (python3's sqlite3); prints the
-/// first column of the first row, if any.
-fn sql(data_dir: &std::path::Path, statement: &str) -> String {
-    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nr = c.execute(sys.argv[2]).fetchone()\n\
-                  c.commit()\nprint('' if r is None or r[0] is None else r[0])";
-    let db = data_dir.join("control-plane.sqlite");
-    let out = std::process::Command::new("python3").args(["-c", script]).arg(db).arg(statement).output();
-    let out = out.expect("python3");
-    assert!(out.status.success(), "{statement}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 /// A control plane died mid-failover, after writing to its journal that it
 /// chose -003 and before promoting it; the primary is still alive. The next
 /// run resumes that failover: -003 (not -002, which ranks as high) becomes
@@ -110,13 +98,12 @@ fn a_failover_interrupted_after_choosing_is_resumed_with_the_chosen_replica() {
     write_confirmed(&api, &group, "journal", 100, 2);
 
     cp.kill9();
-    let _ = sql(
-        &dir.0,
-        &format!(
-            "INSERT INTO failovers (replication_group_id, requested, reason, new_primary, attempts, created_at)
-             VALUES ('{group}', 0, 'primary {old}-0001 missed 3 health checks', '{group}-003', 1, 0)"
-        ),
-    );
+    with_store(&dir.0, async |store| {
+        let reason = format!("primary {old}-0001 missed 3 health checks");
+        let chosen = format!("{group}-003");
+        store.begin_failover(&group, false, &reason, Some(&chosen)).await.expect("journal").expect("none in flight");
+        store.count_failover_attempt(&group).await.expect("attempt");
+    });
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let api = cp.api();
     wait_primary_moves_from(&api, &group, &old);
@@ -146,8 +133,9 @@ fn a_primary_back_without_its_data_is_replaced_by_a_replica() {
     let group = format!("{prefix}-g");
     create_failover_group(&api, &group, 3);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let query = format!("SELECT replication_id FROM replication_groups WHERE replication_group_id = '{group}'");
-    while sql(&dir.0, &query).is_empty() {
+    let recorded =
+        || with_store(&dir.0, async |store| store.group(&group).await.expect("read").map(|g| g.replication_id));
+    while recorded().flatten().is_none() {
         assert!(std::time::Instant::now() < deadline, "the monitor never recorded the group's replication id");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -286,4 +274,36 @@ fn a_node_that_cannot_start_is_not_mistaken_for_whatever_holds_its_port() {
     api.wait_status(&path, "available", std::time::Duration::from_secs(60));
     let mut con = ferrocache_tests::scenarios::connect("127.0.0.1", port);
     let () = redis::cmd("SET").arg("back").arg("1").query(&mut con).expect("our node again");
+}
+
+/// SIGTERM (docker stop, systemd): the API stops taking requests, the workers
+/// finish the step in flight and take no other, and the process exits 0.
+/// Started again, it finishes the work: nothing doubled, nothing orphaned.
+#[test]
+fn sigterm_finishes_the_step_in_flight_and_exits_cleanly() {
+    use std::time::Duration;
+    let prefix = unique_prefix("ps");
+    let dir = DataDir::new(&prefix);
+    let mut cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let group = format!("{prefix}-g");
+    let body = serde_json::json!({
+        "replication_group_id": group,
+        "replication_group_description": "stopped mid-create",
+        "num_cache_clusters": 3
+    });
+    assert_eq!(cp.api().post("/v1/replication-groups", &body).status, 201);
+    let status = cp.terminate(Duration::from_secs(40));
+    assert!(status.success(), "exit {status}");
+    // Each member's step ran to its end or never began: none was cut off
+    // with its node running while the store still says `creating`.
+    let members = with_store(&dir.0, async |store| store.group_members(&group).await.expect("members"));
+    for (member, nodes) in members {
+        let running = !processes_under(&dir.0.join("nodes").join(&member.cache_cluster_id)).is_empty();
+        let recorded = nodes.iter().all(|n| n.status == control_plane::model::Status::Available);
+        assert!(!running || recorded, "{} runs but is recorded {:?}", member.cache_cluster_id, nodes[0].status);
+    }
+
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    cp.api().wait_status(&format!("/v1/replication-groups/{group}"), "available", Duration::from_secs(60));
+    assert_eq!(processes_under(&dir.0.join("nodes")).len(), 3, "one process per member");
 }

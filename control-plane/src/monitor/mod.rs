@@ -134,16 +134,6 @@ impl<R: NodeRuntime> Monitor<R> {
         }
     }
 
-    pub async fn run(mut self) {
-        loop {
-            if let Err(e) = self.check_all().await {
-                tracing::error!("monitor: {e}");
-            }
-            self.rounds += 1;
-            tokio::time::sleep(self.interval).await;
-        }
-    }
-
     async fn members(&self, group: &str) -> Result<Vec<Member>, crate::store::StoreError> {
         let members = self.store.group_members(group).await?.into_iter();
         Ok(members.filter_map(|(cluster, nodes)| Some(Member { cluster, node: nodes.into_iter().next()? })).collect())
@@ -266,5 +256,23 @@ impl<R: NodeRuntime> Monitor<R> {
             }
         }
         Ok(())
+    }
+}
+
+/// Checks every group each interval; a shutdown lets a failover in flight finish.
+impl<R: NodeRuntime> crate::worker::Worker for Monitor<R> {
+    fn name(&self) -> &'static str {
+        "monitor"
+    }
+
+    async fn step(&mut self) {
+        if let Err(e) = self.check_all().await {
+            tracing::error!("monitor: {e}");
+        }
+        self.rounds += 1;
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.interval).await;
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use crate::model::source;
 use crate::runtime::NodeRuntime;
 use crate::store::Store;
+use crate::worker::{Shutdown, Worker};
 
 /// How often a pass runs when nothing wakes it.
 const IDLE_PASS: Duration = Duration::from_secs(1);
@@ -33,10 +34,18 @@ pub struct Reconciler<R: NodeRuntime> {
     in_flight: Mutex<HashSet<String>>,
     /// One settler of group statuses at a time, so each transition is recorded once.
     settling_groups: tokio::sync::Mutex<()>,
+    /// Cuts the wait before a failed step is retried.
+    shutdown: Shutdown,
 }
 
 impl<R: NodeRuntime> Reconciler<R> {
-    pub fn new(store: Store, runtime: Arc<R>, wake: Arc<Notify>, node_ready_timeout: Duration) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        runtime: Arc<R>,
+        wake: Arc<Notify>,
+        node_ready_timeout: Duration,
+        shutdown: Shutdown,
+    ) -> Arc<Self> {
         Arc::new(Reconciler {
             store,
             runtime,
@@ -44,18 +53,12 @@ impl<R: NodeRuntime> Reconciler<R> {
             node_ready_timeout,
             in_flight: Mutex::new(HashSet::new()),
             settling_groups: tokio::sync::Mutex::new(()),
+            shutdown,
         })
     }
 
-    /// Runs forever: passes on every wake-up and at least once a second.
-    pub async fn run(self: Arc<Self>) {
-        loop {
-            self.pass().await;
-            tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(IDLE_PASS) => {}
-            }
-        }
+    fn busy(&self) -> bool {
+        !self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
 
     /// Starts work on every cluster that needs it and is not already being worked on.
@@ -79,7 +82,7 @@ impl<R: NodeRuntime> Reconciler<R> {
                     if let Err(e) = this.store.record_event(source::CACHE_CLUSTER, &id, &message).await {
                         tracing::error!(cluster = %id, "recording an event: {e}");
                     }
-                    tokio::time::sleep(RETRY_AFTER).await;
+                    this.shutdown.clone().sleep(RETRY_AFTER).await;
                 }
                 this.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 this.settle_groups().await;
@@ -93,13 +96,38 @@ impl<R: NodeRuntime> Reconciler<R> {
     pub async fn converge(self: &Arc<Self>) {
         loop {
             self.pass().await;
-            let busy = !self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).is_empty();
+            let busy = self.busy();
             let pending = self.store.clusters_in_progress().await.map(|ids| !ids.is_empty()).unwrap_or(false);
             if !busy && !pending {
                 self.settle_groups().await;
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Passes on every wake-up and at least once a second. A pass starts a task
+/// per cluster; a shutdown waits for those to finish their step.
+impl<R: NodeRuntime> Worker for Arc<Reconciler<R>> {
+    fn name(&self) -> &'static str {
+        "reconciler"
+    }
+
+    async fn step(&mut self) {
+        self.pass().await;
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(IDLE_PASS) => {}
+        }
+    }
+
+    async fn drain(&mut self) {
+        while self.busy() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

@@ -16,6 +16,7 @@ use super::Reconciler;
 use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
 use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store};
+use crate::worker::Shutdown;
 
 #[derive(Default)]
 struct FakeRuntime {
@@ -59,7 +60,10 @@ impl NodeRuntime for FakeRuntime {
 
     async fn ensure_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
         if self.fail_cluster.lock().unwrap().as_deref() == Some(spec.cache_cluster_id.as_str()) {
-            return Err(RuntimeError::Conflict("no room at the inn".into()));
+            return Err(RuntimeError::NodeExited {
+                status: "exit status: 1".into(),
+                last_log: "no room at the inn".into(),
+            });
         }
         if !self.nodes.lock().unwrap().contains_key(&spec.key()) {
             let listener = TcpListener::bind(("127.0.0.1", spec.host_port))
@@ -142,8 +146,13 @@ async fn fixture() -> Fixture {
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::open(&dir.join("db.sqlite"), test_ports()).await.unwrap();
     let runtime = Arc::new(FakeRuntime::default());
-    let reconciler =
-        Reconciler::new(store.clone(), Arc::clone(&runtime), Arc::new(Notify::new()), Duration::from_secs(5));
+    let reconciler = Reconciler::new(
+        store.clone(),
+        Arc::clone(&runtime),
+        Arc::new(Notify::new()),
+        Duration::from_secs(5),
+        Shutdown::never(),
+    );
     Fixture { store, runtime, reconciler, dir }
 }
 

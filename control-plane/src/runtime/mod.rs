@@ -58,8 +58,15 @@ pub enum RuntimeError {
     Image(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
-    #[error("{0}")]
-    Conflict(String),
+    /// A call that did not answer in time (the engine is stuck or slow).
+    #[error("{call} {name} timed out")]
+    Timeout { call: &'static str, name: String },
+    /// The node's process ended before it was ready (its port taken, say).
+    #[error("the data node exited ({status}): {last_log}")]
+    NodeExited { status: String, last_log: String },
+    /// A container or network of ours by name that another control plane made.
+    #[error("{what} exists but belongs to another control plane")]
+    NotOurs { what: String },
 }
 
 pub type RuntimeResult<T> = Result<T, RuntimeError>;

@@ -117,8 +117,8 @@ impl ProcessRuntime {
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                let why = logged.lines().last().unwrap_or("no output").trim().to_owned();
-                return Err(RuntimeError::Conflict(format!("the data node exited ({status}): {why}")));
+                let last_log = logged.lines().last().unwrap_or("no output").trim().to_owned();
+                return Err(RuntimeError::NodeExited { status: status.to_string(), last_log });
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -141,7 +141,7 @@ impl DockerRuntime {
                 if is_not_found(&e)
                     || matches!(e, BollardError::DockerResponseServerError { status_code: 304, .. }) => {}
             Ok(Err(e)) => return Err(call("stop_container")(e)),
-            Err(_) => return Err(RuntimeError::Conflict(format!("stopping {name} timed out"))),
+            Err(_) => return Err(RuntimeError::Timeout { call: "stopping", name: name.to_owned() }),
         }
         let remove = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(name, Some(remove)).await {

@@ -147,7 +147,7 @@ impl DockerRuntime {
     fn check_owner(&self, what: &str, labels: Option<&HashMap<String, String>>) -> RuntimeResult<()> {
         match labels.and_then(|l| l.get(LABEL_INSTANCE)) {
             Some(owner) if *owner == self.instance => Ok(()),
-            _ => Err(RuntimeError::Conflict(format!("{what} exists but belongs to another control plane"))),
+            _ => Err(RuntimeError::NotOurs { what: what.to_owned() }),
         }
     }
 
@@ -217,7 +217,7 @@ impl NodeRuntime for DockerRuntime {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_not_found(&e) => {}
             Ok(Err(e)) => return Err(call("restart_container")(e)),
-            Err(_) => return Err(RuntimeError::Conflict(format!("restarting {name} timed out"))),
+            Err(_) => return Err(RuntimeError::Timeout { call: "restarting", name: name.clone() }),
         }
         self.ensure_node(spec).await
     }
@@ -243,7 +243,7 @@ impl NodeRuntime for DockerRuntime {
             Ok(Ok(())) => {}
             Ok(Err(e)) if is_not_found(&e) => {}
             Ok(Err(e)) => return Err(call("remove_container")(e)),
-            Err(_) => return Err(RuntimeError::Conflict(format!("removing {name} timed out"))),
+            Err(_) => return Err(RuntimeError::Timeout { call: "removing", name: name.clone() }),
         }
         let options = RemoveVolumeOptionsBuilder::default().force(true).build();
         match self.docker.remove_volume(&name, Some(options)).await {
