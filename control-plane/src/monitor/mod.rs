@@ -276,3 +276,6 @@ impl<R: NodeRuntime> crate::worker::Worker for Monitor<R> {
         tokio::time::sleep(self.interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests;
