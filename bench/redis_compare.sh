@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side: redis-server 7 and the data node on loopback, driven by the
-# same redis-benchmark; prints throughput and memory ratios (data-node / redis).
+# same redis-benchmark; prints throughput and memory ratios (data-node / redis),
+# and each server's CPU time per request (ratio redis / data-node: >1 is cheaper).
 # Usage: bench/redis_compare.sh [requests-per-test at -P 1] [keys-for-memory]
 # (at -P 16 each test sends ten times as many requests, so it lasts long enough to measure)
 set -euo pipefail
@@ -8,30 +9,39 @@ cd "$(dirname "$0")/.."
 
 N=${1:-200000}
 KEYS=${2:-1000000}
-TESTS=set,get,incr,lpush,lpop,hset,zadd
+TESTS=${TESTS:-set,get,incr,lpush,lpop,hset,zadd}
 REDIS_PORT=16379
 NODE_PORT=16380
 
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
 fi
-cargo build --release -q -p data-node
+# NODE_BIN runs another build of the node (an A/B against an older commit, say).
+NODE_BIN=${NODE_BIN:-target/release/data-node}
+[[ $NODE_BIN == target/release/data-node ]] && cargo build --release -q -p data-node
 
 redis-server --port $REDIS_PORT --save "" --appendonly no --daemonize no >/dev/null &
 REDIS_PID=$!
 # NODE_FLAGS passes extra flags to the data node, e.g. NODE_FLAGS="--threads 1".
 # Its own dir: the node saves its data there when it is stopped.
 NODE_DIR=$(mktemp -d)
-target/release/data-node --port $NODE_PORT --dir "$NODE_DIR" ${NODE_FLAGS:-} >/dev/null &
+"$NODE_BIN" --port $NODE_PORT --dir "$NODE_DIR" ${NODE_FLAGS:-} >/dev/null &
 NODE_PID=$!
 trap 'kill $REDIS_PID $NODE_PID 2>/dev/null; sleep 0.2; rm -rf "$NODE_DIR"' EXIT
 sleep 0.5
 
-bench() { # port pipeline → "test rps" lines
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, in clock ticks
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+bench() { # port pid pipeline test → "rps cpu_us_per_request" (the server's own CPU time)
     local n=$N
-    [[ $2 -gt 1 ]] && n=$((N * 10))
-    redis-benchmark -p "$1" -c 50 -n "$n" -P "$2" -t $TESTS --csv -q 2>/dev/null |
-        awk -F'","' 'NR>1 { gsub(/"/, "", $1); gsub(/"/, "", $2); print $1, $2 }'
+    [[ $3 -gt 1 ]] && n=$((N * 10))
+    local before after rps
+    before=$(cpu_ticks "$2")
+    rps=$(redis-benchmark -p "$1" -c 50 -n "$n" -P "$3" -t "$4" --csv -q 2>/dev/null |
+        awk -F'","' 'NR==2 { gsub(/"/, "", $2); print $2 }')
+    after=$(cpu_ticks "$2")
+    echo "$rps $(echo "($after - $before) * $TICK_US / $n" | bc -l)"
 }
 
 info_field() { redis-cli -p "$1" INFO memory | tr -d '\r' | awk -F: -v f="$2" '$1==f {print $2}'; }
@@ -62,13 +72,24 @@ printf '%-24s %12.1f %12.1f %8.2f\n' "RSS growth bytes/key" "$(echo "$r_rss / $K
 printf '%-24s %12s %12.2f\n' "node used/RSS growth" "" "$(echo "$n_used / $n_rss" | bc -l)"
 for port in $REDIS_PORT $NODE_PORT; do redis-cli -p $port FLUSHALL >/dev/null; done
 echo
-printf '%-10s %-6s %14s %14s %8s\n' test pipe redis_rps node_rps ratio
+# Throughput at -P 1 is bounded by redis-benchmark itself (one thread at
+# ~100% of a core, the servers well below): the CPU each server spends per
+# request says more there. ROUNDS>1 repeats each test and reports medians.
+ROUNDS=${ROUNDS:-1}
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+printf '%-8s %-4s %11s %11s %6s   %9s %9s %6s\n' test pipe redis_rps node_rps ratio redis_us node_us ratio
 for P in 1 16; do
-    # One server at a time: the two benchmarks must not share the cores.
-    redis_out=$(bench $REDIS_PORT $P)
-    node_out=$(bench $NODE_PORT $P)
-    paste <(echo "$redis_out") <(echo "$node_out") | while read -r t r _ n; do
-        printf '%-10s %-6s %14.0f %14.0f %8.2f\n' "$t" "P$P" "$r" "$n" "$(echo "$n / $r" | bc -l)"
+    for t in ${TESTS//,/ }; do
+        r_rps=(); n_rps=(); r_cpu=(); n_cpu=()
+        for _ in $(seq "$ROUNDS"); do
+            # One server at a time: the two benchmarks must not share the cores.
+            read -r rr rc < <(bench $REDIS_PORT $REDIS_PID $P $t)
+            read -r nr nc < <(bench $NODE_PORT $NODE_PID $P $t)
+            r_rps+=("$rr"); n_rps+=("$nr"); r_cpu+=("$rc"); n_cpu+=("$nc")
+        done
+        rr=$(printf '%s\n' "${r_rps[@]}" | median); nr=$(printf '%s\n' "${n_rps[@]}" | median)
+        rc=$(printf '%s\n' "${r_cpu[@]}" | median); nc=$(printf '%s\n' "${n_cpu[@]}" | median)
+        printf '%-8s %-4s %11.0f %11.0f %6.2f   %9.2f %9.2f %6.2f\n' "$(echo "$t" | tr a-z A-Z)" "P$P" \
+            "$rr" "$nr" "$(echo "$nr / $rr" | bc -l)" "$rc" "$nc" "$(echo "$rc / $nc" | bc -l)"
     done
 done
-

@@ -18,7 +18,8 @@ pub struct ClientHandle {
     created: Instant,
     name: Mutex<Option<String>>,
     pub db: AtomicUsize,
-    last_active: Mutex<Instant>,
+    /// When it last sent something, in ms since `created`.
+    last_active_ms: AtomicU64,
     last_cmd: Mutex<&'static str>,
     pub subscriptions: AtomicUsize,
     pub resp3: AtomicBool,
@@ -42,7 +43,8 @@ impl ClientHandle {
     }
 
     pub fn touch(&self, at: Instant) {
-        *lock(&self.last_active) = at;
+        let since = at.saturating_duration_since(self.created).as_millis() as u64;
+        self.last_active_ms.store(since, Ordering::Relaxed);
     }
 
     pub fn set_last_cmd(&self, name: &'static str) {
@@ -52,7 +54,8 @@ impl ClientHandle {
     /// One line of CLIENT LIST / CLIENT INFO.
     pub fn describe(&self) -> String {
         let now = Instant::now();
-        let idle = now.duration_since(*lock(&self.last_active)).as_secs();
+        let age_ms = now.duration_since(self.created).as_millis() as u64;
+        let idle = age_ms.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
         format!(
             "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
@@ -86,7 +89,7 @@ impl ClientRegistry {
             created: now,
             name: Mutex::new(None),
             db: AtomicUsize::new(0),
-            last_active: Mutex::new(now),
+            last_active_ms: AtomicU64::new(0),
             last_cmd: Mutex::new("NULL"),
             subscriptions: AtomicUsize::new(0),
             resp3: AtomicBool::new(false),

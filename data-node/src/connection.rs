@@ -72,7 +72,11 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                         &large
                     }
                 };
-                if !run_command(&server, &mut session, &mut out, argv, &mut stream).await {
+                // Most commands answer at once: only the others need the await.
+                let flow = cmd::execute(&server, &mut session, &mut out, argv, false);
+                if !matches!(flow, Flow::Continue)
+                    && !follow_flow(&server, &mut session, &mut out, argv, &mut stream, flow).await
+                {
                     break 'conn;
                 }
             }
@@ -92,7 +96,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
         if inbuf.len() > MAX_QUERY_BUFFER {
             break;
         }
-        handle.touch(Instant::now());
+        // The end of the batch's last command: a clock read saved per batch.
+        handle.touch(session.clock);
         let idle = server.live().timeout.load(Ordering::Relaxed);
         let idle_limit = async {
             match idle {
@@ -133,18 +138,25 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
     cleanup(&server, &mut session);
 }
 
-/// Runs one command, waiting in place when it blocks. False when the
-/// connection should close.
-async fn run_command(
+/// Does what a command said to do next (block, wait for replicas, carry the
+/// replication stream, wait out a pause), running it again where it must.
+/// False when the connection should close.
+async fn follow_flow(
     server: &Arc<Server>,
     session: &mut Session,
     out: &mut Reply,
     argv: &[&[u8]],
     wr: &mut TcpStream,
+    first: Flow,
 ) -> bool {
     let mut no_block = false;
+    let mut next = Some(first);
     loop {
-        match cmd::execute(server, session, out, argv, no_block) {
+        let flow = match next.take() {
+            Some(flow) => flow,
+            None => cmd::execute(server, session, out, argv, no_block),
+        };
+        match flow {
             Flow::Continue => return true,
             Flow::Replica(attached) => {
                 if flush(server, wr, out, &session.handle).await.is_ok() {

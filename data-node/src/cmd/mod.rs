@@ -35,7 +35,7 @@ use crate::session::Session;
 use error::{Error, wrong_arity};
 use spec::{Keys, Spec, flag};
 
-static TABLE: LazyLock<HashMap<&'static str, &'static Spec>> = LazyLock::new(|| {
+static TABLE: LazyLock<HashMap<&'static [u8], &'static Spec>> = LazyLock::new(|| {
     let families: [&'static [Spec]; 12] = [
         replication::COMMANDS,
         persistence::COMMANDS,
@@ -50,7 +50,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Spec>> = LazyLock::new(|| 
         transactions::COMMANDS,
         server::COMMANDS,
     ];
-    families.iter().flat_map(|f| f.iter()).map(|s| (s.name, s)).collect()
+    families.iter().flat_map(|f| f.iter()).map(|s| (s.name.as_bytes(), s)).collect()
 });
 
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
@@ -61,8 +61,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    let name = std::str::from_utf8(&lower[..name.len()]).ok()?;
-    TABLE.get(name).copied()
+    TABLE.get(&lower[..name.len()]).copied()
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static Spec> {
