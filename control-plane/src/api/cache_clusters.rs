@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
-use super::settings::{self, NodeSettingsInput, TagInput};
+use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, CacheClusterView};
 use crate::model::{PendingModifiedValues, Status, source};
 use crate::store::{ClusterChange, ClusterFilter, NewCluster};
@@ -35,18 +35,7 @@ impl CreateCacheCluster {
         let id = self.cache_cluster_id.to_ascii_lowercase();
         validate::identifier("cache_cluster_id", &id, validate::MAX_CLUSTER_ID)
             .map_err(ApiError::InvalidParameterValue)?;
-        let settings = NodeSettingsInput {
-            engine: self.engine,
-            engine_version: self.engine_version,
-            cache_node_type: self.cache_node_type,
-            port: self.port,
-            auth_token: self.auth_token,
-            preferred_maintenance_window: self.preferred_maintenance_window,
-            snapshot_retention_limit: self.snapshot_retention_limit,
-            snapshot_window: self.snapshot_window,
-            tags: self.tags,
-        }
-        .check()?;
+        let settings = node_settings_input!(self).check()?;
         let num_cache_nodes = self.num_cache_nodes.unwrap_or(1);
         if num_cache_nodes != 1 {
             return Err(ApiError::InvalidParameterValue(format!(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
-use super::settings::{self, NodeSettingsInput, TagInput};
+use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, ReplicationGroupView};
 use crate::model::{ReplicationGroup, Role, Status, member_cluster_id, source};
 use crate::store::{ClusterFilter, GroupChange, NewCluster, NewGroup, StoreError};
@@ -75,18 +75,7 @@ impl CreateReplicationGroup {
                 "multi_az_enabled needs automatic_failover_enabled.".into(),
             ));
         }
-        let settings = NodeSettingsInput {
-            engine: self.engine,
-            engine_version: self.engine_version,
-            cache_node_type: self.cache_node_type,
-            port: self.port,
-            auth_token: self.auth_token,
-            preferred_maintenance_window: self.preferred_maintenance_window,
-            snapshot_retention_limit: self.snapshot_retention_limit,
-            snapshot_window: self.snapshot_window,
-            tags: self.tags,
-        }
-        .check()?;
+        let settings = node_settings_input!(self).check()?;
         let members = (0..clusters as usize)
             .map(|index| NewCluster {
                 cache_cluster_id: member_cluster_id(&id, index),

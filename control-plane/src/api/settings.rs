@@ -43,6 +43,26 @@ fn invalid(message: String) -> ApiError {
     ApiError::InvalidParameterValue(message)
 }
 
+/// The node settings of a create request whose fields carry their names
+/// (the create inputs list them, as `deny_unknown_fields` cannot see
+/// through `flatten`).
+macro_rules! node_settings_input {
+    ($input:expr) => {
+        $crate::api::settings::NodeSettingsInput {
+            engine: $input.engine,
+            engine_version: $input.engine_version,
+            cache_node_type: $input.cache_node_type,
+            port: $input.port,
+            auth_token: $input.auth_token,
+            preferred_maintenance_window: $input.preferred_maintenance_window,
+            snapshot_retention_limit: $input.snapshot_retention_limit,
+            snapshot_window: $input.snapshot_window,
+            tags: $input.tags,
+        }
+    };
+}
+pub(crate) use node_settings_input;
+
 impl NodeSettingsInput {
     /// Checked, with ElastiCache's defaults for what is missing.
     pub fn check(self) -> ApiResult<NodeSettings> {

@@ -21,3 +21,21 @@ pub struct NodeSettings {
     pub snapshot_window: String,
     pub tags: Vec<Tag>,
 }
+
+#[cfg(test)]
+impl NodeSettings {
+    /// ElastiCache's defaults, for tests that need some settings.
+    pub fn example() -> NodeSettings {
+        NodeSettings {
+            engine: "redis".into(),
+            engine_version: "7.0".into(),
+            cache_node_type: "cache.t3.micro".into(),
+            port: 6379,
+            auth_token: None,
+            preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
+            snapshot_retention_limit: 0,
+            snapshot_window: "03:00-04:00".into(),
+            tags: Vec::new(),
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_
 use crate::node_client::{NodeClient, info_field};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeResult};
 use crate::sentinel::Announcements;
-use crate::store::{NewCluster, NewGroup, PortRange, Store};
+use crate::store::{NewCluster, NewGroup, PortRange, Store, TemporaryStore};
 use crate::worker::Worker;
 
 /// Nodes are started by the test; the monitor only asks for addresses.
@@ -139,7 +139,7 @@ struct Fixture {
     /// Member cluster id → its node.
     nodes: HashMap<String, Node>,
     group: String,
-    dir: std::path::PathBuf,
+    _temporary: TemporaryStore,
 }
 
 impl Drop for Fixture {
@@ -147,7 +147,6 @@ impl Drop for Fixture {
         for node in self.nodes.values() {
             node.kill();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -171,22 +170,10 @@ fn free_ports(count: u16) -> PortRange {
 async fn fixture(members: usize) -> Fixture {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("ferrocache-monitor-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = Store::open(&dir.join("db.sqlite"), free_ports(members as u16)).await.expect("store");
+    let temporary = TemporaryStore::open("monitor", free_ports(members as u16)).await;
+    let store = temporary.store.clone();
     let group = format!("grp{n}");
-    let settings = NodeSettings {
-        engine: "redis".into(),
-        engine_version: "7.0".into(),
-        cache_node_type: "cache.t3.micro".into(),
-        port: 6379,
-        auth_token: None,
-        preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
-        snapshot_retention_limit: 0,
-        snapshot_window: "03:00-04:00".into(),
-        tags: Vec::new(),
-    };
+    let settings = NodeSettings::example();
     let new = NewGroup {
         group: ReplicationGroup {
             replication_group_id: group.clone(),
@@ -231,7 +218,7 @@ async fn fixture(members: usize) -> Fixture {
         Duration::from_millis(100),
         1,
     );
-    Fixture { store, monitor, nodes, group, dir }
+    Fixture { store, monitor, nodes, group, _temporary: temporary }
 }
 
 impl Fixture {

@@ -2,7 +2,6 @@
 //! servers answering PING, so readiness is checked over a real socket.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::Reconciler;
 use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
-use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store};
+use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store, TemporaryStore};
 use crate::worker::Shutdown;
 
 #[derive(Default)]
@@ -121,13 +120,7 @@ struct Fixture {
     store: Store,
     runtime: Arc<FakeRuntime>,
     reconciler: Arc<Reconciler<FakeRuntime>>,
-    dir: PathBuf,
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    _temporary: TemporaryStore,
 }
 
 /// 20 ports of 20000-20999, picked by pid so parallel test processes rarely share them.
@@ -137,14 +130,8 @@ fn test_ports() -> PortRange {
 }
 
 async fn fixture() -> Fixture {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "ferrocache-reconciler-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&dir.join("db.sqlite"), test_ports()).await.unwrap();
+    let temporary = TemporaryStore::open("reconciler", test_ports()).await;
+    let store = temporary.store.clone();
     let runtime = Arc::new(FakeRuntime::default());
     let reconciler = Reconciler::new(
         store.clone(),
@@ -153,21 +140,7 @@ async fn fixture() -> Fixture {
         Duration::from_secs(5),
         Shutdown::never(),
     );
-    Fixture { store, runtime, reconciler, dir }
-}
-
-fn settings() -> NodeSettings {
-    NodeSettings {
-        engine: "redis".into(),
-        engine_version: "7.0".into(),
-        cache_node_type: "cache.t3.micro".into(),
-        port: 6379,
-        auth_token: None,
-        preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
-        snapshot_retention_limit: 0,
-        snapshot_window: "03:00-04:00".into(),
-        tags: Vec::new(),
-    }
+    Fixture { store, runtime, reconciler, _temporary: temporary }
 }
 
 fn cluster(id: &str) -> NewCluster {
@@ -176,7 +149,7 @@ fn cluster(id: &str) -> NewCluster {
         replication_group_id: None,
         role: None,
         num_cache_nodes: 1,
-        settings: settings(),
+        settings: NodeSettings::example(),
     }
 }
 
@@ -280,7 +253,7 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
         replication_group_id: "grp".into(),
         description: "test".into(),
         status: Status::Creating,
-        settings: settings(),
+        settings: NodeSettings::example(),
         automatic_failover_enabled: false,
         multi_az_enabled: false,
         created_at: 0,

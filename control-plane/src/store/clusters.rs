@@ -70,20 +70,7 @@ impl Store {
     }
 
     pub async fn clusters(&self, filter: &ClusterFilter) -> StoreResult<Vec<CacheCluster>> {
-        const SQL: &str = select_clusters!(
-            "WHERE (?1 IS NULL OR cache_cluster_id > ?1) AND (?2 IS NULL OR replication_group_id = ?2)
-               AND (?3 IS NULL OR engine = ?3) AND (?4 = 0 OR replication_group_id IS NULL)
-             ORDER BY cache_cluster_id LIMIT ?5"
-        );
-        let rows = sqlx::query(SQL)
-            .bind(&filter.after)
-            .bind(&filter.replication_group_id)
-            .bind(&filter.engine)
-            .bind(filter.not_in_replication_groups)
-            .bind(filter.limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(cluster_from_row).collect()
+        Ok(self.clusters_with_nodes(filter).await?.into_iter().map(|(cluster, _)| cluster).collect())
     }
 
     /// A page of clusters, each with its nodes, in one query.

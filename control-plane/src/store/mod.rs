@@ -85,4 +85,9 @@ impl Store {
 }
 
 #[cfg(test)]
+mod temporary;
+#[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub use temporary::TemporaryStore;

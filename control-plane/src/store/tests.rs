@@ -1,33 +1,18 @@
 //! The store against a real SQLite file.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use super::{ClusterFilter, NewCluster, NewGroup, PortRange, Store};
+use super::{ClusterFilter, NewCluster, NewGroup, PortRange, TemporaryStore};
 use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
 
-async fn store() -> Store {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "ferro-store-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    Store::open(&dir.join("db.sqlite"), PortRange { low: 40_000, high: 40_099 }).await.expect("open")
+async fn store() -> TemporaryStore {
+    TemporaryStore::open("store", PortRange { low: 40_000, high: 40_099 }).await
 }
 
 fn settings() -> NodeSettings {
     NodeSettings {
-        engine: "redis".into(),
-        engine_version: "7.0".into(),
-        cache_node_type: "cache.t3.micro".into(),
-        port: 6379,
         auth_token: Some("a-long-enough-token".into()),
-        preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
         snapshot_retention_limit: 3,
-        snapshot_window: "03:00-04:00".into(),
         tags: vec![crate::model::Tag { key: "team".into(), value: "cache".into() }],
+        ..NodeSettings::example()
     }
 }
 
@@ -57,7 +42,8 @@ fn group(id: &str, members: usize) -> NewGroup {
 
 #[tokio::test]
 async fn settings_status_and_roles_come_back_as_written() {
-    let store = store().await;
+    let temporary = store().await;
+    let store = &temporary.store;
     store.insert_group(&group("g", 2)).await.expect("insert");
     let read = store.group("g").await.expect("read").expect("exists");
     assert_eq!((read.status, read.settings), (Status::Creating, settings()));
@@ -72,7 +58,8 @@ async fn settings_status_and_roles_come_back_as_written() {
 /// differently from themselves: each page still gets its own members.
 #[tokio::test]
 async fn a_page_of_groups_carries_each_ones_members_and_nodes() {
-    let store = store().await;
+    let temporary = store().await;
+    let store = &temporary.store;
     for (id, members) in [("a", 2), ("a-0", 3), ("b", 1)] {
         store.insert_group(&group(id, members)).await.expect("insert");
     }
@@ -99,7 +86,8 @@ async fn a_page_of_groups_carries_each_ones_members_and_nodes() {
 
 #[tokio::test]
 async fn clusters_with_nodes_pages_by_cluster_not_by_row() {
-    let store = store().await;
+    let temporary = store().await;
+    let store = &temporary.store;
     store.insert_group(&group("g", 3)).await.expect("insert");
     let filter = ClusterFilter { limit: 2, ..ClusterFilter::default() };
     let page = store.clusters_with_nodes(&filter).await.expect("page");
