@@ -7,8 +7,9 @@ use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{code}: {message}")]
-    Api { status: u16, code: String, message: String },
+    /// The request id is the one the control plane's log names it by.
+    #[error("{code}: {message} (request {request_id})")]
+    Api { status: u16, code: String, message: String, request_id: String },
     #[error("cannot reach the control plane at {url}: {source}")]
     Unreachable { url: String, source: reqwest::Error },
     #[error("the control plane answered {status} without a JSON body")]
@@ -67,7 +68,8 @@ impl Client {
         if status >= 400 {
             let code = body["error"]["code"].as_str().unwrap_or("UnknownError").to_owned();
             let message = body["error"]["message"].as_str().unwrap_or("").to_owned();
-            return Err(ClientError::Api { status, code, message });
+            let request_id = body["error"]["request_id"].as_str().unwrap_or("unknown").to_owned();
+            return Err(ClientError::Api { status, code, message, request_id });
         }
         Ok(body)
     }

@@ -73,6 +73,7 @@ fn a_failed_create_exits_non_zero_and_says_why() {
     let refused = cachectl(&cp, &["cluster", "create", "Not_Valid"]);
     assert!(!refused.status.success());
     assert!(text(&refused.stderr).contains("InvalidParameterValue"), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("(request "), "names the request: {}", text(&refused.stderr));
 }
 
 /// `group test-failover --wait` prints the new primary; a failover that
