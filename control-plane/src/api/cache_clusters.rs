@@ -9,7 +9,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
 use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, CacheClusterView};
-use crate::model::{PendingModifiedValues, Status, source};
+use crate::model::{CacheCluster, PendingModifiedValues, Status, source};
 use crate::store::{ClusterChange, ClusterFilter, NewCluster};
 use crate::validate;
 
@@ -118,6 +118,50 @@ pub struct ModifyCacheCluster {
     apply_immediately: Option<bool>,
 }
 
+impl ModifyCacheCluster {
+    /// The change to record and the event that says what it is, or why the
+    /// request is refused.
+    fn check(self, cluster: &CacheCluster) -> ApiResult<(ClusterChange, String)> {
+        let id = &cluster.cache_cluster_id;
+        if let Some(group) = &cluster.replication_group_id {
+            return Err(ApiError::InvalidParameterCombination(format!(
+                "Cache cluster {id} is a member of replication group {group}; modify the replication group."
+            )));
+        }
+        if let Some(n) = self.num_cache_nodes
+            && n != cluster.num_cache_nodes
+        {
+            return Err(ApiError::InvalidParameterValue(format!(
+                "Invalid num_cache_nodes {n}: a redis cache cluster has exactly 1 node."
+            )));
+        }
+        let maintenance = settings::check_optional_windows(
+            self.preferred_maintenance_window,
+            self.snapshot_retention_limit,
+            self.snapshot_window.as_deref(),
+        )?;
+        let mut change = ClusterChange {
+            preferred_maintenance_window: maintenance,
+            snapshot_retention_limit: self.snapshot_retention_limit,
+            snapshot_window: self.snapshot_window,
+            tags: self.tags.map(settings::check_tags).transpose()?,
+            ..ClusterChange::default()
+        };
+        let mut message = "Cache cluster modified".to_owned();
+        if let Some(node_type) = self.cache_node_type.filter(|t| *t != cluster.settings.cache_node_type) {
+            settings::check_node_type(&node_type)?;
+            message = format!("Cache node type change to {node_type} requested");
+            change.pending_modified_values = Some(PendingModifiedValues { cache_node_type: Some(node_type) });
+            if self.apply_immediately.unwrap_or(false) {
+                change.status = Some(Status::Modifying);
+            } else {
+                message.push_str(" for the next maintenance window");
+            }
+        }
+        Ok((change, message))
+    }
+}
+
 /// Windows, retention and tags change at once. A new node type is applied to
 /// the running nodes at once with `apply_immediately` (status `modifying`), or
 /// else held in `pending_modified_values` for the maintenance window.
@@ -129,41 +173,7 @@ pub async fn modify(
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
     let id = id.to_ascii_lowercase();
     let cluster = state.store.cluster(&id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.clone()))?;
-    if let Some(group) = &cluster.replication_group_id {
-        return Err(ApiError::InvalidParameterCombination(format!(
-            "Cache cluster {id} is a member of replication group {group}; modify the replication group."
-        )));
-    }
-    if let Some(n) = input.num_cache_nodes
-        && n != cluster.num_cache_nodes
-    {
-        return Err(ApiError::InvalidParameterValue(format!(
-            "Invalid num_cache_nodes {n}: a redis cache cluster has exactly 1 node."
-        )));
-    }
-    let maintenance = settings::check_optional_windows(
-        input.preferred_maintenance_window,
-        input.snapshot_retention_limit,
-        input.snapshot_window.as_deref(),
-    )?;
-    let mut change = ClusterChange {
-        preferred_maintenance_window: maintenance,
-        snapshot_retention_limit: input.snapshot_retention_limit,
-        snapshot_window: input.snapshot_window,
-        tags: input.tags.map(settings::check_tags).transpose()?,
-        ..ClusterChange::default()
-    };
-    let mut message = "Cache cluster modified".to_owned();
-    if let Some(node_type) = input.cache_node_type.filter(|t| *t != cluster.settings.cache_node_type) {
-        settings::check_node_type(&node_type)?;
-        message = format!("Cache node type change to {node_type} requested");
-        change.pending_modified_values = Some(PendingModifiedValues { cache_node_type: Some(node_type) });
-        if input.apply_immediately.unwrap_or(false) {
-            change.status = Some(Status::Modifying);
-        } else {
-            message.push_str(" for the next maintenance window");
-        }
-    }
+    let (change, message) = input.check(&cluster)?;
     if !state.store.change_available_cluster(&id, &change).await? {
         return Err(ApiError::InvalidCacheClusterState(id));
     }

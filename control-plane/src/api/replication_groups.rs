@@ -166,6 +166,46 @@ pub struct ModifyReplicationGroup {
     primary_cluster_id: Option<String>,
 }
 
+impl ModifyReplicationGroup {
+    /// The settings to change at once and the member to make primary, if
+    /// any, or why the request is refused; `members` is how many the group has.
+    fn check(self, group: &ReplicationGroup, members: usize) -> ApiResult<(GroupChange, Option<String>)> {
+        let failover = self.automatic_failover_enabled.unwrap_or(group.automatic_failover_enabled);
+        let multi_az = self.multi_az_enabled.unwrap_or(group.multi_az_enabled);
+        if failover && members < 2 {
+            return Err(ApiError::InvalidParameterCombination(
+                "automatic_failover_enabled needs at least one replica.".into(),
+            ));
+        }
+        if multi_az && !failover {
+            return Err(ApiError::InvalidParameterCombination(
+                "multi_az_enabled needs automatic_failover_enabled.".into(),
+            ));
+        }
+        if self.replication_group_description.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
+        }
+        let maintenance = settings::check_optional_windows(
+            self.preferred_maintenance_window,
+            self.snapshot_retention_limit,
+            self.snapshot_window.as_deref(),
+        )?;
+        // Every change a group accepts today takes effect at once, so
+        // apply_immediately changes nothing (and is accepted, as ElastiCache does).
+        let _ = self.apply_immediately;
+        let change = GroupChange {
+            description: self.replication_group_description,
+            automatic_failover_enabled: self.automatic_failover_enabled,
+            multi_az_enabled: self.multi_az_enabled,
+            preferred_maintenance_window: maintenance,
+            snapshot_retention_limit: self.snapshot_retention_limit,
+            snapshot_window: self.snapshot_window,
+            tags: self.tags.map(settings::check_tags).transpose()?,
+        };
+        Ok((change, self.primary_cluster_id.map(|c| c.to_ascii_lowercase())))
+    }
+}
+
 pub async fn modify(
     _: Writer,
     State(state): State<AppState>,
@@ -175,35 +215,7 @@ pub async fn modify(
     let id = id.to_ascii_lowercase();
     let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
     let clusters = state.store.clusters(&member_filter(&id)).await?.len();
-    let failover = input.automatic_failover_enabled.unwrap_or(group.automatic_failover_enabled);
-    let multi_az = input.multi_az_enabled.unwrap_or(group.multi_az_enabled);
-    if failover && clusters < 2 {
-        return Err(ApiError::InvalidParameterCombination(
-            "automatic_failover_enabled needs at least one replica.".into(),
-        ));
-    }
-    if multi_az && !failover {
-        return Err(ApiError::InvalidParameterCombination("multi_az_enabled needs automatic_failover_enabled.".into()));
-    }
-    if input.replication_group_description.as_deref().is_some_and(|d| d.trim().is_empty()) {
-        return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
-    }
-    let maintenance = settings::check_optional_windows(
-        input.preferred_maintenance_window,
-        input.snapshot_retention_limit,
-        input.snapshot_window.as_deref(),
-    )?;
-    let _ = input.apply_immediately; // every change a group accepts today takes effect at once
-    let change = GroupChange {
-        description: input.replication_group_description,
-        automatic_failover_enabled: input.automatic_failover_enabled,
-        multi_az_enabled: input.multi_az_enabled,
-        preferred_maintenance_window: maintenance,
-        snapshot_retention_limit: input.snapshot_retention_limit,
-        snapshot_window: input.snapshot_window,
-        tags: input.tags.map(settings::check_tags).transpose()?,
-    };
-    let new_primary = input.primary_cluster_id.map(|c| c.to_ascii_lowercase());
+    let (change, new_primary) = input.check(&group, clusters)?;
     // Everything is checked before the failover is recorded: a refused
     // request changes nothing.
     let mut failover = false;
