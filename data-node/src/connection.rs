@@ -285,9 +285,18 @@ async fn flush(server: &Server, wr: &mut TcpStream, out: &mut Reply, client: &Cl
     if out.buf.is_empty() {
         return Ok(());
     }
-    tokio::select! {
-        written = wr.write_all(&out.buf) => written?,
-        _ = client.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+    // Usually the socket takes it all at once: no waiting, so nothing to
+    // select on (and no waiter registered for the kill signal).
+    let sent = match wr.try_write(&out.buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e),
+    };
+    if sent < out.buf.len() {
+        tokio::select! {
+            written = wr.write_all(&out.buf[sent..]) => written?,
+            _ = client.kill.notified() => return Err(std::io::ErrorKind::ConnectionAborted.into()),
+        }
     }
     server.stats().net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
     out.buf.clear();
@@ -321,7 +330,11 @@ fn report(server: &Server, session: &mut Session) {
     if session.commands > 0 {
         server.stats().commands_processed.fetch_add(session.commands, Ordering::Relaxed);
         session.commands = 0;
-        session.handle.set_last_cmd(session.last_cmd);
+        // Under a lock CLIENT LIST reads: taken only when the name changed.
+        if !std::ptr::eq(session.last_cmd, session.reported_cmd) {
+            session.handle.set_last_cmd(session.last_cmd);
+            session.reported_cmd = session.last_cmd;
+        }
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Session {
     /// command for the slow log costs one clock read, not two.
     pub clock: std::time::Instant,
     pub last_cmd: &'static str,
+    /// The last command the client handle was told of (CLIENT LIST's cmd=).
+    pub reported_cmd: &'static str,
     /// This session applies our primary's replication stream (we are its
     /// replica): its writes are allowed, never paused, never refused for memory.
     pub from_primary: bool,
@@ -50,6 +52,7 @@ impl Session {
             commands: 0,
             clock: std::time::Instant::now(),
             last_cmd: "NULL",
+            reported_cmd: "NULL",
             from_primary: false,
             listening_port: 0,
         }
