@@ -57,13 +57,11 @@ pub async fn run(server: Arc<Server>) {
     let mut target = server.replication().watch_target();
     loop {
         let current = target.borrow_and_update().clone();
-        match current {
-            None => {}
-            Some(t) => {
-                tokio::select! {
-                    _ = follow(&server, &t) => {}
-                    _ = target.changed() => continue,
-                }
+        if let Some(t) = current {
+            tokio::select! {
+                _ = follow(&server, &t) => {}
+                // A new target: the link to the old one is dropped here.
+                _ = target.changed() => continue,
             }
         }
         if target.changed().await.is_err() {
