@@ -18,7 +18,7 @@ use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_
 use crate::node_client::{NodeClient, info_field};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeResult};
 use crate::sentinel::Announcements;
-use crate::store::{NewCluster, NewGroup, PortRange, Store, TemporaryStore};
+use crate::store::{NewCluster, NewGroup, Store, TemporaryStore, free_ports};
 use crate::worker::Worker;
 
 /// Nodes are started by the test; the monitor only asks for addresses.
@@ -148,21 +148,6 @@ impl Drop for Fixture {
             node.kill();
         }
     }
-}
-
-/// `count` consecutive free ports, somewhere in 23000-29000 (tests run in
-/// parallel processes: a fixed range would be shared).
-fn free_ports(count: u16) -> PortRange {
-    let seed = std::process::id() as u64 * 7919 + std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos() as u64);
-    for attempt in 0..200u64 {
-        let low = 23_000 + ((seed + attempt * 97) % 6_000) as u16;
-        let held: Vec<_> =
-            (low..low + count).map_while(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok()).collect();
-        if held.len() == usize::from(count) {
-            return PortRange { low, high: low + count - 1 };
-        }
-    }
-    panic!("no {count} consecutive free ports in 23000-29000");
 }
 
 /// A group of `members` (the first primary) with automatic failover,

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::Reconciler;
 use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
 use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
-use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store, TemporaryStore};
+use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store, TemporaryStore, free_ports};
 use crate::worker::Shutdown;
 
 #[derive(Default)]
@@ -120,17 +120,14 @@ struct Fixture {
     store: Store,
     runtime: Arc<FakeRuntime>,
     reconciler: Arc<Reconciler<FakeRuntime>>,
+    /// The host ports the store hands out.
+    ports: PortRange,
     _temporary: TemporaryStore,
 }
 
-/// 20 ports of 20000-20999, picked by pid so parallel test processes rarely share them.
-fn test_ports() -> PortRange {
-    let low = 20_000 + (std::process::id() % 50) as u16 * 20;
-    PortRange { low, high: low + 19 }
-}
-
 async fn fixture() -> Fixture {
-    let temporary = TemporaryStore::open("reconciler", test_ports()).await;
+    let ports = free_ports(20);
+    let temporary = TemporaryStore::open("reconciler", ports).await;
     let store = temporary.store.clone();
     let runtime = Arc::new(FakeRuntime::default());
     let reconciler = Reconciler::new(
@@ -140,7 +137,7 @@ async fn fixture() -> Fixture {
         Duration::from_secs(5),
         Shutdown::never(),
     );
-    Fixture { store, runtime, reconciler, _temporary: temporary }
+    Fixture { store, runtime, reconciler, ports, _temporary: temporary }
 }
 
 fn cluster(id: &str) -> NewCluster {
@@ -223,7 +220,7 @@ async fn sweeps_orphans_and_keeps_known_nodes() {
         replication_group_id: None,
         role: None,
         port: 6379,
-        host_port: test_ports().high,
+        host_port: f.ports.high,
         maxmemory_bytes: 1,
         memory_limit_bytes: 1,
         vcpus: 1,

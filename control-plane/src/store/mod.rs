@@ -90,4 +90,4 @@ mod temporary;
 mod tests;
 
 #[cfg(test)]
-pub use temporary::TemporaryStore;
+pub use temporary::{TemporaryStore, free_ports};

@@ -27,3 +27,19 @@ impl Drop for TemporaryStore {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// `count` consecutive ports free now, in 61000-64999: above the kernel's
+/// ephemeral range and apart from the integration tests' 21000-29999, so
+/// unit tests running beside them in parallel processes do not share ports.
+pub fn free_ports(count: u16) -> PortRange {
+    let seed =
+        u64::from(std::process::id()) * 7919 + std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos() as u64);
+    for attempt in 0..200u64 {
+        let low = 61_000 + ((seed + attempt * 97) % (4_000 - u64::from(count))) as u16;
+        let bound = (low..low + count).take_while(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()).count();
+        if bound == usize::from(count) {
+            return PortRange { low, high: low + count - 1 };
+        }
+    }
+    panic!("no {count} consecutive free ports in 61000-64999");
+}
