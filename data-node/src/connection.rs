@@ -126,6 +126,8 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr)
                 }
             },
             Some(msg) = rx.recv() => {
+                // A delivery counts as activity (CLIENT LIST's idle), as in Redis.
+                session.clock = Instant::now();
                 write_message(&mut out, msg);
                 while let Ok(msg) = rx.try_recv() {
                     write_message(&mut out, msg);
@@ -150,12 +152,8 @@ async fn follow_flow(
     first: Flow,
 ) -> bool {
     let mut no_block = false;
-    let mut next = Some(first);
+    let mut flow = first;
     loop {
-        let flow = match next.take() {
-            Some(flow) => flow,
-            None => cmd::execute(server, session, out, argv, no_block),
-        };
         match flow {
             Flow::Continue => return true,
             Flow::Replica(attached) => {
@@ -214,6 +212,7 @@ async fn follow_flow(
                 }
             }
         }
+        flow = cmd::execute(server, session, out, argv, no_block);
     }
 }
 
@@ -227,11 +226,11 @@ async fn wait_for_acks(
     needed: usize,
     deadline: u64,
 ) -> Option<usize> {
-    let repl = &server.replication();
+    let repl = server.replication();
     let acked = || repl.with_feed(|feed| feed.acked(offset));
     loop {
         // Registered before counting, so an ACK between the two still wakes us.
-        let woken = repl.acked();
+        let woken = repl.next_ack();
         tokio::pin!(woken);
         woken.as_mut().enable();
         let count = acked();

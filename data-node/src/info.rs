@@ -125,7 +125,7 @@ fn memory(s: &Server) -> Fields {
 }
 
 fn persistence(s: &Server) -> Fields {
-    let p = &s.persistence();
+    let p = s.persistence();
     vec![
         ("loading", "0".into()),
         ("rdb_bgsave_in_progress", u8::from(p.background_in_progress()).to_string()),
@@ -138,7 +138,7 @@ fn persistence(s: &Server) -> Fields {
 
 fn stats(s: &Server) -> Fields {
     let ks = s.keyspace().stats();
-    let st = &s.stats();
+    let st = s.stats();
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
     vec![
         ("total_connections_received", load(&st.connections_received)),
@@ -160,7 +160,7 @@ fn stats(s: &Server) -> Fields {
 }
 
 fn replication(s: &Server) -> Fields {
-    let r = &s.replication();
+    let r = s.replication();
     let mut fields: Fields = Vec::new();
     let offset = r.with_role(|role| match role {
         crate::replication::Role::Primary => {

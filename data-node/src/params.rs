@@ -8,7 +8,7 @@ use crate::keyspace::Policy;
 use crate::server::Server;
 
 pub fn all(s: &Server) -> Vec<(&'static str, String)> {
-    let l = &s.live();
+    let l = s.live();
     vec![
         ("maxmemory", l.maxmemory.load(Ordering::Relaxed).to_string()),
         ("maxmemory-policy", s.keyspace().policy().name().to_string()),
@@ -80,7 +80,7 @@ fn parse_yes_no(name: &str, v: &str) -> Result<bool, Error> {
 pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
     let v = String::from_utf8_lossy(value).into_owned();
-    let l = &s.live();
+    let l = s.live();
     match name.as_str() {
         "maxmemory" => l.maxmemory.store(parse_memory(&v).map_err(|e| bad(&name, &e))?, Ordering::Relaxed),
         "maxmemory-policy" => s.keyspace().set_policy(Policy::parse(&v).ok_or_else(|| bad(&name, "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction"))?),

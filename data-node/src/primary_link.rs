@@ -173,7 +173,7 @@ async fn connect(server: &Server, target: &Target) -> Result<PrimaryConnection> 
 }
 
 async fn sync_and_stream(server: &Arc<Server>, target: &Target) -> Result<()> {
-    let repl = &server.replication();
+    let repl = server.replication();
     let epoch = target.epoch;
     let mut primary = connect(server, target).await?;
     let pong = primary.command(&[b"PING"]).await?;
@@ -260,7 +260,7 @@ async fn apply_stream(
     offset: &mut u64,
     epoch: u64,
 ) -> Result<()> {
-    let repl = &server.replication();
+    let repl = server.replication();
     let limits = Limits::default();
     let mut spans = Vec::new();
     let mut out = Reply::new();

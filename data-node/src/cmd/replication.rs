@@ -44,7 +44,7 @@ fn replicaof(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn role(ctx: &mut Ctx) -> CmdResult {
-    let repl = &ctx.server.replication();
+    let repl = ctx.server.replication();
     let replica = repl.with_role(|role| match role {
         Role::Primary => None,
         Role::Replica(of) => {

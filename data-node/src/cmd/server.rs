@@ -56,7 +56,7 @@ fn config(ctx: &mut Ctx) -> CmdResult {
         ctx.out.ok();
     } else if eq(sub, "resetstat") && ctx.argc() == 2 {
         ctx.server.keyspace().reset_stats();
-        let s = &ctx.server.stats();
+        let s = ctx.server.stats();
         for c in [
             &s.connections_received,
             &s.commands_processed,

@@ -130,10 +130,6 @@ impl Keyspace {
         self.clock.now_ms()
     }
 
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
     pub fn databases(&self) -> usize {
         self.databases
     }

@@ -118,7 +118,7 @@ impl Replication {
     }
 
     /// Resolves at the next acknowledgement; `enable` it before counting acks.
-    pub fn acked(&self) -> tokio::sync::futures::Notified<'_> {
+    pub fn next_ack(&self) -> tokio::sync::futures::Notified<'_> {
         self.acks.notified()
     }
 
