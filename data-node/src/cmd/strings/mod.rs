@@ -91,7 +91,6 @@ fn expire_at(unit: &[u8], value: &[u8], now: u64, cmd: &str) -> Result<u64, Erro
 
 fn set(ctx: &mut Ctx) -> CmdResult {
     let (db, key, value) = (ctx.db(), ctx.arg(1), ctx.arg(2));
-    let now = ctx.ks().now();
     let mut cond = Cond::Always;
     let mut ttl = Ttl::Persist;
     let mut keep_ttl = false;
@@ -110,6 +109,8 @@ fn set(ctx: &mut Ctx) -> CmdResult {
             keep_ttl = true;
         } else if ["ex", "px", "exat", "pxat"].iter().any(|u| eq(a, u)) && has_next && ttl == Ttl::Persist && !keep_ttl
         {
+            // The clock is read only when an expiry needs it: a plain SET is common.
+            let now = ctx.ks().now();
             ttl = Ttl::At(expire_at(a, ctx.arg(i + 1), now, "set")?);
             i += 1;
         } else {
