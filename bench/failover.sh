@@ -25,7 +25,7 @@ sentinel=$((port + 200))
 target/release/control-plane --listen 127.0.0.1:$port --data-dir "$dir" --runtime "$runtime" \
     --data-node-bin "$node_bin" --health-interval-ms 200 --sentinel-listen 127.0.0.1:$sentinel >/dev/null 2>"$dir/log" &
 cp_pid=$!
-trap 'kill $cp_pid 2>/dev/null; docker ps -aq --filter name=ferrocache-fo- | xargs -r docker rm -f >/dev/null; docker network ls -q --filter name=ferrocache-fo- | xargs -r docker network rm >/dev/null; docker volume ls -q --filter name=ferrocache-fo- | xargs -r docker volume rm >/dev/null; rm -rf "$dir"' EXIT
+trap 'kill $cp_pid 2>/dev/null; docker ps -aq --filter name=ferrocache-fo- | xargs -r docker rm -f >/dev/null; docker network ls -q --filter name=ferrocache-group-fo- | xargs -r docker network rm >/dev/null; docker volume ls -q --filter name=ferrocache-fo- | xargs -r docker volume rm >/dev/null; rm -rf "$dir"' EXIT
 url=http://127.0.0.1:$port
 until [[ -s $dir/admin-token ]] && curl -s -o /dev/null "$url/healthz"; do sleep 0.05; done
 auth=(-H "Authorization: Bearer $(cat "$dir/admin-token")")

@@ -21,6 +21,9 @@ use args::{Cli, ClusterCommand, Command, GroupCommand, Output, Shared, TokenComm
 use client::Client;
 use wait::{Goal, wait};
 
+const ENV_IS_FOR_ONE: &str =
+    "--output env prints one resource's endpoint: use `describe NAME --output env`, or --output json for the list";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -46,6 +49,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(id) = source_id {
                 path.push_str(&format!("&source_identifier={id}"));
+            }
+            if output == Output::Env {
+                anyhow::bail!("--output env prints a cluster's or a group's endpoint; events print as a table or JSON");
             }
             let events = client.get(&path)?;
             if output == Output::Json {
@@ -143,7 +149,8 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
             let clusters = all_pages(client, "/v1/cache-clusters", "cache_clusters")?;
             match output {
                 Output::Table => output::table(&output::CLUSTER_HEADER, &output::cluster_rows(&clusters)),
-                _ => output::json(&Value::Array(clusters)),
+                Output::Json => output::json(&Value::Array(clusters)),
+                Output::Env => anyhow::bail!(ENV_IS_FOR_ONE),
             }
         }
         ClusterCommand::Describe { name } => show_cluster(&client.get(&path(&name))?, output, None),
@@ -216,7 +223,8 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             let groups = all_pages(client, "/v1/replication-groups", "replication_groups")?;
             match output {
                 Output::Table => output::table(&output::GROUP_HEADER, &output::group_rows(&groups)),
-                _ => output::json(&Value::Array(groups)),
+                Output::Json => output::json(&Value::Array(groups)),
+                Output::Env => anyhow::bail!(ENV_IS_FOR_ONE),
             }
         }
         GroupCommand::Describe { name } => show_group(&client.get(&path(&name))?, output, None),
@@ -235,10 +243,20 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             if let Some(f) = automatic_failover {
                 body.insert("automatic_failover_enabled".into(), json!(f));
             }
-            if let Some(p) = primary {
+            let before = client.get(&path(&name))?;
+            let moves_primary = primary.as_deref().is_some_and(|p| output::primary_member(&before) != Some(p));
+            if let Some(p) = &primary {
                 body.insert("primary_cluster_id".into(), json!(p));
             }
-            show_group(&client.patch(&path(&name), &Value::Object(body))?, output, None);
+            let failures_before =
+                if shared.wait && moves_primary { wait::failover_failures(client, &name).len() } else { 0 };
+            let mut group = client.patch(&path(&name), &Value::Object(body))?;
+            if shared.wait && moves_primary {
+                group = wait::wait_for_failover(client, &path(&name), &name, &before, failures_before, timeout)?;
+            } else if shared.wait {
+                group = wait(client, &path(&name), &name, Goal::Status("available"), timeout)?.unwrap_or(group);
+            }
+            show_group(&group, output, None);
         }
         GroupCommand::TestFailover { name, wait: block } => {
             let before = client.get(&path(&name))?;

@@ -77,12 +77,34 @@ pub fn group_rows(groups: &[Value]) -> Vec<Vec<String>> {
 
 pub const GROUP_HEADER: [&str; 5] = ["REPLICATION GROUP", "STATUS", "MEMBERS", "PRIMARY", "READER"];
 
-fn redis_url(endpoint: &Value, auth_token: Option<&str>) -> Option<String> {
+/// The member cluster a group's describe names as its primary.
+pub fn primary_member(group: &Value) -> Option<&str> {
+    let members = group["node_groups"][0]["node_group_members"].as_array()?;
+    members.iter().find(|m| m["current_role"] == "primary")?["cache_cluster_id"].as_str()
+}
+
+/// `redis://default:<token>@host:port`: the user named (redis-cli 7.0 reads a
+/// URL's lone password as a user name) and the token percent-encoded (a `#`
+/// or `&` is valid in a token and would end the URL's userinfo).
+pub fn redis_url(endpoint: &Value, auth_token: Option<&str>) -> Option<String> {
     let (address, port) = (endpoint["address"].as_str()?, endpoint["port"].as_u64()?);
     Some(match auth_token {
-        Some(token) => format!("redis://:{token}@{address}:{port}"),
+        Some(token) => format!("redis://default:{}@{address}:{port}", percent_encode(token)),
         None => format!("redis://{address}:{port}"),
     })
+}
+
+/// Encodes all but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// `REDIS_URL=...` and friends for a cluster, as a CI job's environment.
@@ -104,5 +126,22 @@ pub fn group_env(group: &Value, auth_token: Option<&str>) {
     }
     if let Some(url) = redis_url(&node_group["reader_endpoint"], auth_token) {
         println!("REDIS_READER_URL={url}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::redis_url;
+
+    #[test]
+    fn a_token_in_a_url_is_encoded_and_the_user_named() {
+        let endpoint = json!({"address": "127.0.0.1", "port": 7000});
+        assert_eq!(redis_url(&endpoint, None).as_deref(), Some("redis://127.0.0.1:7000"));
+        assert_eq!(
+            redis_url(&endpoint, Some("s3cret#with&odd/chars-._~")).as_deref(),
+            Some("redis://default:s3cret%23with%26odd%2Fchars-._~@127.0.0.1:7000")
+        );
     }
 }

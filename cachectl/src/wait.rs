@@ -1,5 +1,7 @@
-//! `--wait`: poll a resource, print each state change, stop at the goal.
+//! `--wait`: poll a resource, print each state change and each event
+//! recorded meanwhile (a step that keeps failing says why), stop at the goal.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -18,6 +20,7 @@ pub enum Goal {
 pub fn wait(client: &Client, path: &str, source_id: &str, goal: Goal, timeout: Duration) -> Result<Option<Value>> {
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
+    let mut events = NewEvents::since_now(client, source_id);
     loop {
         match client.get(path) {
             Ok(resource) => {
@@ -26,6 +29,7 @@ pub fn wait(client: &Client, path: &str, source_id: &str, goal: Goal, timeout: D
                     eprintln!("{source_id}: {status}");
                     last = status.clone();
                 }
+                events.print(client, &resource);
                 if let Goal::Status(wanted) = goal
                     && status == wanted
                 {
@@ -43,6 +47,7 @@ pub fn wait(client: &Client, path: &str, source_id: &str, goal: Goal, timeout: D
                 }
             }
             Err(e) if e.is_not_found() && matches!(goal, Goal::Gone) => {
+                events.print(client, &Value::Null);
                 eprintln!("{source_id}: deleted");
                 return Ok(None);
             }
@@ -68,9 +73,11 @@ pub fn wait_for_failover(
 ) -> Result<Value> {
     let primary = |g: &Value| g["node_groups"][0]["primary_endpoint"].clone();
     let deadline = Instant::now() + timeout;
+    let mut events = NewEvents::since_now(client, name);
     eprintln!("{name}: failing over");
     loop {
         let now = client.get(path)?;
+        events.print(client, &now);
         if primary(&now) != primary(before) {
             eprintln!("{name}: primary now {}", crate::output::endpoint(&primary(&now)));
             return Ok(now);
@@ -83,6 +90,67 @@ pub fn wait_for_failover(
             bail!("{name}: no failover within {}s", timeout.as_secs());
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// The events of a resource and of its member clusters that were not there
+/// when the wait began.
+struct NewEvents {
+    source_id: String,
+    /// (source, date, message) of every event printed or there before.
+    seen: HashSet<(String, String, String)>,
+    /// Per source, the date of its newest event seen: later polls ask from there.
+    newest: HashMap<String, String>,
+}
+
+impl NewEvents {
+    fn since_now(client: &Client, source_id: &str) -> NewEvents {
+        let mut events = NewEvents { source_id: source_id.to_owned(), seen: HashSet::new(), newest: HashMap::new() };
+        let members = client.get(&format!("/v1/replication-groups/{source_id}")).unwrap_or(Value::Null);
+        for source in events.sources(&members) {
+            for event in events.recent(client, &source) {
+                events.seen.insert(event);
+            }
+        }
+        events
+    }
+
+    fn sources(&self, resource: &Value) -> Vec<String> {
+        let members = resource["member_clusters"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        std::iter::once(self.source_id.clone()).chain(members.map(str::to_owned)).collect()
+    }
+
+    /// Prints what was recorded since the last call, for the resource as it is now.
+    fn print(&mut self, client: &Client, resource: &Value) {
+        for source in self.sources(resource) {
+            for event in self.recent(client, &source) {
+                if self.seen.insert(event.clone()) {
+                    eprintln!("{}: {}", event.0, event.2);
+                }
+            }
+        }
+    }
+
+    /// The events of `source_id` from its newest seen on (the last hour's at
+    /// first): (source, date, message), oldest first.
+    fn recent(&mut self, client: &Client, source_id: &str) -> Vec<(String, String, String)> {
+        let mut path = format!("/v1/events?source_identifier={source_id}&max_records=100");
+        if let Some(date) = self.newest.get(source_id) {
+            path.push_str(&format!("&start_time={date}"));
+        }
+        let Ok(page) = client.get(&path) else { return Vec::new() };
+        let events: Vec<(String, String, String)> = page["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                Some((source_id.to_owned(), e["date"].as_str()?.to_owned(), e["message"].as_str()?.to_owned()))
+            })
+            .collect();
+        if let Some(last) = events.last() {
+            self.newest.insert(source_id.to_owned(), last.1.clone());
+        }
+        events
     }
 }
 

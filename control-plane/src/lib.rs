@@ -21,6 +21,7 @@
 //! - `worker`: the one shape of the background loops (a step, a wait, a
 //!   shutdown that finishes the step in flight).
 //! - `clock`: Unix milliseconds and RFC 3339 timestamps.
+//! - `repeats`: a failure retried every second is said once, not every time.
 
 pub mod api;
 pub mod auth;
@@ -31,6 +32,7 @@ pub mod model;
 pub mod monitor;
 pub mod node_client;
 pub mod reconciler;
+pub mod repeats;
 pub mod runtime;
 pub mod sentinel;
 pub mod store;

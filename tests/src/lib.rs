@@ -158,11 +158,23 @@ pub fn docker_objects(prefix: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
         let out = Command::new("docker").args(args).output().expect("docker CLI");
         String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).filter(|l| !l.is_empty()).collect()
     };
+    let mut networks = vec!["network", "ls", "--format", "{{.Name}}"];
+    let network_filters = network_filters(prefix);
+    networks.extend(network_filters.iter().map(String::as_str));
     (
         list(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]),
-        list(&["network", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
+        list(&networks),
         list(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]),
     )
+}
+
+/// `docker network ls` filters for a test's networks (a cluster's and a
+/// group's are named apart; filters on one key are or-ed).
+fn network_filters(prefix: &str) -> Vec<String> {
+    ["cluster", "group"]
+        .iter()
+        .flat_map(|kind| ["--filter".to_owned(), format!("name=ferrocache-{kind}-{prefix}")])
+        .collect()
 }
 
 /// Removes a test's docker objects on drop, whatever happened.
@@ -170,13 +182,15 @@ pub struct DockerCleanup(pub String);
 
 impl Drop for DockerCleanup {
     fn drop(&mut self) {
-        let filter = format!("name=ferrocache-{}", self.0);
-        let ids = |args: &[&str]| -> Vec<String> {
-            let out = Command::new("docker").args(args).arg("--filter").arg(&filter).arg("-q").output();
+        let filter = ["--filter".to_owned(), format!("name=ferrocache-{}", self.0)];
+        let ids = |args: &[&str], filters: &[String]| -> Vec<String> {
+            let out = Command::new("docker").args(args).args(filters).arg("-q").output();
             out.map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_owned).collect()).unwrap_or_default()
         };
         // By id: names may be ambiguous (Docker lets networks share one).
-        let (containers, networks, volumes) = (ids(&["ps", "-a"]), ids(&["network", "ls"]), ids(&["volume", "ls"]));
+        let containers = ids(&["ps", "-a"], &filter);
+        let networks = ids(&["network", "ls"], &network_filters(&self.0));
+        let volumes = ids(&["volume", "ls"], &filter);
         let run = |args: Vec<&str>| {
             let _ = Command::new("docker").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
         };

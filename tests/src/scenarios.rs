@@ -99,7 +99,8 @@ pub fn check_replication(api: &crate::Api, group_id: &str, replicas: i64) {
 pub fn lifecycle(cp: &ControlPlane, prefix: &str, inventory: &dyn Inventory) {
     let api = cp.api();
     let cluster_id = format!("{prefix}-c");
-    let group_id = format!("{prefix}-g");
+    // A cluster and a group may share a name; their runtime objects may not.
+    let group_id = cluster_id.clone();
 
     let created = api.post(
         "/v1/cache-clusters",
@@ -156,15 +157,18 @@ pub fn lifecycle(cp: &ControlPlane, prefix: &str, inventory: &dyn Inventory) {
     let refused = api.delete(&format!("/v1/cache-clusters/{group_id}-002"));
     assert_eq!((refused.status, refused.code()), (400, "InvalidParameterCombination"));
 
-    let deleting = api.delete(&format!("/v1/cache-clusters/{cluster_id}"));
-    assert_eq!((deleting.status, deleting.body["status"].as_str()), (202, Some("deleting")));
+    // The group goes first, while the cluster of its name still runs.
     let deleting = api.delete(&format!("/v1/replication-groups/{group_id}"));
     assert_eq!((deleting.status, deleting.body["status"].as_str()), (202, Some("deleting")));
-    api.wait_gone(&format!("/v1/cache-clusters/{cluster_id}"), PROVISION);
     api.wait_gone(&format!("/v1/replication-groups/{group_id}"), PROVISION);
     for member in &members {
         api.wait_gone(&format!("/v1/cache-clusters/{member}"), PROVISION);
     }
+    assert_eq!(inventory.held(), inventory.expected(1, 1), "the cluster's node and network stay");
+    check_node(&endpoints(&cluster)[0].0, endpoints(&cluster)[0].1, Some(AUTH_TOKEN));
+    let deleting = api.delete(&format!("/v1/cache-clusters/{cluster_id}"));
+    assert_eq!((deleting.status, deleting.body["status"].as_str()), (202, Some("deleting")));
+    api.wait_gone(&format!("/v1/cache-clusters/{cluster_id}"), PROVISION);
     let listed = api.get("/v1/cache-clusters");
     let ids: Vec<&str> = listed.body["cache_clusters"]
         .as_array()

@@ -236,6 +236,10 @@ fn requests_have_ids_and_bodies_a_limit() {
     let first = ok.request_id.expect("x-request-id on a success");
     assert_eq!(first.len(), 36, "a UUID: {first}");
     assert_ne!(api.get("/healthz").request_id.as_deref(), Some(first.as_str()), "one id per request");
+    // Routing errors carry the same body as every other error.
+    expect(&api.send("PUT", "/v1/cache-clusters", None), 405, "MethodNotAllowed");
+    expect(&api.delete("/v1/events"), 405, "MethodNotAllowed");
+    expect(&api.get("/v1/no-such-thing"), 404, "UnknownOperation");
 
     // 10 MiB announced, only the start sent: the answer must not wait for the rest.
     let address = cp.url.trim_start_matches("http://");

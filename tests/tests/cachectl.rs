@@ -26,20 +26,32 @@ fn a_ci_job_creates_uses_and_deletes_a_cache() {
     let cp = ControlPlane::start(&dir.0, &Runtime::Process);
     let name = format!("{prefix}-ci");
 
-    let created = cachectl(
-        &cp,
-        &["cluster", "create", &name, "--auth-token", "ci-token-0123456789", "--wait", "--output", "env"],
-    );
+    // `#` and `&` are valid in a token and mean something in a URL.
+    let token = "ci#token&0123456789";
+    let created = cachectl(&cp, &["cluster", "create", &name, "--auth-token", token, "--wait", "--output", "env"]);
     assert!(created.status.success(), "{}", text(&created.stderr));
     let progress = text(&created.stderr);
     assert!(progress.contains(&format!("{name}: creating")) && progress.contains(&format!("{name}: available")));
     let env = text(&created.stdout);
     let url =
         env.lines().find_map(|l| l.strip_prefix("REDIS_URL=")).unwrap_or_else(|| panic!("no REDIS_URL in {env:?}"));
-    assert!(url.starts_with("redis://:ci-token-0123456789@127.0.0.1:"), "{url}");
+    assert!(url.starts_with("redis://default:ci%23token%260123456789@127.0.0.1:"), "{url}");
     let mut con = redis::Client::open(url).expect("url").get_connection().expect("connect");
     let () = redis::cmd("SET").arg("job").arg("42").query(&mut con).expect("SET");
     assert_eq!(redis::cmd("GET").arg("job").query::<String>(&mut con).expect("GET"), "42");
+    // The same line works for redis-cli and redis-py, as a CI job would use it.
+    let cli =
+        Command::new("redis-cli").args(["-u", url, "--no-auth-warning", "GET", "job"]).output().expect("redis-cli");
+    assert_eq!(text(&cli.stdout).trim(), "42", "redis-cli: {}", text(&cli.stderr));
+    let py = "import redis, sys; print(redis.from_url(sys.argv[1]).get('job').decode())";
+    let py = Command::new("python3").args(["-c", py, url]).output().expect("python3");
+    assert_eq!(text(&py.stdout).trim(), "42", "redis-py: {}", text(&py.stderr));
+
+    let listed_env = cachectl(&cp, &["cluster", "list", "--output", "env"]);
+    assert!(!listed_env.status.success(), "a list has no one endpoint to print");
+    assert!(text(&listed_env.stderr).contains("describe NAME --output env"), "{}", text(&listed_env.stderr));
+    let described = cachectl(&cp, &["cluster", "describe", &name, "--output", "env"]);
+    assert!(text(&described.stdout).contains("REDIS_HOST=127.0.0.1"), "{}", text(&described.stdout));
 
     let listed = cachectl(&cp, &["cluster", "list"]);
     assert!(text(&listed.stdout).lines().any(|l| l.starts_with(&name) && l.contains("available")));
@@ -91,6 +103,20 @@ fn test_failover_waits_for_the_new_primary_or_says_why_not() {
     let moved = cachectl(&cp, &["group", "test-failover", &group, "--wait"]);
     assert!(moved.status.success(), "{}", text(&moved.stderr));
     assert!(text(&moved.stderr).contains(&format!("{group}: primary now 127.0.0.1:")), "{}", text(&moved.stderr));
+
+    // Choosing the primary waits, like test-failover, until describe names it.
+    wait_members_available(&api, &group);
+    let described = api.get(&format!("/v1/replication-groups/{group}")).body;
+    let members = described["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
+    let chosen = members.iter().find(|m| m["current_role"] == "replica").expect("a replica");
+    let chosen = chosen["cache_cluster_id"].as_str().expect("id");
+    let modified = cachectl(&cp, &["group", "modify", &group, "--primary", chosen, "--wait", "--json"]);
+    assert!(modified.status.success(), "{}", text(&modified.stderr));
+    let modified: serde_json::Value = serde_json::from_slice(&modified.stdout).expect("JSON");
+    let primary = modified["node_groups"][0]["node_group_members"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["current_role"] == "primary").cloned());
+    assert_eq!(primary.map(|p| p["cache_cluster_id"].clone()), Some(chosen.into()), "{modified}");
 
     wait_members_available(&api, &group);
     let described = api.get(&format!("/v1/replication-groups/{group}")).body;

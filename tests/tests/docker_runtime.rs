@@ -88,7 +88,7 @@ fn a_primary_cut_off_its_network_is_fenced_when_it_returns() {
     let old_member = primary_member(&api, &group);
     let (old_host, old_port) = primary_endpoint(&api, &group);
     let container = format!("ferrocache-{old_member}-0001");
-    let network = format!("ferrocache-{group}");
+    let network = format!("ferrocache-group-{group}");
     let docker = |args: &[&str]| {
         let status = std::process::Command::new("docker").args(args).status().expect("docker");
         assert!(status.success(), "docker {args:?}");
@@ -142,7 +142,7 @@ fn assert_names_follow_roles(api: &ferrocache_tests::Api, group: &str) {
     let described = api.get(&format!("/v1/replication-groups/{group}")).body;
     let members = described["node_groups"][0]["node_group_members"].as_array().cloned().unwrap_or_default();
     assert!(!members.is_empty(), "{described}");
-    let network = format!("ferrocache-{group}");
+    let network = format!("ferrocache-group-{group}");
     for member in &members {
         let cluster = member["cache_cluster_id"].as_str().expect("member id");
         let names = aliases(&format!("ferrocache-{cluster}-0001"), &network);

@@ -39,6 +39,8 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     routes()
         .router
+        // After every route: axum gives the fallback only to routes already added.
+        .method_not_allowed_fallback(|method: Method| async move { ApiError::MethodNotAllowed(method.to_string()) })
         .layer(axum::extract::DefaultBodyLimit::max(request::BODY_LIMIT))
         .layer(axum::middleware::from_fn(request::around))
         .with_state(state)
@@ -80,11 +82,8 @@ struct Routes {
 
 impl Default for Routes {
     fn default() -> Routes {
-        let router = Router::new()
-            .fallback(|uri: Uri| async move { ApiError::UnknownOperation(uri.path().to_owned()) })
-            .method_not_allowed_fallback(
-                |method: Method| async move { ApiError::MethodNotAllowed(method.to_string()) },
-            );
+        let router =
+            Router::new().fallback(|uri: Uri| async move { ApiError::UnknownOperation(uri.path().to_owned()) });
         Routes { router, served: Vec::new() }
     }
 }

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use super::Monitor;
 use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
 use crate::node_client::{NodeClient, info_field};
-use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeResult};
+use crate::runtime::{Endpoint, NetworkOwner, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeResult};
 use crate::sentinel::Announcements;
 use crate::store::{NewCluster, NewGroup, Store, TemporaryStore, free_ports};
 use crate::worker::Worker;
@@ -45,7 +45,7 @@ impl NodeRuntime for FakeRuntime {
         Ok(())
     }
 
-    async fn remove_network(&self, _owner: &str) -> RuntimeResult<()> {
+    async fn remove_network(&self, _owner: &NetworkOwner) -> RuntimeResult<()> {
         Ok(())
     }
 
@@ -53,7 +53,7 @@ impl NodeRuntime for FakeRuntime {
         Ok(Vec::new())
     }
 
-    async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
+    async fn list_networks(&self) -> RuntimeResult<Vec<NetworkOwner>> {
         Ok(Vec::new())
     }
 

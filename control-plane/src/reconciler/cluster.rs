@@ -9,7 +9,7 @@ use super::Reconciler;
 use crate::catalogue;
 use crate::model::{CacheCluster, CacheNode, Role, Status, source};
 use crate::node_client::{NodeClient, NodeError, info_field};
-use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError};
+use crate::runtime::{Endpoint, NetworkOwner, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -216,7 +216,7 @@ impl<R: NodeRuntime> Reconciler<R> {
             self.runtime.remove_node(&spec.key()).await?;
         }
         if cluster.replication_group_id.is_none() {
-            self.runtime.remove_network(id).await?;
+            self.runtime.remove_network(&NetworkOwner::Cluster(id.clone())).await?;
         }
         self.store.remove_cluster(id).await?;
         self.store.record_event(source::CACHE_CLUSTER, id, "Cache cluster deleted").await?;

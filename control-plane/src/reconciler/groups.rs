@@ -4,7 +4,7 @@
 
 use super::Reconciler;
 use crate::model::{Status, source};
-use crate::runtime::NodeRuntime;
+use crate::runtime::{NetworkOwner, NodeRuntime};
 use crate::store::ClusterFilter;
 
 impl<R: NodeRuntime> Reconciler<R> {
@@ -48,10 +48,12 @@ impl<R: NodeRuntime> Reconciler<R> {
                     self.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
                 }
                 Status::Deleting if members.is_empty() => {
-                    if let Err(e) = self.runtime.remove_network(&id).await {
-                        tracing::warn!(group = %id, "removing the group's network: {e}; retrying");
+                    if let Err(e) = self.runtime.remove_network(&NetworkOwner::Group(id.clone())).await {
+                        let message = format!("Replication group deletion is waiting: removing its network: {e}");
+                        self.say_failure(source::REPLICATION_GROUP, &id, &message).await;
                         continue;
                     }
+                    self.said_done(source::REPLICATION_GROUP, &id);
                     self.store.remove_group(&id).await?;
                     self.store.record_event(source::REPLICATION_GROUP, &id, "Replication group deleted").await?;
                 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::model::source;
+use crate::repeats::Repeats;
 use crate::runtime::NodeRuntime;
 use crate::store::Store;
 use crate::worker::{Shutdown, Worker};
@@ -36,6 +37,8 @@ pub struct Reconciler<R: NodeRuntime> {
     settling_groups: tokio::sync::Mutex<()>,
     /// Cuts the wait before a failed step is retried.
     shutdown: Shutdown,
+    /// A step failing the same way on every retry is said once.
+    failures: Repeats,
 }
 
 impl<R: NodeRuntime> Reconciler<R> {
@@ -54,6 +57,7 @@ impl<R: NodeRuntime> Reconciler<R> {
             in_flight: Mutex::new(HashSet::new()),
             settling_groups: tokio::sync::Mutex::new(()),
             shutdown,
+            failures: Repeats::default(),
         })
     }
 
@@ -76,13 +80,13 @@ impl<R: NodeRuntime> Reconciler<R> {
             }
             let this = Arc::clone(self);
             tokio::spawn(async move {
-                if let Err(e) = this.converge_cluster(&id).await {
-                    let message = format!("{e}; retrying in {}s", RETRY_AFTER.as_secs());
-                    tracing::warn!(cluster = %id, "reconciler: {message}");
-                    if let Err(e) = this.store.record_event(source::CACHE_CLUSTER, &id, &message).await {
-                        tracing::error!(cluster = %id, "recording an event: {e}");
+                match this.converge_cluster(&id).await {
+                    Ok(()) => this.said_done(source::CACHE_CLUSTER, &id),
+                    Err(e) => {
+                        let message = format!("{e}; retrying every {}s", RETRY_AFTER.as_secs());
+                        this.say_failure(source::CACHE_CLUSTER, &id, &message).await;
+                        this.shutdown.clone().sleep(RETRY_AFTER).await;
                     }
-                    this.shutdown.clone().sleep(RETRY_AFTER).await;
                 }
                 this.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 this.settle_groups().await;
@@ -90,6 +94,25 @@ impl<R: NodeRuntime> Reconciler<R> {
             });
         }
         self.settle_groups().await;
+    }
+
+    /// Logs a step's failure and records it as an event, the first time it
+    /// comes (a retry failing the same way is only counted).
+    async fn say_failure(&self, kind: &str, id: &str, message: &str) {
+        if !self.failures.is_new(id, message) {
+            return;
+        }
+        tracing::warn!("{kind} {id}: {message}");
+        if let Err(e) = self.store.record_event(kind, id, message).await {
+            tracing::error!("{kind} {id}: recording an event: {e}");
+        }
+    }
+
+    /// A step of `id` succeeded: a failure said before it is over.
+    fn said_done(&self, kind: &str, id: &str) {
+        if let Some((failure, times)) = self.failures.ended(id) {
+            tracing::info!("{kind} {id}: done after {times} failed attempt(s), the last: {failure}");
+        }
     }
 
     /// Waits until no cluster needs work (for tests and for `--once` style use).

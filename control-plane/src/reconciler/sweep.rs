@@ -5,13 +5,14 @@
 use std::collections::HashSet;
 
 use super::Reconciler;
-use crate::runtime::{NodeKey, NodeRuntime};
+use crate::runtime::{NetworkOwner, NodeKey, NodeRuntime};
 
 impl<R: NodeRuntime> Reconciler<R> {
     pub async fn sweep_orphans(&self) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
         let clusters: HashSet<String> = self.store.all_cluster_ids().await?.into_iter().collect();
-        let mut owners = clusters.clone();
-        owners.extend(self.store.groups(None, i64::MAX).await?.into_iter().map(|g| g.replication_group_id));
+        let mut owners: HashSet<NetworkOwner> = clusters.iter().cloned().map(NetworkOwner::Cluster).collect();
+        let groups = self.store.groups(None, i64::MAX).await?.into_iter();
+        owners.extend(groups.map(|g| NetworkOwner::Group(g.replication_group_id)));
         let mut known: HashSet<NodeKey> = HashSet::new();
         for cluster in &clusters {
             for node in self.store.nodes(cluster).await? {
@@ -28,7 +29,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         }
         for owner in self.runtime.list_networks().await? {
             if !owners.contains(&owner) {
-                tracing::info!(%owner, "removing an orphaned network");
+                tracing::info!("removing the orphaned network of {owner}");
                 self.runtime.remove_network(&owner).await?;
                 removed += 1;
             }

@@ -13,14 +13,14 @@ use tokio::task::JoinHandle;
 
 use super::Reconciler;
 use crate::model::{NodeSettings, ReplicationGroup, Role, Status, member_cluster_id};
-use crate::runtime::{Endpoint, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
+use crate::runtime::{Endpoint, NetworkOwner, NodeKey, NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
 use crate::store::{EventFilter, NewCluster, NewGroup, PortRange, Store, TemporaryStore, free_ports};
 use crate::worker::Shutdown;
 
 #[derive(Default)]
 struct FakeRuntime {
     nodes: Mutex<HashMap<NodeKey, JoinHandle<()>>>,
-    networks: Mutex<Vec<String>>,
+    networks: Mutex<Vec<NetworkOwner>>,
     created: AtomicUsize,
     restarted: AtomicUsize,
     fail_cluster: Mutex<Option<String>>,
@@ -71,8 +71,8 @@ impl NodeRuntime for FakeRuntime {
             self.created.fetch_add(1, Ordering::SeqCst);
             self.nodes.lock().unwrap().insert(spec.key(), tokio::spawn(fake_node(listener)));
             let mut networks = self.networks.lock().unwrap();
-            if !networks.iter().any(|n| n == spec.network_owner()) {
-                networks.push(spec.network_owner().to_owned());
+            if !networks.contains(&spec.network_owner()) {
+                networks.push(spec.network_owner());
             }
         }
         Ok(Endpoint { address: "127.0.0.1".into(), port: spec.host_port })
@@ -94,7 +94,7 @@ impl NodeRuntime for FakeRuntime {
         Ok(())
     }
 
-    async fn remove_network(&self, owner: &str) -> RuntimeResult<()> {
+    async fn remove_network(&self, owner: &NetworkOwner) -> RuntimeResult<()> {
         self.networks.lock().unwrap().retain(|n| n != owner);
         Ok(())
     }
@@ -107,7 +107,7 @@ impl NodeRuntime for FakeRuntime {
         ("127.0.0.1".into(), primary.host_port)
     }
 
-    async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
+    async fn list_networks(&self) -> RuntimeResult<Vec<NetworkOwner>> {
         Ok(self.networks.lock().unwrap().clone())
     }
 
@@ -260,7 +260,11 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
     f.reconciler.converge().await;
     assert_eq!(f.store.group("grp").await.unwrap().unwrap().status, Status::Available);
     assert_eq!(f.runtime.created.load(Ordering::SeqCst), 3);
-    assert_eq!(f.runtime.list_networks().await.unwrap(), vec!["grp".to_owned()], "one network for the group");
+    assert_eq!(
+        f.runtime.list_networks().await.unwrap(),
+        vec![NetworkOwner::Group("grp".into())],
+        "one network for the group"
+    );
 
     assert!(f.store.delete_available_group("grp").await.unwrap());
     f.reconciler.converge().await;

@@ -43,6 +43,32 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+/// What a network's nodes share: a standalone cluster, or a replication group.
+/// Cluster and group ids are apart, so a cluster and a group may share a name;
+/// their networks may not.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NetworkOwner {
+    Cluster(String),
+    Group(String),
+}
+
+impl NetworkOwner {
+    pub fn id(&self) -> &str {
+        match self {
+            NetworkOwner::Cluster(id) | NetworkOwner::Group(id) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for NetworkOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetworkOwner::Cluster(id) => write!(f, "cache cluster {id}"),
+            NetworkOwner::Group(id) => write!(f, "replication group {id}"),
+        }
+    }
+}
+
 /// A node the runtime holds, as its labels name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NodeKey {
@@ -88,13 +114,13 @@ pub trait NodeRuntime: Send + Sync + 'static {
 
     /// Removes what the nodes of a standalone cluster or of a replication
     /// group share (the docker network), named after that owner.
-    fn remove_network(&self, owner: &str) -> impl Future<Output = RuntimeResult<()>> + Send;
+    fn remove_network(&self, owner: &NetworkOwner) -> impl Future<Output = RuntimeResult<()>> + Send;
 
     /// Every node this control plane's runtime holds, to find orphans.
     fn list_nodes(&self) -> impl Future<Output = RuntimeResult<Vec<NodeKey>>> + Send;
 
     /// The owners of every shared network, to find orphans.
-    fn list_networks(&self) -> impl Future<Output = RuntimeResult<Vec<String>>> + Send;
+    fn list_networks(&self) -> impl Future<Output = RuntimeResult<Vec<NetworkOwner>>> + Send;
 
     /// The address a replica uses to reach `primary`, whose nodes listen on `port`.
     fn primary_address(&self, primary: &PrimaryRef, port: u16) -> (String, u16);
@@ -114,8 +140,11 @@ pub trait NodeRuntime: Send + Sync + 'static {
 impl NodeSpec {
     /// A group's members share one network (replicas reach their primary on
     /// it); a standalone cluster has its own.
-    pub fn network_owner(&self) -> &str {
-        self.replication_group_id.as_deref().unwrap_or(&self.cache_cluster_id)
+    pub fn network_owner(&self) -> NetworkOwner {
+        match &self.replication_group_id {
+            Some(group) => NetworkOwner::Group(group.clone()),
+            None => NetworkOwner::Cluster(self.cache_cluster_id.clone()),
+        }
     }
 
     pub fn key(&self) -> NodeKey {

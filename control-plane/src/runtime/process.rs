@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
+use super::{Endpoint, NetworkOwner, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
 
 /// How long a new node has to print its ready line before the reconciler's
 /// own readiness wait takes over.
@@ -225,7 +225,7 @@ impl NodeRuntime for ProcessRuntime {
         Ok(())
     }
 
-    async fn remove_network(&self, _owner: &str) -> RuntimeResult<()> {
+    async fn remove_network(&self, _owner: &NetworkOwner) -> RuntimeResult<()> {
         // Processes share the host's loopback: there is no network to remove.
         Ok(())
     }
@@ -248,7 +248,7 @@ impl NodeRuntime for ProcessRuntime {
         Ok(())
     }
 
-    async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
+    async fn list_networks(&self) -> RuntimeResult<Vec<NetworkOwner>> {
         Ok(Vec::new())
     }
 }

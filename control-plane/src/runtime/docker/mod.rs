@@ -22,7 +22,7 @@ mod container;
 mod names;
 
 use super::image;
-use super::{Endpoint, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
+use super::{Endpoint, NetworkOwner, NodeKey, NodeRuntime, NodeSpec, PrimaryRef, RuntimeError, RuntimeResult};
 use names::{primary_alias, reader_alias};
 
 const LABEL_INSTANCE: &str = "ferrocache.instance";
@@ -62,8 +62,13 @@ pub fn container_name(key: &NodeKey) -> String {
     format!("ferrocache-{}-{}", key.cache_cluster_id, key.cache_node_id)
 }
 
-pub fn network_name(owner: &str) -> String {
-    format!("ferrocache-{owner}")
+/// `ferrocache-cluster-<id>` or `ferrocache-group-<id>`: a cluster and a group
+/// of the same name each have their own.
+pub fn network_name(owner: &NetworkOwner) -> String {
+    match owner {
+        NetworkOwner::Cluster(id) => format!("ferrocache-cluster-{id}"),
+        NetworkOwner::Group(id) => format!("ferrocache-group-{id}"),
+    }
 }
 
 impl DockerRuntime {
@@ -122,6 +127,14 @@ impl DockerRuntime {
         Ok(source.tag)
     }
 
+    fn network_labels(&self, owner: &NetworkOwner) -> HashMap<String, String> {
+        let label = match owner {
+            NetworkOwner::Cluster(_) => LABEL_CLUSTER,
+            NetworkOwner::Group(_) => LABEL_GROUP,
+        };
+        HashMap::from([(LABEL_INSTANCE.to_owned(), self.instance.clone()), (label.to_owned(), owner.id().to_owned())])
+    }
+
     fn labels(&self, cluster: &str, node: Option<&NodeSpec>) -> HashMap<String, String> {
         let mut labels = HashMap::from([
             (LABEL_INSTANCE.to_owned(), self.instance.clone()),
@@ -151,7 +164,7 @@ impl DockerRuntime {
         }
     }
 
-    async fn ensure_network(&self, owner: &str) -> RuntimeResult<String> {
+    async fn ensure_network(&self, owner: &NetworkOwner) -> RuntimeResult<String> {
         let name = network_name(owner);
         let _one_at_a_time = self.networks.lock().await;
         match self.docker.inspect_network(&name, None).await {
@@ -163,7 +176,7 @@ impl DockerRuntime {
                 let request = NetworkCreateRequest {
                     name: name.clone(),
                     driver: Some("bridge".into()),
-                    labels: Some(self.labels(owner, None)),
+                    labels: Some(self.network_labels(owner)),
                     ..Default::default()
                 };
                 self.docker.create_network(request).await.map_err(call("create_network"))?;
@@ -184,7 +197,7 @@ impl NodeRuntime for DockerRuntime {
     }
 
     async fn ensure_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
-        let network = self.ensure_network(spec.network_owner()).await?;
+        let network = self.ensure_network(&spec.network_owner()).await?;
         let name = container_name(&spec.key());
         let running = match self.docker.inspect_container(&name, None).await {
             Ok(found) => {
@@ -252,7 +265,7 @@ impl NodeRuntime for DockerRuntime {
         }
     }
 
-    async fn remove_network(&self, owner: &str) -> RuntimeResult<()> {
+    async fn remove_network(&self, owner: &NetworkOwner) -> RuntimeResult<()> {
         match self.docker.remove_network(&network_name(owner)).await {
             Err(e) if !is_not_found(&e) => Err(call("remove_network")(e)),
             _ => Ok(()),
@@ -287,7 +300,7 @@ impl NodeRuntime for DockerRuntime {
     }
 
     async fn name_endpoints(&self, group: &str, primary: &NodeKey, replicas: &[NodeKey]) -> RuntimeResult<()> {
-        let network = network_name(group);
+        let network = network_name(&NetworkOwner::Group(group.to_owned()));
         let (primary_alias, reader_alias) = (primary_alias(group), reader_alias(group));
         // The old primary gives up the name before the new one takes it.
         for replica in replicas {
@@ -296,9 +309,14 @@ impl NodeRuntime for DockerRuntime {
         self.set_role_alias(&network, primary, primary_alias.clone(), &reader_alias).await
     }
 
-    async fn list_networks(&self) -> RuntimeResult<Vec<String>> {
+    async fn list_networks(&self) -> RuntimeResult<Vec<NetworkOwner>> {
         let options = ListNetworksOptionsBuilder::default().filters(&self.instance_filter()).build();
         let networks = self.docker.list_networks(Some(options)).await.map_err(call("list_networks"))?;
-        Ok(networks.into_iter().filter_map(|n| n.labels?.get(LABEL_CLUSTER).cloned()).collect())
+        let owner = |labels: HashMap<String, String>| match (labels.get(LABEL_GROUP), labels.get(LABEL_CLUSTER)) {
+            (Some(group), _) => Some(NetworkOwner::Group(group.clone())),
+            (None, Some(cluster)) => Some(NetworkOwner::Cluster(cluster.clone())),
+            (None, None) => None,
+        };
+        Ok(networks.into_iter().filter_map(|n| owner(n.labels?)).collect())
     }
 }
