@@ -131,6 +131,7 @@ fn persistence(s: &Server) -> Fields {
         ("rdb_bgsave_in_progress", u8::from(p.background_in_progress()).to_string()),
         ("rdb_last_save_time", p.last_save_secs().to_string()),
         ("rdb_last_bgsave_status", if p.last_save_ok() { "ok" } else { "err" }.into()),
+        ("rdb_last_load_keys_loaded", p.keys_loaded().to_string()),
         ("aof_enabled", "0".into()),
         ("aof_rewrite_in_progress", "0".into()),
     ]

@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
             match data_node::rdb::load(server.keyspace(), &rdb) {
                 Ok(loaded) => {
                     eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
+                    server.persistence().loaded(loaded.keys);
                     if let Some((replid, offset)) = loaded.replication {
                         server.replication().adopt_history(replid, offset);
                     }

@@ -11,6 +11,8 @@ pub struct Persistence {
     last_save: AtomicU64,
     bgsave_in_progress: AtomicBool,
     last_save_ok: AtomicBool,
+    /// Keys the snapshot loaded at start held (INFO's rdb_last_load_keys_loaded).
+    keys_loaded: AtomicU64,
 }
 
 impl Persistence {
@@ -19,6 +21,7 @@ impl Persistence {
             last_save: AtomicU64::new(now_secs),
             bgsave_in_progress: AtomicBool::new(false),
             last_save_ok: AtomicBool::new(true),
+            keys_loaded: AtomicU64::new(0),
         }
     }
 
@@ -51,5 +54,13 @@ impl Persistence {
 
     pub fn last_save_ok(&self) -> bool {
         self.last_save_ok.load(Ordering::Relaxed)
+    }
+
+    pub fn loaded(&self, keys: usize) {
+        self.keys_loaded.store(keys as u64, Ordering::Relaxed);
+    }
+
+    pub fn keys_loaded(&self) -> u64 {
+        self.keys_loaded.load(Ordering::Relaxed)
     }
 }

@@ -10,6 +10,7 @@
 mod api;
 pub mod failover;
 pub mod scenarios;
+pub mod standalone;
 pub mod under_load;
 
 use std::io::{BufRead, BufReader};

@@ -46,6 +46,27 @@ fn converges_after_the_control_plane_is_killed() {
 }
 
 #[test]
+fn a_standalone_node_whose_container_is_killed_is_restarted_with_its_snapshot() {
+    if !docker_available() {
+        return;
+    }
+    let prefix = unique_prefix("ds");
+    let _cleanup = DockerCleanup(prefix.clone());
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
+    ferrocache_tests::standalone::a_dead_node_is_restarted_with_its_snapshot(&cp, &prefix, &docker_kill);
+}
+
+fn docker_kill(cluster: &str) {
+    let status = std::process::Command::new("docker")
+        .args(["kill", &format!("ferrocache-{cluster}-0001")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("docker kill");
+    assert!(status.success());
+}
+
+#[test]
 fn a_group_fails_over_when_its_primary_container_is_killed() {
     if !docker_available() {
         return;
@@ -54,14 +75,7 @@ fn a_group_fails_over_when_its_primary_container_is_killed() {
     let _cleanup = DockerCleanup(prefix.clone());
     let dir = DataDir::new(&prefix);
     let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
-    let kill = |member: &str| {
-        let status = std::process::Command::new("docker")
-            .args(["kill", &format!("ferrocache-{member}-0001")])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("docker kill");
-        assert!(status.success());
-    };
+    let kill = docker_kill;
     let group = failover::fails_over_when_the_primary_dies(&cp, &prefix, &kill);
     assert_names_follow_roles(&cp.api(), &group);
     failover::test_failover_demotes_the_primary(&cp, &prefix);

@@ -36,6 +36,16 @@ fn converges_after_the_control_plane_is_killed() {
 }
 
 #[test]
+fn a_standalone_node_whose_process_dies_is_restarted_with_its_snapshot() {
+    let prefix = unique_prefix("ps");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    ferrocache_tests::standalone::a_dead_node_is_restarted_with_its_snapshot(&cp, &prefix, &|cluster| {
+        kill_node_process(&dir.0, cluster)
+    });
+}
+
+#[test]
 fn a_group_fails_over_when_its_primary_process_dies() {
     let prefix = unique_prefix("pf");
     let dir = DataDir::new(&prefix);

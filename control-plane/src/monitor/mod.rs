@@ -1,4 +1,6 @@
-//! The monitor: the one elector. Every interval it checks each available
+//! The monitor: the one elector. Every interval it checks each node of an
+//! available standalone cluster (one that stops answering is restarted in
+//! place, `standalone`) and each available
 //! replication group over the Redis protocol (a node that does not answer
 //! PING is failed, whatever the runtime says). When the primary misses
 //! enough checks, and the group has automatic failover, it promotes the
@@ -15,6 +17,7 @@
 //! interrupted is finished, not started anew.
 
 mod failover;
+mod standalone;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -145,7 +148,11 @@ impl<R: NodeRuntime> Monitor<R> {
         let mut in_flight: HashMap<String, Failover> =
             self.store.failovers().await?.into_iter().map(|f| (f.replication_group_id.clone(), f)).collect();
         let groups = self.store.groups(None, i64::MAX).await?;
-        self.misses.retain(|id, _| groups.iter().any(|g| id.starts_with(&g.replication_group_id)));
+        let standalone = self.check_standalone().await?;
+        // Counts of what no longer exists go.
+        self.misses.retain(|id, _| {
+            standalone.contains(id) || groups.iter().any(|g| id.starts_with(&g.replication_group_id))
+        });
         for group in groups.into_iter().filter(|g| g.status == Status::Available) {
             let members = self.members(&group.replication_group_id).await?;
             if members.iter().any(|m| m.cluster.status != Status::Available) {

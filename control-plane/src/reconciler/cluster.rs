@@ -69,6 +69,7 @@ impl<R: NodeRuntime> Reconciler<R> {
     async fn create(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
         let started = join_all(nodes.iter().map(|node| self.start_node(cluster, node, false))).await;
+        let started: Vec<Result<()>> = started.into_iter().map(|r| r.map(drop)).collect();
         if let Some(error) = started.into_iter().find_map(|r| r.err()) {
             self.store.set_cluster_status(id, Status::CreateFailed).await?;
             let message = format!("Cache cluster creation failed: {error}");
@@ -84,12 +85,22 @@ impl<R: NodeRuntime> Reconciler<R> {
     async fn reboot(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
         let asked: Vec<&CacheNode> = nodes.iter().filter(|n| n.reboot_requested).collect();
-        for result in join_all(asked.iter().map(|node| self.start_node(cluster, node, true))).await {
-            result?;
+        let mut data = Vec::new();
+        for (node, result) in asked.iter().zip(join_all(asked.iter().map(|n| self.start_node(cluster, n, true))).await)
+        {
+            let mut client = result?;
+            // A group member's data comes from its primary; a standalone node has only its snapshot.
+            if cluster.replication_group_id.is_none() {
+                data.push(loaded_from_snapshot(&node.cache_node_id, &mut client).await);
+            }
         }
         self.store.set_cluster_status(id, Status::Available).await?;
         let names: Vec<&str> = asked.iter().map(|n| n.cache_node_id.as_str()).collect();
-        let message = format!("Cache node(s) {} rebooted", names.join(", "));
+        let mut message = format!("Cache node(s) {} rebooted", names.join(", "));
+        for said in data {
+            message.push_str("; ");
+            message.push_str(&said);
+        }
         self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
         Ok(())
     }
@@ -111,7 +122,7 @@ impl<R: NodeRuntime> Reconciler<R> {
 
     /// Makes the node run (restarting it when asked) and waits until it
     /// answers and, for a replica, until its initial sync is done.
-    async fn start_node(&self, cluster: &CacheCluster, node: &CacheNode, restart: bool) -> Result<()> {
+    async fn start_node(&self, cluster: &CacheCluster, node: &CacheNode, restart: bool) -> Result<NodeClient> {
         let primary = self.primary_of(cluster).await?;
         if let Some(primary) = &primary {
             self.wait_for_primary(primary).await;
@@ -128,7 +139,7 @@ impl<R: NodeRuntime> Reconciler<R> {
             self.wait_in_sync(&mut client).await?;
         }
         self.store.set_node_available(&cluster.cache_cluster_id, &node.cache_node_id, &endpoint.address).await?;
-        Ok(())
+        Ok(client)
     }
 
     async fn wait_ready(&self, endpoint: &Endpoint, password: Option<&str>) -> Result<NodeClient> {
@@ -221,5 +232,16 @@ impl<R: NodeRuntime> Reconciler<R> {
         self.store.remove_cluster(id).await?;
         self.store.record_event(source::CACHE_CLUSTER, id, "Cache cluster deleted").await?;
         Ok(())
+    }
+}
+
+/// What a restarted node came back with: the keys of the snapshot its data
+/// dir or volume held (saved at its last clean stop, or by SAVE/BGSAVE).
+async fn loaded_from_snapshot(node_id: &str, client: &mut NodeClient) -> String {
+    let info = client.info("persistence").await.unwrap_or_default();
+    match info_field(&info, "rdb_last_load_keys_loaded").and_then(|n| n.parse::<u64>().ok()) {
+        Some(0) => format!("node {node_id} restarted empty (no saved snapshot held data)"),
+        Some(keys) => format!("node {node_id} restarted with the {keys} key(s) of its last saved snapshot"),
+        None => format!("node {node_id} restarted (it does not say what data it loaded)"),
     }
 }
