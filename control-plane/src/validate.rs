@@ -48,6 +48,16 @@ pub fn port(value: i64) -> Check {
     if (1..=65535).contains(&value) { Ok(()) } else { Err(format!("Invalid port {value}: it must be 1-65535.")) }
 }
 
+/// A host port a cluster asks for: unprivileged, so a control plane that
+/// is not root can publish it too.
+pub fn host_port(value: i64) -> Result<u16, String> {
+    port(value)?;
+    match u16::try_from(value) {
+        Ok(port) if port >= 1024 => Ok(port),
+        _ => Err(format!("Invalid port {value}: a cache cluster's port must be 1024-65535 (below 1024 is privileged).")),
+    }
+}
+
 pub fn snapshot_retention_limit(value: i64) -> Check {
     if (0..=35).contains(&value) {
         Ok(())

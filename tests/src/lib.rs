@@ -211,12 +211,12 @@ impl Drop for DockerCleanup {
 /// test holds: a claim file per range, made with `create_new`, names the
 /// data dir that owns it (a restart on the same dir finds its own claim). A
 /// node of another test on one of our ports would answer our PINGs.
-fn node_ports(data_dir: &Path) -> String {
+fn node_ports(data_dir: &Path) -> (u16, u16) {
     let claims = port_claims();
     let _ = std::fs::create_dir_all(&claims);
     let owner = data_dir.to_string_lossy().into_owned();
     for slot in 0..180u32 {
-        let low = 21_000 + slot * 50;
+        let low = 21_000 + slot as u16 * 50;
         let claim = claims.join(low.to_string());
         let ours = match std::fs::OpenOptions::new().write(true).create_new(true).open(&claim) {
             Ok(mut file) => std::io::Write::write_all(&mut file, owner.as_bytes()).is_ok(),
@@ -228,7 +228,7 @@ fn node_ports(data_dir: &Path) -> String {
             },
         };
         if ours {
-            return format!("{low}-{}", low + 49);
+            return (low, low + 49);
         }
     }
     panic!("no free range of test node ports");
@@ -260,6 +260,8 @@ pub struct ControlPlane {
     pub sentinel: Option<String>,
     pub token: String,
     pub data_dir: PathBuf,
+    /// The host ports its nodes get, inclusive (claimed for this test alone).
+    pub node_ports: (u16, u16),
 }
 
 impl ControlPlane {
@@ -270,13 +272,14 @@ impl ControlPlane {
     /// Starts with `extra` flags after the harness's own (later ones win).
     pub fn start_with(data_dir: &Path, runtime: &Runtime, extra: &[&str]) -> ControlPlane {
         let mut command = Command::new(binary("control-plane"));
+        let node_ports = node_ports(data_dir);
         command
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--node-ports")
-            .arg(node_ports(data_dir))
+            .arg(format!("{}-{}", node_ports.0, node_ports.1))
             .args(["--health-interval-ms", "100", "--sentinel-listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
@@ -323,7 +326,14 @@ impl ControlPlane {
             None => (addresses, None),
         };
         let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("bootstrap token file");
-        ControlPlane { child, url: format!("http://{address}"), sentinel, token, data_dir: data_dir.to_path_buf() }
+        ControlPlane {
+            child,
+            url: format!("http://{address}"),
+            sentinel,
+            token,
+            data_dir: data_dir.to_path_buf(),
+            node_ports,
+        }
     }
 
     /// SIGTERM, as `docker stop` sends; returns how the process ended.

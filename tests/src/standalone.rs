@@ -29,17 +29,31 @@ fn wait_event(api: &Api, source: &str, wanted: &str) -> String {
     }
 }
 
-/// Creates a cluster, saves one key and writes another after the save, kills
-/// its node: the monitor says so, the node comes back with the saved key.
+/// Creates a cluster on the port it asks for, saves one key and writes
+/// another after the save, kills its node: the monitor says so, the node
+/// comes back on that port with the saved key.
 pub fn a_dead_node_is_restarted_with_its_snapshot(cp: &ControlPlane, prefix: &str, kill: &dyn Fn(&str)) {
     let api = cp.api();
     let id = format!("{prefix}-s");
-    let created = api.post("/v1/cache-clusters", &json!({"cache_cluster_id": id}));
+    // The pool hands out its lowest free port first: its highest is free.
+    let asked = cp.node_ports.1;
+    let created = api.post("/v1/cache-clusters", &json!({"cache_cluster_id": id, "port": asked}));
     assert_eq!(created.status, 201, "{}", created.body);
     let path = format!("/v1/cache-clusters/{id}");
     let cluster = api.wait_status(&path, "available", BACK_WITHIN);
     let endpoint: &Value = &cluster["cache_nodes"][0]["endpoint"];
     let (address, port) = (endpoint["address"].as_str().unwrap_or_default(), endpoint["port"].as_u64().unwrap_or(0));
+    assert_eq!(port, u64::from(asked), "the endpoint is on the port asked for");
+    let taken = api.post("/v1/cache-clusters", &json!({"cache_cluster_id": format!("{id}2"), "port": asked}));
+    assert_eq!((taken.status, taken.code()), (400, "InvalidParameterValue"), "{}", taken.body);
+    assert!(taken.body["error"]["message"].as_str().unwrap_or("").contains(&format!("{id} already has it")));
+    let privileged = api.post("/v1/cache-clusters", &json!({"cache_cluster_id": format!("{id}3"), "port": 80}));
+    assert_eq!((privileged.status, privileged.code()), (400, "InvalidParameterValue"), "{}", privileged.body);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = listener.local_addr().expect("address").port();
+    let busy = api.post("/v1/cache-clusters", &json!({"cache_cluster_id": format!("{id}4"), "port": busy}));
+    assert_eq!((busy.status, busy.code()), (400, "InvalidParameterValue"), "{}", busy.body);
+    assert!(busy.body["error"]["message"].as_str().unwrap_or("").contains("another program"), "{}", busy.body);
     let mut con = connect(address, port as u16);
     let () = redis::cmd("SET").arg("saved").arg("1").query(&mut con).expect("SET");
     let () = redis::cmd("SAVE").query(&mut con).expect("SAVE");

@@ -42,7 +42,19 @@ impl CreateCacheCluster {
                 "Invalid num_cache_nodes {num_cache_nodes}: a redis cache cluster has exactly 1 node; use a replication group for replicas."
             )));
         }
-        Ok(NewCluster { cache_cluster_id: id, replication_group_id: None, role: None, num_cache_nodes, settings })
+        // A standalone cluster's one node is published on the port asked for.
+        let host_port = match self.port {
+            Some(port) => Some(validate::host_port(port).map_err(ApiError::InvalidParameterValue)?),
+            None => None,
+        };
+        Ok(NewCluster {
+            cache_cluster_id: id,
+            replication_group_id: None,
+            role: None,
+            num_cache_nodes,
+            settings,
+            host_port,
+        })
     }
 }
 

@@ -113,6 +113,12 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::MemberClusterExists(id) => ApiError::CacheClusterAlreadyExists(id),
             StoreError::NoFreePort => ApiError::InsufficientCapacity,
+            StoreError::PortTaken { port, by: Some(cluster) } => ApiError::InvalidParameterValue(format!(
+                "Invalid port {port}: cache cluster {cluster} already has it; choose another or leave port out to get a free one."
+            )),
+            StoreError::PortTaken { port, by: None } => ApiError::InvalidParameterValue(format!(
+                "Invalid port {port}: another program on this host is listening on it; choose another or leave port out to get a free one."
+            )),
             other => {
                 tracing::error!("store: {other}");
                 ApiError::Internal

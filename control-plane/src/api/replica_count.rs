@@ -68,6 +68,7 @@ pub async fn increase(
     let new_members: Vec<NewCluster> = names
         .take((wanted - replicas) as usize)
         .map(|name| NewCluster {
+            host_port: None,
             cache_cluster_id: name,
             replication_group_id: Some(id.clone()),
             role: Some(Role::Replica),

@@ -78,6 +78,7 @@ impl CreateReplicationGroup {
         let settings = node_settings_input!(self).check()?;
         let members = (0..clusters as usize)
             .map(|index| NewCluster {
+                host_port: None,
                 cache_cluster_id: member_cluster_id(&id, index),
                 replication_group_id: Some(id.clone()),
                 role: Some(if index == 0 { Role::Primary } else { Role::Replica }),

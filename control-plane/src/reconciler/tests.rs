@@ -142,6 +142,7 @@ async fn fixture() -> Fixture {
 
 fn cluster(id: &str) -> NewCluster {
     NewCluster {
+        host_port: None,
         cache_cluster_id: id.into(),
         replication_group_id: None,
         role: None,
@@ -240,6 +241,7 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
     let f = fixture().await;
     let members = (0..3)
         .map(|i| NewCluster {
+            host_port: None,
             cache_cluster_id: member_cluster_id("grp", i),
             replication_group_id: Some("grp".into()),
             role: Some(if i == 0 { Role::Primary } else { Role::Replica }),

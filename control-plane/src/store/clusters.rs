@@ -15,6 +15,9 @@ pub struct NewCluster {
     pub role: Option<Role>,
     pub num_cache_nodes: i64,
     pub settings: NodeSettings,
+    /// The host port its node must have (a standalone cluster created with
+    /// `port`); otherwise one from the pool.
+    pub host_port: Option<u16>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -272,7 +275,10 @@ pub(super) async fn insert_cluster_in(
     .await
     .map_err(unique_as_exists)?;
     for index in 0..cluster.num_cache_nodes.max(0) as usize {
-        let host_port = super::nodes::free_port(tx, ports).await?;
+        let host_port = match cluster.host_port {
+            Some(port) => super::nodes::claim_port(tx, port).await?,
+            None => super::nodes::free_port(tx, ports).await?,
+        };
         sqlx::query(
             "INSERT INTO cache_nodes (cache_cluster_id, cache_node_id, status, host_port, created_at)
              VALUES (?, ?, ?, ?, ?)",

@@ -30,6 +30,9 @@ pub enum StoreError {
     NotFound,
     #[error("no free host port for a node")]
     NoFreePort,
+    /// A requested host port another node, or another program, holds.
+    #[error("host port {port} is taken")]
+    PortTaken { port: u16, by: Option<String> },
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("database: {0}")]

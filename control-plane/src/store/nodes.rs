@@ -59,6 +59,21 @@ pub(super) async fn free_port(tx: &mut Transaction<'_, Sqlite>, range: PortRange
         .ok_or(StoreError::NoFreePort)
 }
 
+/// `port` itself, if no node holds it and nothing else is bound to it.
+pub(super) async fn claim_port(tx: &mut Transaction<'_, Sqlite>, port: u16) -> StoreResult<u16> {
+    let held = sqlx::query("SELECT cache_cluster_id FROM cache_nodes WHERE host_port = ?")
+        .bind(i64::from(port))
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = held {
+        return Err(StoreError::PortTaken { port, by: Some(row.try_get("cache_cluster_id")?) });
+    }
+    if !bindable(port) {
+        return Err(StoreError::PortTaken { port, by: None });
+    }
+    Ok(port)
+}
+
 fn bindable(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
