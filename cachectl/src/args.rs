@@ -1,24 +1,27 @@
-//! The command line: `cachectl cluster|group|events|token ...`.
+//! The command line: `cachectl cluster|group|events|token|node-types|engine-versions|completions ...`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const GLOBAL: &str = "Global options";
 
 #[derive(Parser)]
 #[command(name = "cachectl", version, about = "Manage ferrocache cache clusters and replication groups")]
 pub struct Cli {
-    /// The control plane's URL.
-    #[arg(long, env = "FERRO_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    /// The control plane's URL (`host:port` means http://host:port).
+    #[arg(long, env = "FERRO_URL", default_value = "http://127.0.0.1:8080", global = true, help_heading = GLOBAL)]
     pub url: String,
-    /// A bearer token (see the control plane's admin-token file, or `cachectl token create`).
-    #[arg(long, env = "FERRO_TOKEN", global = true, hide_env_values = true)]
+    /// A bearer token: the admin token the control plane wrote to
+    /// <data dir>/admin-token, or one from `cachectl token create`.
+    #[arg(long, env = "FERRO_TOKEN", global = true, hide_env_values = true, help_heading = GLOBAL)]
     pub token: Option<String>,
     /// Print the API's JSON instead of a table (same as --output json).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// How to print results.
-    #[arg(long, value_enum, default_value_t = Output::Table, global = true)]
+    #[arg(short, long, value_enum, default_value_t = Output::Table, global = true, help_heading = GLOBAL)]
     pub output: Output,
     /// Seconds --wait waits before giving up.
-    #[arg(long, default_value_t = 600, global = true)]
+    #[arg(long, default_value_t = 600, global = true, help_heading = GLOBAL)]
     pub timeout: u64,
     #[command(subcommand)]
     pub command: Command,
@@ -26,98 +29,150 @@ pub struct Cli {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
+    /// Columns for people.
     Table,
+    /// The API's own JSON.
     Json,
-    /// `REDIS_URL=...` lines, for a CI job's environment.
+    /// `REDIS_URL=...` lines for one cluster or group, for a CI job's environment.
     Env,
 }
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Cache clusters.
+    /// Create, list, describe, modify, reboot and delete cache clusters.
     #[command(subcommand)]
     Cluster(ClusterCommand),
-    /// Replication groups.
+    /// Create, list, describe, modify, resize, fail over and delete replication groups.
     #[command(subcommand)]
     Group(GroupCommand),
-    /// Recent events.
+    /// What happened to which cluster or group, oldest first.
     Events {
-        #[arg(long)]
+        /// Only events of this kind of source.
+        #[arg(long, value_parser = ["cache-cluster", "replication-group"])]
         source_type: Option<String>,
+        /// Only events of this cluster or group.
         #[arg(long)]
         source_id: Option<String>,
         /// Minutes back from now.
         #[arg(long, default_value_t = 60)]
         duration: u32,
     },
-    /// Tokens (needs an admin token).
+    /// Mint bearer tokens (needs an admin token).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The node types a cluster or group can use, with their memory and vCPUs.
+    NodeTypes,
+    /// The engine versions on offer.
+    EngineVersions,
+    /// Print a shell completion script, e.g. `cachectl completions bash > /etc/bash_completion.d/cachectl`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// What a cluster or group is made of, fixed at creation.
+#[derive(Args)]
+pub struct NodeSettings {
+    /// Node type (see `cachectl node-types`); default cache.t3.micro.
+    #[arg(long)]
+    pub node_type: Option<String>,
+    /// Engine version (see `cachectl engine-versions`); default 7.0.
+    #[arg(long)]
+    pub engine_version: Option<String>,
+    /// A cluster: the host port of its endpoint (default: a free one). A group: the port inside its Docker network.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Clients must AUTH with this (16-128 characters: letters, digits and ! & # $ ^ < > -).
+    #[arg(long, env = "FERRO_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+}
+
+/// Settings a modify may change too.
+#[derive(Args)]
+pub struct Windows {
+    /// Weekly window for held changes, ddd:hh24:mi-ddd:hh24:mi UTC (e.g. sun:05:00-sun:06:00).
+    #[arg(long)]
+    pub maintenance_window: Option<String>,
+    /// Days automatic snapshots are kept, 0-35.
+    #[arg(long)]
+    pub snapshot_retention_limit: Option<u32>,
+    /// Daily snapshot window, hh24:mi-hh24:mi UTC (e.g. 03:00-04:00).
+    #[arg(long)]
+    pub snapshot_window: Option<String>,
+    /// A tag, KEY=VALUE; repeatable.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Args)]
-pub struct Shared {
-    #[arg(long)]
-    pub node_type: Option<String>,
-    #[arg(long)]
-    pub engine_version: Option<String>,
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Clients must AUTH with this (16-128 characters).
-    #[arg(long, env = "FERRO_AUTH_TOKEN", hide_env_values = true)]
-    pub auth_token: Option<String>,
-    #[arg(long)]
-    pub maintenance_window: Option<String>,
-    #[arg(long)]
-    pub snapshot_retention_limit: Option<u32>,
-    #[arg(long)]
-    pub snapshot_window: Option<String>,
-    /// KEY=VALUE, repeatable.
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    /// Poll and print each state change until the work is done.
+pub struct Wait {
+    /// Poll, printing each state change and event, until the work is done.
     #[arg(long)]
     pub wait: bool,
 }
 
 #[derive(Subcommand)]
 pub enum ClusterCommand {
+    /// Create a single-node cache cluster.
     Create {
+        /// The cluster's id: letters, digits and hyphens, starting with a letter.
         name: String,
         #[command(flatten)]
-        shared: Shared,
+        settings: NodeSettings,
+        #[command(flatten)]
+        windows: Windows,
+        #[command(flatten)]
+        wait: Wait,
     },
+    /// Every cache cluster, group members included.
     List,
+    /// One cluster, with its nodes and endpoints.
     Describe {
+        /// The cluster's id.
         name: String,
     },
+    /// Change a cluster's node type, windows, snapshot retention or tags.
     Modify {
+        /// The cluster's id.
         name: String,
-        #[command(flatten)]
-        shared: Shared,
+        /// The new node type; applied in the maintenance window unless --apply-immediately.
+        #[arg(long)]
+        node_type: Option<String>,
         /// Apply a node type change now rather than in the maintenance window.
         #[arg(long)]
         apply_immediately: bool,
+        #[command(flatten)]
+        windows: Windows,
+        #[command(flatten)]
+        wait: Wait,
     },
+    /// Delete a cluster and its data.
     Delete {
+        /// The cluster's id.
         name: String,
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
+    /// Restart nodes of a cluster; a node keeps the data it saves as it stops.
     Reboot {
+        /// The cluster's id.
         name: String,
-        /// Node ids to reboot (default: 0001).
+        /// A node id to reboot; repeatable (default: 0001).
         #[arg(long = "node", default_value = "0001")]
         nodes: Vec<String>,
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
 }
 
 #[derive(Subcommand)]
 pub enum GroupCommand {
+    /// Create a replication group: a primary and its replicas.
     Create {
+        /// The group's id: letters, digits and hyphens, starting with a letter.
         name: String,
+        /// What the group is for.
         #[arg(long, default_value = "created by cachectl")]
         description: String,
         /// Primary plus replicas, 1-6.
@@ -126,50 +181,91 @@ pub enum GroupCommand {
         /// Replicas, 0-5 (instead of --num-cache-clusters).
         #[arg(long)]
         replicas: Option<u8>,
+        /// Promote a replica when the primary fails.
         #[arg(long)]
         automatic_failover: bool,
+        /// Recorded as ElastiCache does (one host here: no zones to spread over).
         #[arg(long)]
         multi_az: bool,
         #[command(flatten)]
-        shared: Shared,
+        settings: NodeSettings,
+        #[command(flatten)]
+        windows: Windows,
+        #[command(flatten)]
+        wait: Wait,
     },
+    /// Every replication group.
     List,
+    /// One group, with its members, roles and endpoints.
     Describe {
+        /// The group's id.
         name: String,
     },
+    /// Change a group's description, failover setting, primary, windows or tags.
     Modify {
+        /// The group's id.
         name: String,
+        /// What the group is for.
         #[arg(long)]
         description: Option<String>,
+        /// Promote a replica when the primary fails (true or false).
         #[arg(long)]
         automatic_failover: Option<bool>,
         /// Make this member cluster the primary (a planned failover).
         #[arg(long)]
         primary: Option<String>,
         #[command(flatten)]
-        shared: Shared,
+        windows: Windows,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Add replicas, up to 5.
+    IncreaseReplicas {
+        /// The group's id.
+        name: String,
+        /// How many replicas the group has afterwards.
+        #[arg(long)]
+        count: u8,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Remove replicas, down to 1 (0 without automatic failover).
+    DecreaseReplicas {
+        /// The group's id.
+        name: String,
+        /// How many replicas the group has afterwards.
+        #[arg(long)]
+        count: u8,
+        #[command(flatten)]
+        wait: Wait,
     },
     /// Fail the primary over to a replica now, as if it had failed.
     TestFailover {
+        /// The group's id.
         name: String,
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
+    /// Delete a group, its members and their data.
     Delete {
+        /// The group's id.
         name: String,
-        #[arg(long)]
-        wait: bool,
+        #[command(flatten)]
+        wait: Wait,
     },
 }
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
+    /// Mint a token and print it.
     Create {
         /// read, write or admin; repeatable.
-        #[arg(long = "scope", required = true)]
+        #[arg(long = "scope", required = true, value_parser = ["read", "write", "admin"])]
         scopes: Vec<String>,
+        /// Who the token is for (its `sub`).
         #[arg(long)]
         subject: Option<String>,
+        /// Seconds until it expires.
         #[arg(long, default_value_t = 3600)]
         expires_in_seconds: u64,
     },

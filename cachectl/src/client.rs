@@ -10,8 +10,8 @@ pub enum ClientError {
     /// The request id is the one the control plane's log names it by.
     #[error("{code}: {message} (request {request_id})")]
     Api { status: u16, code: String, message: String, request_id: String },
-    #[error("cannot reach the control plane at {url}: {source}")]
-    Unreachable { url: String, source: reqwest::Error },
+    #[error("cannot reach the control plane at {url}: {why} — is it running? set --url / FERRO_URL")]
+    Unreachable { url: String, why: String },
     #[error("the control plane answered {status} without a JSON body")]
     NotJson { status: u16 },
 }
@@ -34,7 +34,10 @@ impl Client {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap_or_else(|_| reqwest::blocking::Client::new());
-        Client { http, base: base.trim_end_matches('/').to_owned(), token }
+        let base = base.trim_end_matches('/');
+        // `127.0.0.1:8080` means what `http://127.0.0.1:8080` does.
+        let base = if base.contains("://") { base.to_owned() } else { format!("http://{base}") };
+        Client { http, base, token }
     }
 
     pub fn get(&self, path: &str) -> Result<Value, ClientError> {
@@ -62,7 +65,8 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().map_err(|source| ClientError::Unreachable { url: self.base.clone(), source })?;
+        let response =
+            request.send().map_err(|e| ClientError::Unreachable { url: self.base.clone(), why: root_cause(&e) })?;
         let status = response.status().as_u16();
         let body: Value = response.json().map_err(|_| ClientError::NotJson { status })?;
         if status >= 400 {
@@ -73,4 +77,16 @@ impl Client {
         }
         Ok(body)
     }
+}
+
+/// The innermost cause ("Connection refused (os error 111)"), lower-cased
+/// the way the rest of the line reads: reqwest's outer layers repeat the URL.
+fn root_cause(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let text = cause.to_string();
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or(text)
 }

@@ -17,7 +17,7 @@ use anyhow::Result;
 use clap::Parser;
 use serde_json::{Map, Value, json};
 
-use args::{Cli, ClusterCommand, Command, GroupCommand, Output, Shared, TokenCommand};
+use args::{Cli, ClusterCommand, Command, GroupCommand, NodeSettings, Output, TokenCommand, Windows};
 use client::Client;
 use wait::{Goal, wait};
 
@@ -72,6 +72,42 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::NodeTypes => {
+            let types = client.get("/v1/cache-node-types")?;
+            catalogue(
+                &types["cache_node_types"],
+                output,
+                &[
+                    ("NODE TYPE", "cache_node_type"),
+                    ("MEMORY GIB", "memory_gib"),
+                    ("VCPUS", "vcpus"),
+                    ("MAXMEMORY BYTES", "maxmemory_bytes"),
+                ],
+            )
+        }
+        Command::EngineVersions => {
+            let versions = client.get("/v1/engine-versions")?;
+            catalogue(
+                &versions["engine_versions"],
+                output,
+                &[
+                    ("ENGINE", "engine"),
+                    ("VERSION", "engine_version"),
+                    ("PARAMETER GROUP FAMILY", "cache_parameter_group_family"),
+                    ("DEFAULT", "is_default"),
+                ],
+            )
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "cachectl", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                // `cachectl completions bash | head` is not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
         Command::Token(TokenCommand::Create { scopes, subject, expires_in_seconds }) => {
             let mut body = json!({"scopes": scopes, "expires_in_seconds": expires_in_seconds});
             if let Some(subject) = subject {
@@ -88,24 +124,49 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The body fields the shared flags set.
-fn shared_body(shared: &Shared) -> Result<Map<String, Value>> {
-    let mut body = Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            body.insert(key.to_owned(), v);
+/// A catalogue (node types, engine versions) as a table of `columns`, or its JSON.
+fn catalogue(items: &Value, output: Output, columns: &[(&str, &str)]) -> Result<()> {
+    match output {
+        Output::Json => output::json(items),
+        Output::Env => anyhow::bail!("--output env prints a cluster's or a group's endpoint; use table or json"),
+        Output::Table => {
+            let header: Vec<&str> = columns.iter().map(|(title, _)| *title).collect();
+            let rows: Vec<Vec<String>> = items
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|item| columns.iter().map(|(_, key)| output::text(&item[*key])).collect())
+                .collect();
+            output::table(&header, &rows);
         }
-    };
-    put("cache_node_type", shared.node_type.clone().map(Value::from));
-    put("engine_version", shared.engine_version.clone().map(Value::from));
-    put("port", shared.port.map(Value::from));
-    put("auth_token", shared.auth_token.clone().map(Value::from));
-    put("preferred_maintenance_window", shared.maintenance_window.clone().map(Value::from));
-    put("snapshot_retention_limit", shared.snapshot_retention_limit.map(Value::from));
-    put("snapshot_window", shared.snapshot_window.clone().map(Value::from));
-    if !shared.tags.is_empty() {
+    }
+    Ok(())
+}
+
+/// Puts `value` in `body` under `key` when it is given.
+fn put(body: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
+    if let Some(v) = value {
+        body.insert(key.to_owned(), v.into());
+    }
+}
+
+/// The body fields of what a cluster or group is made of.
+fn settings_body(settings: NodeSettings, body: &mut Map<String, Value>) {
+    put(body, "cache_node_type", settings.node_type);
+    put(body, "engine_version", settings.engine_version);
+    put(body, "port", settings.port);
+    put(body, "auth_token", settings.auth_token);
+}
+
+/// The body fields of the windows, retention and tags.
+fn windows_body(windows: Windows) -> Result<Map<String, Value>> {
+    let mut body = Map::new();
+    put(&mut body, "preferred_maintenance_window", windows.maintenance_window);
+    put(&mut body, "snapshot_retention_limit", windows.snapshot_retention_limit);
+    put(&mut body, "snapshot_window", windows.snapshot_window);
+    if !windows.tags.is_empty() {
         let mut tags = Vec::new();
-        for tag in &shared.tags {
+        for tag in &windows.tags {
             let Some((key, value)) = tag.split_once('=') else {
                 anyhow::bail!("--tag {tag:?}: expected KEY=VALUE");
             };
@@ -134,16 +195,21 @@ fn show_group(group: &Value, output: Output, auth_token: Option<&str>) {
 
 fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Duration) -> Result<()> {
     let path = |name: &str| format!("/v1/cache-clusters/{name}");
+    let until_available = |name: &str, fallback: Value| -> Result<Value> {
+        Ok(wait(client, &path(name), name, Goal::Status("available"), timeout)?.unwrap_or(fallback))
+    };
     match command {
-        ClusterCommand::Create { name, shared } => {
-            let mut body = shared_body(&shared)?;
+        ClusterCommand::Create { name, settings, windows, wait } => {
+            let auth_token = settings.auth_token.clone();
+            let mut body = windows_body(windows)?;
+            settings_body(settings, &mut body);
             body.insert("cache_cluster_id".into(), json!(name));
             let mut cluster = client.post("/v1/cache-clusters", &Value::Object(body))?;
             let id = output::text(&cluster["cache_cluster_id"]);
-            if shared.wait {
-                cluster = wait(client, &path(&id), &id, Goal::Status("available"), timeout)?.unwrap_or(cluster);
+            if wait.wait {
+                cluster = until_available(&id, cluster)?;
             }
-            show_cluster(&cluster, output, shared.auth_token.as_deref());
+            show_cluster(&cluster, output, auth_token.as_deref());
         }
         ClusterCommand::List => {
             let clusters = all_pages(client, "/v1/cache-clusters", "cache_clusters")?;
@@ -154,34 +220,29 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
             }
         }
         ClusterCommand::Describe { name } => show_cluster(&client.get(&path(&name))?, output, None),
-        ClusterCommand::Modify { name, shared, apply_immediately } => {
-            let mut body = shared_body(&shared)?;
-            if body.remove("auth_token").is_some()
-                || body.remove("port").is_some()
-                || body.remove("engine_version").is_some()
-            {
-                anyhow::bail!("modify changes the node type, windows, snapshot retention and tags only");
-            }
+        ClusterCommand::Modify { name, node_type, apply_immediately, windows, wait } => {
+            let mut body = windows_body(windows)?;
+            put(&mut body, "cache_node_type", node_type);
             body.insert("apply_immediately".into(), json!(apply_immediately));
             let mut cluster = client.patch(&path(&name), &Value::Object(body))?;
-            if shared.wait {
-                cluster = wait(client, &path(&name), &name, Goal::Status("available"), timeout)?.unwrap_or(cluster);
+            if wait.wait {
+                cluster = until_available(&name, cluster)?;
             }
             show_cluster(&cluster, output, None);
         }
         ClusterCommand::Delete { name, wait: block } => {
             let cluster = client.delete(&path(&name))?;
-            if block {
+            if block.wait {
                 wait(client, &path(&name), &name, Goal::Gone, timeout)?;
             } else {
                 show_cluster(&cluster, output, None);
             }
         }
-        ClusterCommand::Reboot { name, nodes, wait: block } => {
+        ClusterCommand::Reboot { name, nodes, wait } => {
             let mut cluster =
                 client.post(&format!("{}/reboot", path(&name)), &json!({"cache_node_ids_to_reboot": nodes}))?;
-            if block {
-                cluster = wait(client, &path(&name), &name, Goal::Status("available"), timeout)?.unwrap_or(cluster);
+            if wait.wait {
+                cluster = until_available(&name, cluster)?;
             }
             show_cluster(&cluster, output, None);
         }
@@ -191,6 +252,15 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
 
 fn group(client: &Client, command: GroupCommand, output: Output, timeout: Duration) -> Result<()> {
     let path = |name: &str| format!("/v1/replication-groups/{name}");
+    let until_available = |name: &str, fallback: Value| -> Result<Value> {
+        Ok(wait(client, &path(name), name, Goal::Status("available"), timeout)?.unwrap_or(fallback))
+    };
+    // `increase` or `decrease` the replica count to `count`.
+    let resize = |name: &str, direction: &str, count: u8, block: bool| -> Result<Value> {
+        let body = json!({"new_replica_count": count, "apply_immediately": true});
+        let group = client.post(&format!("{}/{direction}-replica-count", path(name)), &body)?;
+        if block { until_available(name, group) } else { Ok(group) }
+    };
     match command {
         GroupCommand::Create {
             name,
@@ -199,25 +269,25 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             replicas,
             automatic_failover,
             multi_az,
-            shared,
+            settings,
+            windows,
+            wait,
         } => {
-            let mut body = shared_body(&shared)?;
+            let auth_token = settings.auth_token.clone();
+            let mut body = windows_body(windows)?;
+            settings_body(settings, &mut body);
             body.insert("replication_group_id".into(), json!(name));
             body.insert("replication_group_description".into(), json!(description));
-            if let Some(n) = num_cache_clusters {
-                body.insert("num_cache_clusters".into(), json!(n));
-            }
-            if let Some(r) = replicas {
-                body.insert("replicas_per_node_group".into(), json!(r));
-            }
+            put(&mut body, "num_cache_clusters", num_cache_clusters);
+            put(&mut body, "replicas_per_node_group", replicas);
             body.insert("automatic_failover_enabled".into(), json!(automatic_failover));
             body.insert("multi_az_enabled".into(), json!(multi_az));
             let mut group = client.post("/v1/replication-groups", &Value::Object(body))?;
             let id = output::text(&group["replication_group_id"]);
-            if shared.wait {
-                group = wait(client, &path(&id), &id, Goal::Status("available"), timeout)?.unwrap_or(group);
+            if wait.wait {
+                group = until_available(&id, group)?;
             }
-            show_group(&group, output, shared.auth_token.as_deref());
+            show_group(&group, output, auth_token.as_deref());
         }
         GroupCommand::List => {
             let groups = all_pages(client, "/v1/replication-groups", "replication_groups")?;
@@ -228,41 +298,34 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             }
         }
         GroupCommand::Describe { name } => show_group(&client.get(&path(&name))?, output, None),
-        GroupCommand::Modify { name, description, automatic_failover, primary, shared } => {
-            let mut body = shared_body(&shared)?;
-            if body.remove("auth_token").is_some()
-                || body.remove("port").is_some()
-                || body.remove("engine_version").is_some()
-                || body.remove("cache_node_type").is_some()
-            {
-                anyhow::bail!("a group's modify changes its description, failover, windows, retention and tags");
-            }
-            if let Some(d) = description {
-                body.insert("replication_group_description".into(), json!(d));
-            }
-            if let Some(f) = automatic_failover {
-                body.insert("automatic_failover_enabled".into(), json!(f));
-            }
+        GroupCommand::Modify { name, description, automatic_failover, primary, windows, wait } => {
+            let mut body = windows_body(windows)?;
+            put(&mut body, "replication_group_description", description);
+            put(&mut body, "automatic_failover_enabled", automatic_failover);
             let before = client.get(&path(&name))?;
             let moves_primary = primary.as_deref().is_some_and(|p| output::primary_member(&before) != Some(p));
-            if let Some(p) = &primary {
-                body.insert("primary_cluster_id".into(), json!(p));
-            }
+            put(&mut body, "primary_cluster_id", primary);
             let failures_before =
-                if shared.wait && moves_primary { wait::failover_failures(client, &name).len() } else { 0 };
+                if wait.wait && moves_primary { wait::failover_failures(client, &name).len() } else { 0 };
             let mut group = client.patch(&path(&name), &Value::Object(body))?;
-            if shared.wait && moves_primary {
+            if wait.wait && moves_primary {
                 group = wait::wait_for_failover(client, &path(&name), &name, &before, failures_before, timeout)?;
-            } else if shared.wait {
-                group = wait(client, &path(&name), &name, Goal::Status("available"), timeout)?.unwrap_or(group);
+            } else if wait.wait {
+                group = until_available(&name, group)?;
             }
             show_group(&group, output, None);
         }
-        GroupCommand::TestFailover { name, wait: block } => {
+        GroupCommand::IncreaseReplicas { name, count, wait } => {
+            show_group(&resize(&name, "increase", count, wait.wait)?, output, None);
+        }
+        GroupCommand::DecreaseReplicas { name, count, wait } => {
+            show_group(&resize(&name, "decrease", count, wait.wait)?, output, None);
+        }
+        GroupCommand::TestFailover { name, wait } => {
             let before = client.get(&path(&name))?;
-            let failures_before = if block { wait::failover_failures(client, &name).len() } else { 0 };
+            let failures_before = if wait.wait { wait::failover_failures(client, &name).len() } else { 0 };
             let group = client.post(&format!("{}/test-failover", path(&name)), &json!({"node_group_id": "0001"}))?;
-            if block {
+            if wait.wait {
                 let now = wait::wait_for_failover(client, &path(&name), &name, &before, failures_before, timeout)?;
                 show_group(&now, output, None);
                 return Ok(());
@@ -271,7 +334,7 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
         }
         GroupCommand::Delete { name, wait: block } => {
             let group = client.delete(&path(&name))?;
-            if block {
+            if block.wait {
                 wait(client, &path(&name), &name, Goal::Gone, timeout)?;
             } else {
                 show_group(&group, output, None);

@@ -48,7 +48,8 @@ impl Authenticator {
     pub fn new(secret: &[u8]) -> Authenticator {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp"]);
-        validation.leeway = 5;
+        // `exp` is exact: a token is refused from its expiry second on.
+        validation.leeway = 0;
         Authenticator {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -100,6 +101,9 @@ mod tests {
 
         let expired = auth.mint("ci", vec![Scope::Read], now - 3600, 60).expect("mint");
         assert_eq!(auth.verify(&expired).unwrap_err(), AuthError::Expired);
+        // No leeway: a token is refused from its `exp` on.
+        let just_expired = auth.mint("ci", vec![Scope::Read], now - 61, 60).expect("mint");
+        assert_eq!(auth.verify(&just_expired).unwrap_err(), AuthError::Expired);
 
         let other = Authenticator::new(b"another secret, another signature");
         assert_eq!(other.verify(&token).unwrap_err(), AuthError::Invalid);

@@ -100,17 +100,38 @@ impl Config {
         self.data_dir.join("nodes")
     }
 
-    /// The configured data-node binary, or else the first found of `data-node`
-    /// beside this executable and the static build under `target/`
-    /// (`scripts/build-static`); `accept` picks which one will do.
-    pub fn data_node_bin(&self, accept: impl Fn(&std::path::Path) -> bool) -> PathBuf {
+    /// The data-node binary the process runtime runs: the configured one, or
+    /// `data-node` beside this executable.
+    pub fn process_data_node_bin(&self) -> PathBuf {
+        match (&self.data_node_bin, exe_dir()) {
+            (Some(path), _) => path.clone(),
+            (None, Some(dir)) => dir.join("data-node"),
+            (None, None) => PathBuf::from("data-node"),
+        }
+    }
+
+    /// The static data-node binary the docker runtime puts in its image: the
+    /// configured one, or `data-node` beside this executable if it is static
+    /// (as in the control plane's own image), or where `scripts/build-static`
+    /// writes it. Read anew at each image build, so one built later is found.
+    pub fn static_data_node_bin(&self) -> PathBuf {
         if let Some(path) = &self.data_node_bin {
             return path.clone();
         }
-        let Some(dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(PathBuf::from)) else {
-            return PathBuf::from("data-node");
-        };
-        let candidates = [dir.join("data-node"), dir.join("../x86_64-unknown-linux-gnu/release/data-node")];
-        candidates.iter().find(|p| p.is_file() && accept(p)).unwrap_or(&candidates[0]).clone()
+        let Some(dir) = exe_dir() else { return PathBuf::from(STATIC_BUILD) };
+        let beside = dir.join("data-node");
+        if crate::runtime::image::is_static_binary(&beside) {
+            return beside;
+        }
+        // Run from <root>/target/<profile>/: the static build is under <root>.
+        let root = dir.parent().filter(|target| target.ends_with("target")).and_then(std::path::Path::parent);
+        root.map_or_else(|| PathBuf::from(STATIC_BUILD), |root| root.join(STATIC_BUILD))
     }
+}
+
+/// Where `scripts/build-static` writes the static data node, from the repository root.
+pub const STATIC_BUILD: &str = "target/x86_64-unknown-linux-gnu/release/data-node";
+
+fn exe_dir() -> Option<PathBuf> {
+    std::env::current_exe().ok().and_then(|exe| exe.parent().map(PathBuf::from))
 }

@@ -13,6 +13,7 @@ use control_plane::monitor::Monitor;
 use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
 use control_plane::runtime::docker::DockerRuntime;
+use control_plane::runtime::image::is_static_binary;
 use control_plane::runtime::process::ProcessRuntime;
 use control_plane::sentinel::Announcements;
 use control_plane::store::Store;
@@ -25,9 +26,7 @@ const BOOTSTRAP_TOKEN_TTL_SECS: i64 = 365 * 24 * 3600;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
+        .with_env_filter(log_filter(std::env::var("RUST_LOG").ok()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -51,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
 async fn connect_docker(config: &Config, instance: String) -> anyhow::Result<DockerRuntime> {
     DockerRuntime::connect(
         config.docker_socket.as_deref(),
-        config.data_node_bin(control_plane::runtime::image::is_static_binary),
+        config.static_data_node_bin(),
         instance,
         config.advertise_host.clone(),
     )
@@ -78,13 +77,22 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     let use_docker = match config.runtime {
         RuntimeKind::Docker => true,
         RuntimeKind::Process => false,
-        RuntimeKind::Auto => {
-            let answer = connect_docker(&config, instance.clone()).await;
-            if let Err(e) = &answer {
+        RuntimeKind::Auto => match connect_docker(&config, instance.clone()).await {
+            Err(e) => {
                 tracing::info!("runtime auto: no Docker engine ({e:#}); running nodes as local processes");
+                false
             }
-            answer.is_ok()
-        }
+            Ok(_) if !is_static_binary(&config.static_data_node_bin()) => {
+                tracing::warn!(
+                    "runtime auto: Docker answers, but {} is not a static data-node binary for its FROM scratch \
+                     image; running nodes as local processes. For containers, run scripts/build-static (or \
+                     scripts/run) and start the control plane again",
+                    config.static_data_node_bin().display()
+                );
+                false
+            }
+            Ok(_) => true,
+        },
     };
     let mut workers = Workers::default();
     let background = Background {
@@ -107,7 +115,14 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
         });
         background.start(runtime, &mut workers).await?;
     } else {
-        let binary = config.data_node_bin(|_| true);
+        let binary = config.process_data_node_bin();
+        if !binary.is_file() {
+            tracing::warn!(
+                "no data-node binary at {}: creates will fail until it is built (cargo build --release -p data-node, \
+                 or scripts/run) or --data-node-bin names one",
+                binary.display()
+            );
+        }
         let runtime = ProcessRuntime::new(binary, config.nodes_dir(), config.advertise_host.clone())?;
         background.start(Arc::new(runtime), &mut workers).await?;
     }
@@ -123,7 +138,7 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     axum::serve(listener, api::app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     // SIGTERM: the API stopped taking requests; the workers finish the step
     // in flight (a node being created, a failover) and take no other.
-    tracing::info!("shutting down: finishing the work in flight");
+    tracing::info!("finishing the work in flight");
     workers.shutdown().await;
     store.close().await;
     tracing::info!("shut down");
@@ -193,8 +208,23 @@ async fn shutdown_signal() {
         Ok(signal) => signal,
         Err(_) => return std::future::pending().await,
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+    let signal = tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    };
+    // Said at once: the API may still be answering requests under way.
+    tracing::info!("{signal}: shutting down, the API stops taking requests");
+}
+
+/// RUST_LOG's directives (default `info`), with sqlx kept at warn unless
+/// they name it: `RUST_LOG=debug` should not be a log of every query.
+fn log_filter(rust_log: Option<String>) -> tracing_subscriber::EnvFilter {
+    let mut directives = rust_log.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| "info".into());
+    if !directives.contains("sqlx") {
+        directives.push_str(",sqlx=warn");
     }
+    tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|e| {
+        eprintln!("control-plane: RUST_LOG={directives:?} is not a filter ({e}); logging at info");
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn")
+    })
 }

@@ -54,7 +54,9 @@ pub fn host_port(value: i64) -> Result<u16, String> {
     port(value)?;
     match u16::try_from(value) {
         Ok(port) if port >= 1024 => Ok(port),
-        _ => Err(format!("Invalid port {value}: a cache cluster's port must be 1024-65535 (below 1024 is privileged).")),
+        _ => {
+            Err(format!("Invalid port {value}: a cache cluster's port must be 1024-65535 (below 1024 is privileged)."))
+        }
     }
 }
 

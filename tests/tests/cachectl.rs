@@ -135,3 +135,68 @@ fn test_failover_waits_for_the_new_primary_or_says_why_not() {
     let stderr = text(&refused.stderr);
     assert!(stderr.contains("failed: no replica that answers holds the group's data"), "{stderr}");
 }
+
+/// The catalogue, replica counts, completions, and what cachectl says when
+/// it cannot help: no control plane, no token, a mistyped command.
+#[test]
+fn cachectl_covers_the_api_and_says_what_to_do() {
+    use ferrocache_tests::failover::wait_members_available;
+    let prefix = unique_prefix("clc");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+
+    let types = cachectl(&cp, &["node-types"]);
+    assert!(types.status.success(), "{}", text(&types.stderr));
+    assert!(text(&types.stdout).lines().any(|l| l.starts_with("cache.t3.micro")), "{}", text(&types.stdout));
+    let versions = cachectl(&cp, &["engine-versions", "-o", "json"]);
+    let versions: serde_json::Value = serde_json::from_slice(&versions.stdout).expect("JSON");
+    assert_eq!(versions[0]["engine_version"], "7.0", "{versions}");
+
+    let group = format!("{prefix}-g");
+    let created = cachectl(&cp, &["group", "create", &group, "--replicas", "1", "--wait"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let grown = cachectl(&cp, &["group", "increase-replicas", &group, "--count", "2", "--wait", "-o", "json"]);
+    assert!(grown.status.success(), "{}", text(&grown.stderr));
+    let grown: serde_json::Value = serde_json::from_slice(&grown.stdout).expect("JSON");
+    assert_eq!(grown["member_clusters"].as_array().map(Vec::len), Some(3), "{grown}");
+    wait_members_available(&cp.api(), &group);
+    let shrunk = cachectl(&cp, &["group", "decrease-replicas", &group, "--count", "1", "--wait", "-o", "json"]);
+    assert!(shrunk.status.success(), "{}", text(&shrunk.stderr));
+    let shrunk: serde_json::Value = serde_json::from_slice(&shrunk.stdout).expect("JSON");
+    assert_eq!(shrunk["member_clusters"].as_array().map(Vec::len), Some(2), "{shrunk}");
+
+    let completions = cachectl(&cp, &["completions", "bash"]);
+    assert!(text(&completions.stdout).contains("increase-replicas"), "completes every command");
+
+    let typo = cachectl(&cp, &["clusters", "list"]);
+    assert!(!typo.status.success());
+    assert!(text(&typo.stderr).contains("a similar subcommand exists: 'cluster'"), "{}", text(&typo.stderr));
+
+    let schemeless = cp.url.trim_start_matches("http://").to_owned();
+    let listed = Command::new(bin_dir().join("cachectl"))
+        .args(["cluster", "list", "--url", &schemeless])
+        .env("FERRO_TOKEN", &cp.token)
+        .output()
+        .expect("cachectl");
+    assert!(listed.status.success(), "a URL without a scheme is http: {}", text(&listed.stderr));
+
+    let no_token = Command::new(bin_dir().join("cachectl"))
+        .args(["cluster", "list"])
+        .env("FERRO_URL", &cp.url)
+        .env_remove("FERRO_TOKEN")
+        .output()
+        .expect("cachectl");
+    assert!(text(&no_token.stderr).contains("set FERRO_TOKEN"), "{}", text(&no_token.stderr));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed = format!("http://{}", listener.local_addr().expect("address"));
+    drop(listener);
+    let unreachable = Command::new(bin_dir().join("cachectl"))
+        .args(["cluster", "list", "--url", &closed])
+        .output()
+        .expect("cachectl");
+    let said = text(&unreachable.stderr);
+    assert_eq!(said.lines().count(), 1, "one line: {said}");
+    assert!(said.contains(&format!("cannot reach the control plane at {closed}: connection refused")), "{said}");
+    assert!(said.contains("is it running? set --url / FERRO_URL"), "{said}");
+}

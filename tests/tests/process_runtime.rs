@@ -35,6 +35,22 @@ fn converges_after_the_control_plane_is_killed() {
     scenarios::converges_after_kill9(&Runtime::Process, &prefix, &Processes(nodes));
 }
 
+/// `--runtime auto` with a data node that cannot go in a FROM scratch image
+/// (a dynamic build): nodes run as processes, not failing every create.
+#[test]
+fn runtime_auto_without_a_static_data_node_runs_processes() {
+    let prefix = unique_prefix("pa");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start_with(&dir.0, &Runtime::Process, &["--runtime", "auto"]);
+    let api = cp.api();
+    let id = format!("{prefix}-c");
+    let created = api.post("/v1/cache-clusters", &serde_json::json!({"cache_cluster_id": id}));
+    assert_eq!(created.status, 201, "{}", created.body);
+    api.wait_status(&format!("/v1/cache-clusters/{id}"), "available", std::time::Duration::from_secs(60));
+    let events = api.get(&format!("/v1/events?source_identifier={id}")).body.to_string();
+    assert!(events.contains("created on the process runtime"), "{events}");
+}
+
 #[test]
 fn a_standalone_node_whose_process_dies_is_restarted_with_its_snapshot() {
     let prefix = unique_prefix("ps");

@@ -27,11 +27,15 @@ pub enum ApiError {
     InvalidReplicationGroupState(String),
     #[error("Replication group {0} has a failover in progress.")]
     FailoverInProgress(String),
-    #[error("Missing Authorization: Bearer <token> header.")]
+    #[error(
+        "Missing `Authorization: Bearer <token>` header. With cachectl, set FERRO_TOKEN (or --token); the control plane wrote an admin token to admin-token in its data dir (./ferrocache-data/admin-token by default)."
+    )]
     MissingAuthenticationToken,
     #[error("{0}")]
     InvalidToken(String),
-    #[error("The token has expired.")]
+    #[error(
+        "The token has expired. Mint a new one with an admin token: `cachectl token create` (POST /v1/tokens); the admin token is admin-token in the control plane's data dir."
+    )]
     ExpiredToken,
     #[error("{0}")]
     AccessDenied(String),

@@ -112,7 +112,8 @@ pub async fn create(
         StoreError::AlreadyExists => ApiError::ReplicationGroupAlreadyExists(id.clone()),
         other => other.into(),
     })?;
-    let message = format!("Replication group creation requested with {clusters} cache clusters");
+    let plural = if clusters == 1 { "" } else { "s" };
+    let message = format!("Replication group creation requested with {clusters} cache cluster{plural}");
     state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
     state.reconcile.notify_one();
     Ok((StatusCode::CREATED, axum::Json(view(&state, &id).await?)))

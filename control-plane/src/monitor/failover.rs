@@ -217,6 +217,6 @@ impl<R: NodeRuntime> Monitor<R> {
         Handover::release(handover).await;
         self.store.abandon_failover(id).await?;
         let message = format!("Failover from master node {old} failed: {why}");
-        self.store.record_event(source::REPLICATION_GROUP, id, &message).await
+        self.store.record_warning(source::REPLICATION_GROUP, id, &message).await
     }
 }

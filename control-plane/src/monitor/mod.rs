@@ -99,7 +99,7 @@ impl<R: NodeRuntime> Monitor<R> {
         if self.store.reboot_available_cluster(id, std::slice::from_ref(&member.node.cache_node_id)).await? {
             let message = format!("Cache node {} stopped answering; {why}", member.name());
             self.store
-                .record_event(crate::model::source::REPLICATION_GROUP, &group.replication_group_id, &message)
+                .record_warning(crate::model::source::REPLICATION_GROUP, &group.replication_group_id, &message)
                 .await?;
             self.reconcile.notify_one();
         }
@@ -150,9 +150,8 @@ impl<R: NodeRuntime> Monitor<R> {
         let groups = self.store.groups(None, i64::MAX).await?;
         let standalone = self.check_standalone().await?;
         // Counts of what no longer exists go.
-        self.misses.retain(|id, _| {
-            standalone.contains(id) || groups.iter().any(|g| id.starts_with(&g.replication_group_id))
-        });
+        self.misses
+            .retain(|id, _| standalone.contains(id) || groups.iter().any(|g| id.starts_with(&g.replication_group_id)));
         for group in groups.into_iter().filter(|g| g.status == Status::Available) {
             let members = self.members(&group.replication_group_id).await?;
             if members.iter().any(|m| m.cluster.status != Status::Available) {

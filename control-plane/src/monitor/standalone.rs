@@ -48,8 +48,7 @@ impl<R: NodeRuntime> Monitor<R> {
                 "Cache node {} failed: it missed {missed} health checks; restarting it in place",
                 node.node.cache_node_id
             );
-            tracing::warn!("cache cluster {id}: {message}");
-            self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+            self.store.record_warning(source::CACHE_CLUSTER, id, &message).await?;
             self.reconcile.notify_one();
         }
         Ok(())

@@ -73,7 +73,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         if let Some(error) = started.into_iter().find_map(|r| r.err()) {
             self.store.set_cluster_status(id, Status::CreateFailed).await?;
             let message = format!("Cache cluster creation failed: {error}");
-            self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+            self.store.record_warning(source::CACHE_CLUSTER, id, &message).await?;
             return Ok(());
         }
         self.store.set_cluster_status(id, Status::Available).await?;

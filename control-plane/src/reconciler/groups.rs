@@ -30,7 +30,7 @@ impl<R: NodeRuntime> Reconciler<R> {
                         .map(|m| m.cache_cluster_id.as_str())
                         .collect();
                     let message = format!("Replication group creation failed: member(s) {} failed", failed.join(", "));
-                    self.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
+                    self.store.record_warning(source::REPLICATION_GROUP, &id, &message).await?;
                 }
                 Status::Creating if all(Status::Available) => {
                     self.store.set_group_status(&id, Status::Available).await?;
@@ -39,7 +39,7 @@ impl<R: NodeRuntime> Reconciler<R> {
                 Status::Modifying if members.iter().any(|m| m.status == Status::CreateFailed) => {
                     self.store.set_group_status(&id, Status::Available).await?;
                     let message = "Replica count increase failed: a new replica could not be created (see its events)";
-                    self.store.record_event(source::REPLICATION_GROUP, &id, message).await?;
+                    self.store.record_warning(source::REPLICATION_GROUP, &id, message).await?;
                 }
                 // Replicas added or removed: done once no member is on its way in or out.
                 Status::Modifying if all(Status::Available) => {

@@ -102,8 +102,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         if !self.failures.is_new(id, message) {
             return;
         }
-        tracing::warn!("{kind} {id}: {message}");
-        if let Err(e) = self.store.record_event(kind, id, message).await {
+        if let Err(e) = self.store.record_warning(kind, id, message).await {
             tracing::error!("{kind} {id}: recording an event: {e}");
         }
     }

@@ -24,6 +24,8 @@ struct FakeRuntime {
     created: AtomicUsize,
     restarted: AtomicUsize,
     fail_cluster: Mutex<Option<String>>,
+    /// Networks refuse to go, as Docker's do while a container is attached.
+    networks_busy: std::sync::atomic::AtomicBool,
 }
 
 /// Answers +PONG to PING, an in-sync replica's INFO to INFO, and +OK to
@@ -95,6 +97,10 @@ impl NodeRuntime for FakeRuntime {
     }
 
     async fn remove_network(&self, owner: &NetworkOwner) -> RuntimeResult<()> {
+        if self.networks_busy.load(Ordering::SeqCst) {
+            let source = std::io::Error::other("network has active endpoints");
+            return Err(RuntimeError::Io { what: format!("the network of {owner}"), source });
+        }
         self.networks.lock().unwrap().retain(|n| n != owner);
         Ok(())
     }
@@ -268,9 +274,21 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
         "one network for the group"
     );
 
+    // A network that will not go holds the delete; it says why, once.
+    f.runtime.networks_busy.store(true, Ordering::SeqCst);
     assert!(f.store.delete_available_group("grp").await.unwrap());
     f.reconciler.converge().await;
+    for _ in 0..3 {
+        f.reconciler.pass().await;
+    }
+    assert_eq!(f.store.group("grp").await.unwrap().map(|g| g.status), Some(Status::Deleting));
+    let waiting =
+        |messages: Vec<String>| messages.iter().filter(|m| m.contains("network has active endpoints")).count();
+    assert_eq!(waiting(messages(&f.store, "grp").await), 1, "{:?}", messages(&f.store, "grp").await);
+    f.runtime.networks_busy.store(false, Ordering::SeqCst);
+    f.reconciler.pass().await;
     assert!(f.store.group("grp").await.unwrap().is_none());
+    assert_eq!(waiting(messages(&f.store, "grp").await), 1);
     assert!(f.runtime.list_nodes().await.unwrap().is_empty());
     assert!(f.runtime.list_networks().await.unwrap().is_empty());
     assert_eq!(messages(&f.store, "grp").await.last().map(String::as_str), Some("Replication group deleted"));

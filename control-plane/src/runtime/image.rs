@@ -20,14 +20,14 @@ pub struct ImageSource {
 pub fn prepare(binary: &Path) -> RuntimeResult<ImageSource> {
     let bytes = std::fs::read(binary).map_err(|e| {
         RuntimeError::Image(format!(
-            "reading the data-node binary {}: {e} (set FERRO_DATA_NODE_BIN; build it with scripts/build-images)",
+            "reading the data-node binary {}: {e} (build it with scripts/build-static, or name one with --data-node-bin)",
             binary.display()
         ))
     })?;
     if !is_static_elf(&bytes) {
         return Err(RuntimeError::Image(format!(
             "{} is not a statically linked ELF binary, so it cannot run FROM scratch; build one with \
-             RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu -p data-node",
+             scripts/build-static",
             binary.display()
         )));
     }

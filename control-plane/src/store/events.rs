@@ -20,6 +20,16 @@ pub struct EventFilter {
 impl Store {
     pub async fn record_event(&self, source_type: &str, source_identifier: &str, message: &str) -> StoreResult<()> {
         tracing::info!(source_type, source_identifier, "{message}");
+        self.insert_event(source_type, source_identifier, message).await
+    }
+
+    /// An event that reports a failure: logged at WARN.
+    pub async fn record_warning(&self, source_type: &str, source_identifier: &str, message: &str) -> StoreResult<()> {
+        tracing::warn!(source_type, source_identifier, "{message}");
+        self.insert_event(source_type, source_identifier, message).await
+    }
+
+    async fn insert_event(&self, source_type: &str, source_identifier: &str, message: &str) -> StoreResult<()> {
         sqlx::query("INSERT INTO events (source_type, source_identifier, message, date) VALUES (?, ?, ?, ?)")
             .bind(source_type)
             .bind(source_identifier)
