@@ -24,12 +24,13 @@ pub fn wait(client: &Client, path: &str, source_id: &str, goal: Goal, timeout: D
     loop {
         match client.get(path) {
             Ok(resource) => {
+                // What happened first, then where it led.
+                events.print(client, &resource);
                 let status = resource["status"].as_str().unwrap_or("").to_owned();
                 if status != last {
                     eprintln!("{source_id}: {status}");
                     last = status.clone();
                 }
-                events.print(client, &resource);
                 if let Goal::Status(wanted) = goal
                     && status == wanted
                 {
@@ -120,14 +121,20 @@ impl NewEvents {
         std::iter::once(self.source_id.clone()).chain(members.map(str::to_owned)).collect()
     }
 
-    /// Prints what was recorded since the last call, for the resource as it is now.
+    /// Prints what was recorded since the last call, for the resource as it
+    /// is now, in the order it happened.
     fn print(&mut self, client: &Client, resource: &Value) {
+        let mut new = Vec::new();
         for source in self.sources(resource) {
             for event in self.recent(client, &source) {
                 if self.seen.insert(event.clone()) {
-                    eprintln!("{}: {}", event.0, event.2);
+                    new.push(event);
                 }
             }
+        }
+        new.sort_by(|a, b| a.1.cmp(&b.1));
+        for (source, _, message) in new {
+            eprintln!("{source}: {message}");
         }
     }
 
