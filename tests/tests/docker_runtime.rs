@@ -236,7 +236,7 @@ fn endpoint_names_follow_the_primary() {
     let () = redis::cmd("SET").arg("k").arg("before").query(&mut scenarios::connect(&old.0, old.1)).expect("SET");
     let probe = Probe::start(
         &format!("ferrocache-{prefix}-probe"),
-        &format!("ferrocache-{group}"),
+        &format!("ferrocache-group-{group}"),
         &image,
         &format!("{group}-primary"),
     );
