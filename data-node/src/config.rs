@@ -104,6 +104,8 @@ pub struct Live {
     pub repl_ping_replica_period: AtomicU64,
     /// Whether a replica whose link is down still answers from its data.
     pub replica_serve_stale_data: AtomicBool,
+    /// Milliseconds a script runs before other clients are answered `-BUSY`.
+    pub busy_reply_threshold: AtomicU64,
     pub port: AtomicUsize,
     pub bind: String,
     pub databases: usize,
@@ -126,6 +128,7 @@ impl Live {
             repl_timeout: AtomicU64::new(60),
             repl_ping_replica_period: AtomicU64::new(10),
             replica_serve_stale_data: AtomicBool::new(true),
+            busy_reply_threshold: AtomicU64::new(5000),
             port: AtomicUsize::new(f.port as usize),
             bind: f.bind.clone(),
             databases: f.databases as usize,

@@ -173,6 +173,18 @@ async fn follow_flow(
                 }
                 session.clock = Instant::now();
             }
+            Flow::ScriptRunning { busy_at } => {
+                if flush(server, wr, out, &session.handle).await.is_err() {
+                    return false;
+                }
+                tokio::select! {
+                    _ = server.scripts().ended() => {}
+                    _ = tokio::time::sleep_until(busy_at.into()) => {}
+                    _ = session.handle.kill.notified() => return false,
+                    _ = hung_up(wr) => return false,
+                }
+                session.clock = Instant::now();
+            }
             Flow::Wait { offset, needed, deadline } => {
                 if flush(server, wr, out, &session.handle).await.is_err() {
                     return false;

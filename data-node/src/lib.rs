@@ -11,9 +11,10 @@
 //! - `server`: the parts every connection shares, held together
 //! - `replication`: state only: the primary's stream and backlog, the role,
 //!   the history the data belongs to, the primary to follow
-//! - `clients`, `slowlog`, `persistence`, `pubsub`, `blocking`, `pause`:
-//!   the client registry, SLOWLOG, RDB save state, channels, clients waiting
-//!   in BLPOP & co, CLIENT PAUSE
+//! - `clients`, `slowlog`, `persistence`, `pubsub`, `blocking`, `pause`,
+//!   `scripts`: the client registry, SLOWLOG, RDB save state, channels,
+//!   clients waiting in BLPOP & co, CLIENT PAUSE, the script cache and
+//!   function libraries
 //! - `rdb`: Redis's RDB format: snapshots to and from the keyspace
 //! - `keyspace`: sharded databases, expiry, eviction, memory accounting, the clock
 //! - `resp`: bytes ⇄ requests and replies (RESP2/RESP3, inline commands)
@@ -38,6 +39,7 @@ pub mod rdb;
 pub mod replica_link;
 pub mod replication;
 pub mod resp;
+pub mod scripts;
 pub mod server;
 pub mod session;
 pub mod slowlog;

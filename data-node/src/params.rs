@@ -31,6 +31,8 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("maxclients", l.maxclients.load(Ordering::Relaxed).to_string()),
         ("slowlog-log-slower-than", (l.slowlog_slower_than.load(Ordering::Relaxed) as i64).to_string()),
         ("slowlog-max-len", l.slowlog_max_len.load(Ordering::Relaxed).to_string()),
+        ("busy-reply-threshold", l.busy_reply_threshold.load(Ordering::Relaxed).to_string()),
+        ("lua-time-limit", l.busy_reply_threshold.load(Ordering::Relaxed).to_string()),
         ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
         ("save", String::new()),
         ("appendonly", "no".into()),
@@ -96,6 +98,7 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         "maxclients" => l.maxclients.store(number(&name, &v)?, Ordering::Relaxed),
         "slowlog-log-slower-than" => l.slowlog_slower_than.store(number::<i64>(&name, &v)? as u64, Ordering::Relaxed),
         "slowlog-max-len" => l.slowlog_max_len.store(number(&name, &v)?, Ordering::Relaxed),
+        "busy-reply-threshold" | "lua-time-limit" => l.busy_reply_threshold.store(number(&name, &v)?, Ordering::Relaxed),
         "dir" => {
             if !std::path::Path::new(&v).is_dir() {
                 return Err(bad(&name, "No such file or directory"));

@@ -41,6 +41,7 @@ pub struct Server {
     persistence: Persistence,
     replication: Arc<Replication>,
     pause: Pause,
+    scripts: crate::scripts::Scripts,
     /// (commands processed, at ms) samples, one per tick, for instantaneous_ops_per_sec.
     ops_samples: Mutex<VecDeque<(u64, u64)>>,
 }
@@ -69,6 +70,7 @@ impl Server {
             peak_memory: AtomicU64::new(0),
             persistence: Persistence::new(keyspace.now_ms() / 1000),
             replication,
+            scripts: crate::scripts::Scripts::default(),
             pause: Pause::new(clock),
             ops_samples: Mutex::new(VecDeque::new()),
             keyspace,
@@ -113,6 +115,10 @@ impl Server {
 
     pub fn pause(&self) -> &Pause {
         &self.pause
+    }
+
+    pub fn scripts(&self) -> &crate::scripts::Scripts {
+        &self.scripts
     }
 
     pub fn run_id(&self) -> &str {

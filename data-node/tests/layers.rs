@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["sync", "rand", "glob", "resp"],
     &["keyspace"],
     &["rdb", "config", "pause"],
-    &["replication", "clients", "slowlog", "persistence", "pubsub", "blocking"],
+    &["replication", "clients", "slowlog", "persistence", "pubsub", "blocking", "scripts"],
     &["server"],
     &["session", "info", "params"],
     &["cmd"],

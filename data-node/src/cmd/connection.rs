@@ -10,12 +10,12 @@ use super::spec::{NO_KEYS, Spec, flag::*, spec};
 pub const COMMANDS: &[Spec] = &[
     spec!("ping", -1, FAST | SUBCTX | STALE, NO_KEYS, ping),
     spec!("echo", 2, FAST, NO_KEYS, echo),
-    spec!("hello", -1, NOAUTH | FAST | NOQUEUE | STALE, NO_KEYS, hello),
-    spec!("auth", -2, NOAUTH | FAST | NOQUEUE | STALE, NO_KEYS, auth),
+    spec!("hello", -1, NOSCRIPT | ALLOW_BUSY | NOAUTH | FAST | NOQUEUE | STALE, NO_KEYS, hello),
+    spec!("auth", -2, NOSCRIPT | ALLOW_BUSY | NOAUTH | FAST | NOQUEUE | STALE, NO_KEYS, auth),
     spec!("select", 2, FAST | LOADING | STALE, NO_KEYS, select),
-    spec!("quit", -1, NOAUTH | FAST | NOQUEUE | SUBCTX, NO_KEYS, quit),
-    spec!("reset", 1, NOAUTH | FAST | NOQUEUE | SUBCTX, NO_KEYS, reset),
-    spec!("client", -2, ADMIN | NOQUEUE, NO_KEYS, client),
+    spec!("quit", -1, NOSCRIPT | ALLOW_BUSY | NOAUTH | FAST | NOQUEUE | SUBCTX, NO_KEYS, quit),
+    spec!("reset", 1, NOSCRIPT | NOAUTH | FAST | NOQUEUE | SUBCTX, NO_KEYS, reset),
+    spec!("client", -2, NOSCRIPT | ADMIN | NOQUEUE, NO_KEYS, client),
 ];
 
 fn ping(ctx: &mut Ctx) -> CmdResult {

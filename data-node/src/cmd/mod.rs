@@ -14,6 +14,7 @@ mod persistence;
 mod propagate;
 mod pubsub;
 mod replication;
+mod scripting;
 mod server;
 mod sets;
 pub mod spec;
@@ -36,7 +37,7 @@ use error::{Error, wrong_arity};
 use spec::{Keys, Spec, flag};
 
 static TABLE: LazyLock<HashMap<&'static [u8], &'static Spec>> = LazyLock::new(|| {
-    let families: [&'static [Spec]; 12] = [
+    let families: [&'static [Spec]; 13] = [
         replication::COMMANDS,
         persistence::COMMANDS,
         connection::COMMANDS,
@@ -49,6 +50,7 @@ static TABLE: LazyLock<HashMap<&'static [u8], &'static Spec>> = LazyLock::new(||
         pubsub::COMMANDS,
         transactions::COMMANDS,
         server::COMMANDS,
+        scripting::COMMANDS,
     ];
     families.iter().flat_map(|f| f.iter()).map(|s| (s.name.as_bytes(), s)).collect()
 });
@@ -85,6 +87,11 @@ pub enum Flow {
     Replica(crate::replication::feed::Attached),
     /// CLIENT PAUSE holds this command: run it again once the pause ends.
     Paused,
+    /// A script runs: run this again when it ends, or at `busy_at` (when it
+    /// has run long enough that this client is answered `-BUSY`).
+    ScriptRunning {
+        busy_at: Instant,
+    },
     /// WAIT: answer with how many replicas acknowledged `offset`, once
     /// `needed` have or at `deadline` (unix ms; 0: never).
     Wait {
@@ -207,6 +214,22 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
             return Flow::Continue;
         }
     };
+    if !session.from_primary
+        && let Some((started, is_function)) = server.scripts().running_since()
+        && !scripting::allowed_while_busy(spec, args)
+    {
+        let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
+        let busy_at = started + std::time::Duration::from_millis(threshold);
+        if Instant::now() < busy_at {
+            return Flow::ScriptRunning { busy_at };
+        }
+        if session.multi.is_some() {
+            session.multi_failed = true;
+        }
+        let kill = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
+        out.error(&format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."));
+        return Flow::Continue;
+    }
     if let Some(queue) = session.multi.as_mut()
         && !spec.has(flag::NOQUEUE)
     {

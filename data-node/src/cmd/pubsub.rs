@@ -8,10 +8,10 @@ use super::error::{CmdResult, unknown_subcommand};
 use super::spec::{NO_KEYS, Spec, flag::*, spec};
 
 pub const COMMANDS: &[Spec] = &[
-    spec!("subscribe", -2, PUBSUB | SUBCTX, NO_KEYS, subscribe),
-    spec!("unsubscribe", -1, PUBSUB | SUBCTX, NO_KEYS, unsubscribe),
-    spec!("psubscribe", -2, PUBSUB | SUBCTX, NO_KEYS, psubscribe),
-    spec!("punsubscribe", -1, PUBSUB | SUBCTX, NO_KEYS, punsubscribe),
+    spec!("subscribe", -2, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, subscribe),
+    spec!("unsubscribe", -1, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, unsubscribe),
+    spec!("psubscribe", -2, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, psubscribe),
+    spec!("punsubscribe", -1, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, punsubscribe),
     spec!("publish", 3, PUBSUB | FAST | MAY_REPLICATE, NO_KEYS, publish),
     spec!("pubsub", -2, PUBSUB, NO_KEYS, pubsub),
 ];

@@ -7,13 +7,13 @@ use super::{Ctx, Flow};
 use crate::replication::Role;
 
 pub const COMMANDS: &[Spec] = &[
-    spec!("replicaof", 3, ADMIN | NOQUEUE | STALE, NO_KEYS, replicaof),
-    spec!("slaveof", 3, ADMIN | NOQUEUE | STALE, NO_KEYS, replicaof),
+    spec!("replicaof", 3, NOSCRIPT | ADMIN | NOQUEUE | STALE, NO_KEYS, replicaof),
+    spec!("slaveof", 3, NOSCRIPT | ADMIN | NOQUEUE | STALE, NO_KEYS, replicaof),
     spec!("role", 1, FAST | LOADING | STALE, NO_KEYS, role),
-    spec!("replconf", -1, ADMIN | NOQUEUE | LOADING | STALE, NO_KEYS, replconf),
-    spec!("psync", -3, ADMIN | NOQUEUE, NO_KEYS, psync),
-    spec!("sync", 1, ADMIN | NOQUEUE, NO_KEYS, sync),
-    spec!("wait", 3, NOQUEUE | MAY_REPLICATE, NO_KEYS, wait),
+    spec!("replconf", -1, NOSCRIPT | ADMIN | NOQUEUE | LOADING | STALE, NO_KEYS, replconf),
+    spec!("psync", -3, NOSCRIPT | ADMIN | NOQUEUE, NO_KEYS, psync),
+    spec!("sync", 1, NOSCRIPT | ADMIN | NOQUEUE, NO_KEYS, sync),
+    spec!("wait", 3, NOSCRIPT | NOQUEUE | MAY_REPLICATE, NO_KEYS, wait),
 ];
 
 fn replicaof(ctx: &mut Ctx) -> CmdResult {

@@ -27,6 +27,10 @@ pub mod flag {
     /// Held by CLIENT PAUSE WRITE though it writes no key: it feeds replicas
     /// (PUBLISH) or waits on them (WAIT), as Redis's may-replicate commands.
     pub const MAY_REPLICATE: u32 = 1 << 13;
+    /// Refused inside a script (EVAL, MULTI, SUBSCRIBE ...).
+    pub const NOSCRIPT: u32 = 1 << 14;
+    /// Runs while a script is busy instead of answering `-BUSY`.
+    pub const ALLOW_BUSY: u32 = 1 << 15;
 }
 
 /// Where a command's keys are, as Redis's COMMAND INFO describes them.

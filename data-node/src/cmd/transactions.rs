@@ -10,11 +10,11 @@ use super::{Ctx, lookup, run_locked, write_error};
 use crate::keyspace::Locked;
 
 pub const COMMANDS: &[Spec] = &[
-    spec!("multi", 1, FAST | NOQUEUE, NO_KEYS, multi),
-    spec!("exec", 1, NOQUEUE, NO_KEYS, exec),
-    spec!("discard", 1, FAST | NOQUEUE, NO_KEYS, discard),
-    spec!("watch", -2, FAST | NOQUEUE, NO_KEYS, watch),
-    spec!("unwatch", 1, FAST | NOQUEUE, NO_KEYS, unwatch),
+    spec!("multi", 1, NOSCRIPT | ALLOW_BUSY | FAST | NOQUEUE, NO_KEYS, multi),
+    spec!("exec", 1, NOSCRIPT | NOQUEUE, NO_KEYS, exec),
+    spec!("discard", 1, NOSCRIPT | ALLOW_BUSY | FAST | NOQUEUE, NO_KEYS, discard),
+    spec!("watch", -2, NOSCRIPT | ALLOW_BUSY | FAST | NOQUEUE, NO_KEYS, watch),
+    spec!("unwatch", 1, NOSCRIPT | ALLOW_BUSY | FAST | NOQUEUE, NO_KEYS, unwatch),
 ];
 
 fn multi(ctx: &mut Ctx) -> CmdResult {

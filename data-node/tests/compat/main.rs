@@ -11,6 +11,7 @@ mod protocol;
 mod pubsub_tx;
 mod redis_py;
 mod replication;
+mod scripting;
 mod server;
 mod slow_clients;
 mod strings_keys;

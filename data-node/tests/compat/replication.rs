@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use crate::common::{Node, cmd};
 use crate::persistence::{RedisServer, contents, populate, temp_dir, tool};
 
-fn info(con: &mut redis::Connection, section: &str) -> String {
+pub fn info(con: &mut redis::Connection, section: &str) -> String {
     cmd("INFO").arg(section).query(con).expect("INFO")
 }
 
-fn field(con: &mut redis::Connection, section: &str, name: &str) -> String {
+pub fn field(con: &mut redis::Connection, section: &str, name: &str) -> String {
     info(con, section).lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_owned)).unwrap_or_default()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -23,7 +23,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn link_up(con: &mut redis::Connection) {
+pub fn link_up(con: &mut redis::Connection) {
     wait_until("the replica's link is up", || field(con, "replication", "master_link_status") == "up");
 }
 

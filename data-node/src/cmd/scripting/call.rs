@@ -1,0 +1,124 @@
+//! `redis.pcall` (and through it `redis.call`): a command from a script runs
+//! with the caller's session under the shard locks the script holds, its
+//! reply parsed back into Lua. Writes replicate as themselves, wrapped in
+//! one MULTI/EXEC so a replica applies the script's effects at once.
+
+use std::sync::Arc;
+
+use mlua::{Lua, MultiValue, Value};
+
+use super::convert::reply_to_lua;
+use crate::cmd::spec::flag;
+use crate::cmd::{lookup, run_locked, write_error};
+use crate::keyspace::Locked;
+use crate::resp::Reply;
+use crate::server::Server;
+use crate::session::Session;
+
+/// What a running script's commands share.
+pub struct Bridge<'a, 'k> {
+    pub server: &'k Arc<Server>,
+    pub session: &'a mut Session,
+    pub ks: Option<Locked<'k>>,
+    /// EVAL_RO, FCALL_RO, or a `no-writes` script.
+    pub read_only: bool,
+    /// `redis.setresp(3)` was called.
+    pub resp3: bool,
+    /// Keys written, to wake clients blocked on them once the locks are gone.
+    pub written: Vec<(usize, Vec<u8>)>,
+    /// A MULTI went down the replication stream: an EXEC must follow.
+    pub multi_sent: bool,
+}
+
+fn error_table(lua: &Lua, message: &str) -> mlua::Result<Value> {
+    let table = lua.create_table()?;
+    table.raw_set("err", message)?;
+    Ok(Value::Table(table))
+}
+
+/// A Lua argument as a command argument: strings as they are, numbers as
+/// Lua prints them.
+fn argument(lua: &Lua, value: &Value) -> Option<Vec<u8>> {
+    match value {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(_) | Value::Number(_) => {
+            lua.coerce_string(value.clone()).ok().flatten().map(|s| s.as_bytes().to_vec())
+        }
+        _ => None,
+    }
+}
+
+impl Bridge<'_, '_> {
+    /// Runs one command; an error comes back as an `{err=...}` table.
+    pub fn pcall(&mut self, lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
+        if args.is_empty() {
+            return error_table(lua, "ERR Please specify at least one argument for this redis lib call");
+        }
+        let mut argv = Vec::with_capacity(args.len());
+        for value in args.iter() {
+            match argument(lua, value) {
+                Some(arg) => argv.push(arg),
+                None => return error_table(lua, "ERR Lua redis lib command arguments must be strings or integers"),
+            }
+        }
+        let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        if let Err(refused) = self.check(&args) {
+            return error_table(lua, &refused);
+        }
+        let Some(spec) = lookup(args[0]) else {
+            return error_table(lua, "ERR Unknown Redis command called from script");
+        };
+        let db = self.session.db;
+        let writes = spec.has(flag::WRITE);
+        if writes && !self.multi_sent && self.server.replication().feeding() {
+            self.server.replication().propagate(db, &[b"MULTI"]);
+            self.multi_sent = true;
+        }
+        let mut out = Reply::new();
+        out.resp3 = self.resp3;
+        let (result, back) = run_locked(self.server, self.session, &mut out, spec, &args, self.ks.take(), true);
+        self.ks = back;
+        match result {
+            Err(e) => write_error(&mut out, e),
+            Ok(_) if writes => {
+                self.server.scripts().wrote();
+                self.written.extend(spec.key_positions(&args).into_iter().map(|i| (db, args[i].to_vec())));
+            }
+            Ok(_) => {}
+        }
+        let mut at = 0;
+        reply_to_lua(lua, &out.buf, &mut at)
+    }
+
+    /// Why a script may not run this command, as Redis words it.
+    fn check(&self, args: &[&[u8]]) -> Result<(), String> {
+        let Some(spec) = lookup(args[0]) else { return Err("ERR Unknown Redis command called from script".into()) };
+        let argc = args.len() as i32;
+        if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
+            return Err("ERR Wrong number of args calling Redis command from script".into());
+        }
+        if spec.has(flag::NOSCRIPT) || spec.has(flag::BLOCKING) {
+            return Err("ERR This Redis command is not allowed from script".into());
+        }
+        if spec.has(flag::WRITE) {
+            if self.read_only {
+                return Err("ERR Write commands are not allowed from read-only scripts.".into());
+            }
+            if self.server.replication().is_replica() && !self.session.from_primary {
+                return Err("READONLY You can't write against a read only replica.".into());
+            }
+        }
+        if spec.has(flag::DENYOOM) && !self.session.from_primary && !self.server.make_room() {
+            return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+        }
+        Ok(())
+    }
+
+    /// Ends the script's replicated transaction, if it began one.
+    pub fn finish(&mut self) {
+        if self.multi_sent {
+            self.server.replication().propagate(self.session.db, &[b"EXEC"]);
+            self.multi_sent = false;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Function libraries: `#!lua name=<lib>` then code that calls
+//! `redis.register_function`. FUNCTION LOAD runs the code once in a fresh VM
+//! to learn its functions (and refuse a bad library whole); each worker's VM
+//! runs it again on the first FCALL of one of them.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use mlua::{Function, Lua, Table, Value};
+
+use super::vm::{Vm, compile, shebang};
+use crate::scripts::{FunctionInfo, Library, Scripts};
+
+pub const FLAGS: &[&str] = &["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
+
+/// The engine and library name of a library's `#!` line.
+fn metadata(code: &[u8]) -> Result<(String, String), String> {
+    let (Some(line), _) = shebang(code) else { return Err("ERR Missing library metadata".into()) };
+    let mut parts = line[2..].split_whitespace();
+    let engine = parts.next().unwrap_or("").to_owned();
+    let mut name = None;
+    for part in parts {
+        match part.split_once('=') {
+            Some(("name", value)) => name = Some(value.to_owned()),
+            _ => return Err(format!("ERR Invalid metadata value given: {part}")),
+        }
+    }
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("ERR Engine '{engine}' not found"));
+    }
+    let name = name.ok_or("ERR Library name was not given")?;
+    if !valid_name(&name) {
+        return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    Ok(("LUA".into(), name))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Reads `register_function`'s arguments: `(name, callback)` or
+/// `{function_name=, callback=, flags=, description=}`.
+fn registration(args: mlua::MultiValue) -> mlua::Result<(FunctionInfo, Function)> {
+    let bad = |why: &str| mlua::Error::runtime(why.to_owned());
+    let mut args = args.into_iter();
+    match (args.next(), args.next()) {
+        (Some(Value::String(name)), Some(Value::Function(callback))) => {
+            let name = name.to_string_lossy();
+            check_function_name(&name)?;
+            Ok((FunctionInfo { name, description: None, flags: Vec::new() }, callback))
+        }
+        (Some(Value::Table(table)), None) => {
+            let mut name = None;
+            let mut callback = None;
+            let mut flags = Vec::new();
+            let mut description = None;
+            for pair in table.pairs::<String, Value>() {
+                let (key, value) = pair?;
+                match (key.as_str(), value) {
+                    ("function_name", Value::String(s)) => name = Some(s.to_string_lossy()),
+                    ("callback", Value::Function(f)) => callback = Some(f),
+                    ("description", Value::String(s)) => description = Some(s.to_string_lossy()),
+                    ("flags", Value::Table(list)) => {
+                        for flag in list.sequence_values::<String>() {
+                            let flag = flag.map_err(|_| bad("unknown flag given"))?;
+                            if !FLAGS.contains(&flag.as_str()) {
+                                return Err(bad("unknown flag given"));
+                            }
+                            flags.push(flag);
+                        }
+                    }
+                    ("function_name" | "callback" | "description" | "flags", _) => {
+                        return Err(bad(&format!("{key} argument given to redis.register_function has a wrong type")));
+                    }
+                    _ => return Err(bad("unknown argument given to redis.register_function")),
+                }
+            }
+            let name = name.ok_or_else(|| bad("redis.register_function must get a function name argument"))?;
+            check_function_name(&name)?;
+            let callback = callback.ok_or_else(|| bad("redis.register_function must get a callback argument"))?;
+            Ok((FunctionInfo { name, description, flags }, callback))
+        }
+        _ => Err(bad("wrong number of arguments to redis.register_function")),
+    }
+}
+
+fn check_function_name(name: &str) -> mlua::Result<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(mlua::Error::runtime(
+            "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+        ))
+    }
+}
+
+/// Runs a library's code in `lua` with `redis.register_function` in place;
+/// returns what it registered, in order.
+fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, Function)>, String> {
+    let chunk = compile(lua, code, "@user_function").map_err(|e| format!("ERR Error compiling function: {e}"))?;
+    let redis: Table = lua.globals().raw_get("redis").map_err(|e| format!("ERR {e}"))?;
+    let registered = RefCell::new(Vec::new());
+    let result = lua.scope(|scope| {
+        let register = scope.create_function(|_, args: mlua::MultiValue| {
+            let (info, callback) = registration(args)?;
+            let mut registered = registered.borrow_mut();
+            if registered
+                .iter()
+                .any(|(known, _): &(FunctionInfo, Function)| known.name.eq_ignore_ascii_case(&info.name))
+            {
+                return Err(mlua::Error::runtime("Function already exists in the library"));
+            }
+            registered.push((info, callback));
+            Ok(())
+        })?;
+        redis.raw_set("register_function", register)?;
+        let outcome = chunk.call::<()>(());
+        redis.raw_set("register_function", Value::Nil)?;
+        outcome
+    });
+    if let Err(e) = result {
+        let message = match e {
+            mlua::Error::CallbackError { cause, .. } => cause.to_string(),
+            other => other.to_string(),
+        };
+        let message = message.lines().next().unwrap_or("").to_owned();
+        return Err(format!("ERR Error registering functions: {message}"));
+    }
+    let registered = registered.into_inner();
+    if registered.is_empty() {
+        return Err("ERR No functions registered".into());
+    }
+    let _ = name;
+    Ok(registered)
+}
+
+/// FUNCTION LOAD: checks the library in a fresh VM and returns it, or why not.
+pub fn check(code: &[u8]) -> Result<Library, String> {
+    let (engine, name) = metadata(code)?;
+    let scratch = Vm::scratch().map_err(|e| format!("ERR setting up Lua: {e}"))?;
+    let functions = run_library(&scratch.lua, code, &name)?.into_iter().map(|(info, _)| info).collect();
+    Ok(Library { name, engine, code: code.to_vec(), functions })
+}
+
+/// Adds `library` to `libraries`: refused if its name exists (unless
+/// `replace`) or another library has one of its functions.
+pub fn add(
+    libraries: &mut std::collections::BTreeMap<String, Library>,
+    library: Library,
+    replace: bool,
+) -> Result<(), String> {
+    if libraries.contains_key(&library.name) && !replace {
+        return Err(format!("ERR Library '{}' already exists", library.name));
+    }
+    for function in &library.functions {
+        let clash = libraries.values().find(|other| {
+            other.name != library.name && other.functions.iter().any(|f| f.name.eq_ignore_ascii_case(&function.name))
+        });
+        if clash.is_some() {
+            return Err(format!("ERR Function {} already exists", function.name));
+        }
+    }
+    libraries.insert(library.name.clone(), library);
+    Ok(())
+}
+
+impl Vm {
+    /// The callback of function `name`, running its library here first.
+    pub fn function(&mut self, scripts: &Scripts, name: &str) -> Result<Function, String> {
+        let key = name.to_ascii_lowercase();
+        if let Some(f) = self.functions.get(&key) {
+            return Ok(f.clone());
+        }
+        let (library, _) = scripts.library_of(name).ok_or("ERR Function not found")?;
+        let registered: HashMap<String, Function> = run_library(&self.lua, &library.code, &library.name)?
+            .into_iter()
+            .map(|(i, f)| (i.name.to_ascii_lowercase(), f))
+            .collect();
+        self.functions.extend(registered);
+        self.functions.get(&key).cloned().ok_or_else(|| "ERR Function not found".into())
+    }
+}

@@ -1,0 +1,167 @@
+//! One Lua 5.1 VM per worker thread, set up as Redis sets up its own: the
+//! base, table, string and math libraries, a `redis` table, globals that a
+//! script may neither create nor read when undefined. Scripts and function
+//! libraries are compiled from the shared cache (`crate::scripts`) on first
+//! use; a VM older than the cache's generation (SCRIPT FLUSH, FUNCTION LOAD
+//! ...) is made again.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+
+use crate::scripts::{Scripts, sha1_hex};
+
+thread_local! {
+    static VM: RefCell<Option<Vm>> = const { RefCell::new(None) };
+}
+
+pub struct Vm {
+    pub lua: Lua,
+    generation: u64,
+    scripts: HashMap<String, Function>,
+    /// Function name → its callback, once its library ran here.
+    pub functions: HashMap<String, Function>,
+}
+
+/// Runs `f` with this thread's VM, made (again) if the shared cache moved on.
+pub fn with_vm<R>(scripts: &Scripts, f: impl FnOnce(&mut Vm) -> R) -> Result<R, String> {
+    VM.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(|_| "ERR scripts cannot run scripts".to_owned())?;
+        let generation = scripts.generation();
+        if slot.as_ref().is_none_or(|vm| vm.generation != generation) {
+            *slot = Some(Vm::new(generation).map_err(|e| format!("ERR setting up Lua: {e}"))?);
+        }
+        let vm = slot.as_mut().ok_or_else(|| "ERR no Lua VM".to_owned())?;
+        Ok(f(vm))
+    })
+}
+
+/// The first line of a script or library, if it is a `#!` one, and the
+/// code with that line blanked (kept as a line, so line numbers hold).
+pub fn shebang(body: &[u8]) -> (Option<String>, Vec<u8>) {
+    if !body.starts_with(b"#!") {
+        return (None, body.to_vec());
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..end]).into_owned();
+    (Some(line), body[end..].to_vec())
+}
+
+const PRELUDE: &str = r#"
+local redis = redis
+redis.call = function(...)
+    local reply = redis.pcall(...)
+    if type(reply) == 'table' and reply.err then
+        error(reply, 2)
+    end
+    return reply
+end
+"#;
+
+/// Reading an undefined global or creating one fails, as in Redis.
+const PROTECT_GLOBALS: &str = r#"
+setmetatable(_G, {
+    __newindex = function(_, name)
+        error("Attempt to modify a readonly table", 2)
+    end,
+    __index = function(_, name)
+        error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
+    end,
+})
+"#;
+
+impl Vm {
+    /// A VM of its own, for checking a library before it is kept.
+    pub fn scratch() -> mlua::Result<Vm> {
+        Vm::new(0)
+    }
+
+    fn new(generation: u64) -> mlua::Result<Vm> {
+        let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
+        let globals = lua.globals();
+        for name in ["loadfile", "dofile"] {
+            globals.raw_set(name, Value::Nil)?;
+        }
+        globals.raw_set("redis", redis_table(&lua)?)?;
+        // Set per run; defined here so the protected globals know them.
+        globals.raw_set("KEYS", lua.create_table()?)?;
+        globals.raw_set("ARGV", lua.create_table()?)?;
+        lua.load(PRELUDE).set_name("=prelude").exec()?;
+        lua.load(PROTECT_GLOBALS).set_name("=prelude").exec()?;
+        Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new() })
+    }
+
+    /// The compiled script `sha`, compiling `body` if this VM has not yet.
+    pub fn script(&mut self, sha: &str, body: &[u8]) -> Result<Function, String> {
+        if let Some(f) = self.scripts.get(sha) {
+            return Ok(f.clone());
+        }
+        let f = compile(&self.lua, body, "@user_script")
+            .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
+        self.scripts.insert(sha.to_owned(), f.clone());
+        Ok(f)
+    }
+
+    pub fn redis(&self) -> mlua::Result<Table> {
+        self.lua.globals().raw_get("redis")
+    }
+}
+
+/// Compiles `body` (its `#!` line blanked) as a function; the error is Lua's
+/// own message ("user_script:1: '=' expected near 'end'").
+pub fn compile(lua: &Lua, body: &[u8], name: &str) -> Result<Function, String> {
+    let (_, code) = shebang(body);
+    lua.load(code).set_name(name).into_function().map_err(|e| match e {
+        mlua::Error::SyntaxError { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
+/// The `redis` table's functions that need no per-run state; `call`,
+/// `pcall`, `setresp` and `acl_check_cmd` are set for each run.
+fn redis_table(lua: &Lua) -> mlua::Result<Table> {
+    let redis = lua.create_table()?;
+    redis.raw_set("sha1hex", lua.create_function(|_, text: mlua::String| Ok(sha1_hex(&text.as_bytes())))?)?;
+    let tagged = |tag: &'static str| {
+        lua.create_function(move |lua, message: mlua::String| {
+            let table = lua.create_table()?;
+            table.raw_set(tag, message)?;
+            Ok(table)
+        })
+    };
+    redis.raw_set("error_reply", tagged("err")?)?;
+    redis.raw_set("status_reply", tagged("ok")?)?;
+    redis.raw_set(
+        "log",
+        lua.create_function(|_, args: mlua::MultiValue| {
+            if args.len() < 2 {
+                return Err(mlua::Error::runtime("redis.log() requires two arguments or more."));
+            }
+            Ok(())
+        })?,
+    )?;
+    for (name, value) in [("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3)] {
+        redis.raw_set(name, value)?;
+    }
+    for (name, value) in [("REPL_NONE", 0), ("REPL_AOF", 1), ("REPL_SLAVE", 2), ("REPL_REPLICA", 2), ("REPL_ALL", 3)] {
+        redis.raw_set(name, value)?;
+    }
+    // Scripts replicate as their effects: these only check their arguments.
+    redis.raw_set(
+        "set_repl",
+        lua.create_function(|_, flags: Value| match flags {
+            Value::Integer(n) if (0..=3).contains(&n) => Ok(()),
+            Value::Number(n) if (0.0..=3.0).contains(&n) => Ok(()),
+            _ => Err(mlua::Error::runtime(
+                "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+            )),
+        })?,
+    )?;
+    redis.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    redis.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+    redis.raw_set("debug", lua.create_function(|_, _: mlua::MultiValue| Ok(()))?)?;
+    redis.raw_set("REDIS_VERSION", "7.0.15")?;
+    redis.raw_set("REDIS_VERSION_NUM", (7 << 16) | 15)?;
+    Ok(redis)
+}

@@ -1,0 +1,139 @@
+//! Lua scripting and functions, from real clients: the `redis` crate's
+//! `Script` (EVALSHA, falling back to EVAL), FUNCTION and FCALL, a busy
+//! script killed from another connection, and scripts' effects reaching
+//! replicas, ours and redis-server.
+
+use std::time::Duration;
+
+use crate::common::{Node, cmd, err_of};
+use crate::persistence::{RedisServer, temp_dir, tool};
+use crate::replication::{link_up, wait_until};
+
+#[test]
+fn scripts_run_cache_and_convert_replies() {
+    let n = Node::start();
+    let mut c = n.conn();
+    // The redis crate's Script: EVALSHA first, EVAL on NOSCRIPT.
+    let incr_by = redis::Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    assert_eq!(incr_by.key("counter").arg(5).invoke::<i64>(&mut c).unwrap(), 5);
+    assert_eq!(incr_by.key("counter").arg(2).invoke::<i64>(&mut c).unwrap(), 7);
+    let exists: Vec<i64> =
+        cmd("SCRIPT").arg("EXISTS").arg(incr_by.get_hash()).arg("0".repeat(40)).query(&mut c).unwrap();
+    assert_eq!(exists, vec![1, 0]);
+    let () = cmd("SCRIPT").arg("FLUSH").query(&mut c).unwrap();
+    let missing = err_of(cmd("EVALSHA").arg(incr_by.get_hash()).arg(0).query(&mut c));
+    assert!(missing.starts_with("NOSCRIPT"), "{missing}");
+    assert_eq!(incr_by.key("counter").arg(1).invoke::<i64>(&mut c).unwrap(), 8, "reloaded by EVAL");
+
+    let value: redis::Value =
+        cmd("EVAL").arg("return {1, 'two', {3}, true, false, 4.7, {ok='FINE'}}").arg(0).query(&mut c).unwrap();
+    use redis::Value::{Array, BulkString, Int, Nil, Okay, SimpleString};
+    let expected = Array(vec![
+        Int(1),
+        BulkString(b"two".to_vec()),
+        Array(vec![Int(3)]),
+        Int(1),
+        Nil,
+        Int(4),
+        SimpleString("FINE".into()),
+    ]);
+    assert!(value == expected || matches!(&value, Array(items) if items.get(6) == Some(&Okay)), "{value:?}");
+    let err = err_of(cmd("EVAL").arg("return redis.call('lpush', KEYS[1], 'x')").arg(1).arg("counter").query(&mut c));
+    assert!(err.starts_with("WRONGTYPE"), "{err}");
+    let caught: String = cmd("EVAL")
+        .arg("local r = redis.pcall('lpush', KEYS[1], 'x'); return r['err']")
+        .arg(1)
+        .arg("counter")
+        .query(&mut c)
+        .unwrap();
+    assert!(caught.starts_with("WRONGTYPE"), "{caught}");
+    let global = err_of(cmd("EVAL").arg("x = 1").arg(0).query(&mut c));
+    assert!(global.contains("Attempt to modify a readonly table"), "{global}");
+    let read_only = err_of(cmd("EVAL_RO").arg("return redis.call('SET', 'k', 'v')").arg(0).query(&mut c));
+    assert!(read_only.contains("Write commands are not allowed from read-only scripts"), "{read_only}");
+    let blocking = err_of(cmd("EVAL").arg("return redis.call('BLPOP', 'q', 0)").arg(0).query(&mut c));
+    assert!(blocking.contains("not allowed from script"), "{blocking}");
+    let syntax = err_of(cmd("EVAL").arg("return (").arg(0).query(&mut c));
+    assert!(syntax.starts_with("ERR Error compiling script"), "{syntax}");
+}
+
+#[test]
+fn functions_load_call_list_and_go() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let library = "#!lua name=counters\n\
+        redis.register_function('bump', function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end)\n\
+        redis.register_function{function_name='peek', callback=function(keys) return redis.call('GET', keys[1]) end, flags={'no-writes'}}";
+    assert_eq!(cmd("FUNCTION").arg("LOAD").arg(library).query::<String>(&mut c).unwrap(), "counters");
+    let again = err_of(cmd("FUNCTION").arg("LOAD").arg(library).query(&mut c));
+    assert!(again.contains("already exists"), "{again}");
+    assert_eq!(cmd("FCALL").arg("bump").arg(1).arg("hits").arg(3).query::<i64>(&mut c).unwrap(), 3);
+    assert_eq!(cmd("FCALL_RO").arg("PEEK").arg(1).arg("hits").query::<String>(&mut c).unwrap(), "3");
+    let write_ro = err_of(cmd("FCALL_RO").arg("bump").arg(1).arg("hits").arg(1).query(&mut c));
+    assert!(write_ro.contains("write flag"), "{write_ro}");
+    let listed: redis::Value = cmd("FUNCTION").arg("LIST").query(&mut c).unwrap();
+    assert!(format!("{listed:?}").contains("peek"), "{listed:?}");
+    let () = cmd("FUNCTION").arg("DELETE").arg("counters").query(&mut c).unwrap();
+    let gone = err_of(cmd("FCALL").arg("bump").arg(1).arg("hits").arg(1).query(&mut c));
+    assert_eq!(gone, "ERR Function not found");
+    let bad = err_of(cmd("FUNCTION").arg("LOAD").arg("#!lua name=bad\nreturn 1").query(&mut c));
+    assert_eq!(bad, "ERR No functions registered");
+}
+
+/// A script past busy-reply-threshold: others get -BUSY (not a hang), SCRIPT
+/// KILL stops it, and the server answers again.
+#[test]
+fn a_busy_script_answers_busy_and_is_killed() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let () = cmd("CONFIG").arg("SET").arg("busy-reply-threshold").arg(100).query(&mut c).unwrap();
+    let mut runner = n.conn();
+    let running = std::thread::spawn(move || err_of(cmd("EVAL").arg("while true do end").arg(0).query(&mut runner)));
+    let mut other = n.conn();
+    other.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    wait_until("another client is answered BUSY", || {
+        err_of(cmd("PING").query(&mut other)).starts_with("BUSY Redis is busy running a script")
+    });
+    let () = cmd("SCRIPT").arg("KILL").query(&mut other).unwrap();
+    let killed = running.join().unwrap();
+    assert!(killed.contains("Script killed by user with SCRIPT KILL"), "{killed}");
+    assert_eq!(cmd("PING").query::<String>(&mut other).unwrap(), "PONG");
+    let not_busy = err_of(cmd("SCRIPT").arg("KILL").query(&mut other));
+    assert!(not_busy.starts_with("NOTBUSY"), "{not_busy}");
+}
+
+/// A script's writes reach replicas as its effects, in one transaction;
+/// FUNCTION LOAD reaches them as itself. redis-server as the replica when
+/// installed, else ours.
+#[test]
+fn scripts_and_functions_replicate() {
+    let primary = Node::start();
+    let mut p = primary.conn();
+    let dir = temp_dir("scripts-repl");
+    let (_theirs, _ours, mut r) = match tool("redis-server") {
+        Some(path) => {
+            let server = RedisServer::start_with(&path, &dir, &["--replicaof", "127.0.0.1", &primary.port.to_string()]);
+            let con = server.try_conn().expect("connect");
+            (Some(server), None, con)
+        }
+        None => {
+            let node = Node::start_with(&["--replicaof", &format!("127.0.0.1 {}", primary.port)]);
+            let con = node.conn();
+            (None, Some(node), con)
+        }
+    };
+    link_up(&mut r);
+    let script = "redis.call('SET', KEYS[1], ARGV[1]); redis.call('INCR', KEYS[2]); return redis.call('TIME')[1]";
+    let _: String = cmd("EVAL").arg(script).arg(2).arg("a").arg("n").arg("x").query(&mut p).unwrap();
+    let library = "#!lua name=lib\nredis.register_function('setit', function(keys, args) return redis.call('SET', keys[1], args[1]) end)";
+    let _: String = cmd("FUNCTION").arg("LOAD").arg(library).query(&mut p).unwrap();
+    let () = cmd("FCALL").arg("setit").arg(1).arg("b").arg("y").query(&mut p).unwrap();
+    assert_eq!(cmd("WAIT").arg(1).arg(5000).query::<i64>(&mut p).unwrap(), 1);
+    wait_until("the replica has the script's effects", || {
+        cmd("MGET").arg("a").arg("n").arg("b").query::<Vec<Option<String>>>(&mut r).unwrap_or_default()
+            == vec![Some("x".to_owned()), Some("1".to_owned()), Some("y".to_owned())]
+    });
+    let listed: redis::Value = cmd("FUNCTION").arg("LIST").query(&mut r).unwrap();
+    assert!(format!("{listed:?}").contains("setit"), "the library reached the replica: {listed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
