@@ -106,6 +106,8 @@ pub struct Live {
     pub replica_serve_stale_data: AtomicBool,
     /// Milliseconds a script runs before other clients are answered `-BUSY`.
     pub busy_reply_threshold: AtomicU64,
+    /// Values of the parameters that change nothing here (`knobs`).
+    pub knobs: RwLock<std::collections::HashMap<&'static str, String>>,
     pub port: AtomicUsize,
     pub bind: String,
     pub databases: usize,
@@ -129,6 +131,7 @@ impl Live {
             repl_ping_replica_period: AtomicU64::new(10),
             replica_serve_stale_data: AtomicBool::new(true),
             busy_reply_threshold: AtomicU64::new(5000),
+            knobs: RwLock::new(crate::knobs::KNOBS.iter().map(|k| (k.name, k.default.to_owned())).collect()),
             port: AtomicUsize::new(f.port as usize),
             bind: f.bind.clone(),
             databases: f.databases as usize,

@@ -19,7 +19,8 @@
 //! - `keyspace`: sharded databases, expiry, eviction, memory accounting, the clock
 //! - `resp`: bytes ⇄ requests and replies (RESP2/RESP3, inline commands)
 //! - `config` (flags and live settings), `glob` (patterns), `rand`
-//!   (sampling, ids), `sync` (locks through poison): leaves
+//!   (sampling, ids), `sync` (locks through poison), `knobs` (encoding
+//!   parameters we accept and report): leaves
 
 pub mod blocking;
 pub mod clients;
@@ -29,6 +30,7 @@ pub mod connection;
 pub mod glob;
 pub mod info;
 pub mod keyspace;
+pub mod knobs;
 pub mod params;
 pub mod pause;
 pub mod persistence;

@@ -9,7 +9,7 @@ use crate::server::Server;
 
 pub fn all(s: &Server) -> Vec<(&'static str, String)> {
     let l = s.live();
-    vec![
+    let mut params = vec![
         ("maxmemory", l.maxmemory.load(Ordering::Relaxed).to_string()),
         ("maxmemory-policy", s.keyspace().policy().name().to_string()),
         ("maxmemory-samples", l.maxmemory_samples.load(Ordering::Relaxed).to_string()),
@@ -40,7 +40,16 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("lfu-log-factor", "10".into()),
         ("lfu-decay-time", "1".into()),
         ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into()),
-    ]
+    ];
+    let knobs = sync::read(&l.knobs);
+    for knob in crate::knobs::KNOBS {
+        let value = knobs.get(knob.name).cloned().unwrap_or_else(|| knob.default.to_owned());
+        if let Some(alias) = knob.alias {
+            params.push((alias, value.clone()));
+        }
+        params.push((knob.name, value));
+    }
+    params
 }
 
 /// Why CONFIG SET refused a parameter, worded as redis-server words it.
@@ -128,6 +137,11 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         "save" if v.trim().is_empty() => {}
         "appendonly" if v.eq_ignore_ascii_case("no") => {}
         "save" | "appendonly" => return Err(bad(&name, "automatic save points and AOF are not supported yet; use SAVE or BGSAVE")),
+        knob if crate::knobs::find(knob).is_some() => {
+            let knob = crate::knobs::find(knob).ok_or_else(|| Error::Unknown(name.clone()))?;
+            let value = knob.check(&v).map_err(|why| bad(&name, &why))?;
+            sync::write(&l.knobs).insert(knob.name, value);
+        }
         _ if all(s).iter().any(|(n, _)| *n == name) => return Err(bad(&name, "can't set immutable config")),
         _ => return Err(Error::Unknown(name)),
     }

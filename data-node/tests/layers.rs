@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Lowest first; a module may use any module of an earlier row.
 const LAYERS: &[&[&str]] = &[
-    &["sync", "rand", "glob", "resp"],
+    &["sync", "rand", "glob", "resp", "knobs"],
     &["keyspace"],
     &["rdb", "config", "pause"],
     &["replication", "clients", "slowlog", "persistence", "pubsub", "blocking", "scripts"],

@@ -19,6 +19,16 @@ pub fn int(b: &[u8]) -> Result<i64, Error> {
     parse_i64(b).ok_or(Error::from(NOT_INT))
 }
 
+/// The count of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER: negative means
+/// "with repeats"; with pairs (WITHVALUES, WITHSCORES) its double must fit.
+pub fn random_count(b: &[u8], pairs: bool) -> Result<i64, Error> {
+    let n = int(b)?;
+    if n == i64::MIN || (pairs && n.unsigned_abs() > (i64::MAX / 2) as u64) {
+        return Err("ERR value is out of range".into());
+    }
+    Ok(n)
+}
+
 /// Parses a float as Redis's strtold-based checks do: finite or ±inf, no NaN.
 pub fn parse_f64(b: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(b).ok()?;

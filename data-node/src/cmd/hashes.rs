@@ -212,14 +212,14 @@ fn hscan(ctx: &mut Ctx) -> CmdResult {
 
 fn hrandfield(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
-    let count = match ctx.args.get(2) {
-        None => None,
-        Some(c) => Some(int(c)?),
-    };
     let with_values = match ctx.args.get(3) {
         None => false,
         Some(a) if eq(a, "withvalues") && ctx.argc() == 4 => true,
         Some(_) => return Err(SYNTAX.into()),
+    };
+    let count = match ctx.args.get(2) {
+        None => None,
+        Some(c) => Some(super::args::random_count(c, with_values)?),
     };
     let (ks, out) = ctx.parts();
     let h = read_hash(ks, db, key)?;

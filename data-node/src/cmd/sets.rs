@@ -134,7 +134,7 @@ fn srandmember(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
     let count = match ctx.args.get(2) {
         None => None,
-        Some(c) => Some(int(c)?),
+        Some(c) => Some(super::args::random_count(c, false)?),
     };
     if ctx.argc() > 3 {
         return Err(super::error::SYNTAX.into());

@@ -5,7 +5,7 @@ mod pops;
 mod ranges;
 
 use crate::cmd::Ctx;
-use crate::cmd::args::{eq, float, int};
+use crate::cmd::args::{eq, float};
 use crate::cmd::error::{CmdResult, SYNTAX};
 use crate::cmd::hashes::pick_random;
 use crate::cmd::keys::{ScanOpts, parse_cursor};
@@ -205,14 +205,14 @@ fn zcard(ctx: &mut Ctx) -> CmdResult {
 
 fn zrandmember(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
-    let count = match ctx.args.get(2) {
-        None => None,
-        Some(c) => Some(int(c)?),
-    };
     let withscores = match ctx.args.get(3) {
         None => false,
         Some(a) if eq(a, "withscores") && ctx.argc() == 4 => true,
         Some(_) => return Err(SYNTAX.into()),
+    };
+    let count = match ctx.args.get(2) {
+        None => None,
+        Some(c) => Some(super::args::random_count(c, withscores)?),
     };
     let (ks, out) = ctx.parts();
     let all: Vec<(&SmallBytes, f64)> = read_zset(ks, db, key)?.map(|z| z.iter().collect()).unwrap_or_default();
