@@ -29,6 +29,15 @@ fn main() -> std::process::ExitCode {
                 Ok(loaded) => {
                     eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
                     server.persistence().loaded(loaded.keys);
+                    let libraries = data_node::cmd::scripting::install(
+                        server.scripts(),
+                        &loaded.functions,
+                        data_node::cmd::scripting::Restore::Flush,
+                    );
+                    if let Err(e) = libraries {
+                        eprintln!("data-node: cannot load the function libraries of {}: {e}", rdb.display());
+                        return std::process::ExitCode::FAILURE;
+                    }
                     if let Some((replid, offset)) = loaded.replication {
                         server.replication().adopt_history(replid, offset);
                     }
@@ -61,7 +70,12 @@ fn main() -> std::process::ExitCode {
                 // it and its replicas continue with a partial resync.
                 if let Some((replid, offset)) = server.replication().history() {
                     let rdb = server.live().rdb_path();
-                    match data_node::rdb::save_with_replication(server.keyspace(), &rdb, Some((&replid, offset))) {
+                    match data_node::rdb::save_with_replication(
+                        server.keyspace(),
+                        &rdb,
+                        Some((&replid, offset)),
+                        &server.scripts().library_codes(),
+                    ) {
                         Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),
                         Err(e) => eprintln!("data-node: saving {} failed: {e}", rdb.display()),
                     }

@@ -26,8 +26,8 @@ impl Persistence {
     }
 
     /// Saves the keyspace to `path`, recording the outcome.
-    pub fn save(&self, keyspace: &Keyspace, path: &Path) -> Result<usize, RdbError> {
-        let result = crate::rdb::save(keyspace, path);
+    pub fn save(&self, keyspace: &Keyspace, path: &Path, functions: &[Vec<u8>]) -> Result<usize, RdbError> {
+        let result = crate::rdb::save(keyspace, path, functions);
         self.last_save_ok.store(result.is_ok(), Ordering::Relaxed);
         if result.is_ok() {
             self.last_save.store(keyspace.now_ms() / 1000, Ordering::Relaxed);

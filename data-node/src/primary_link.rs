@@ -41,6 +41,8 @@ pub enum LinkError {
     NeedsPassword,
     #[error("{command} answered {answer}")]
     Refused { command: String, answer: String },
+    #[error("the snapshot's function libraries: {0}")]
+    Libraries(String),
     #[error("bad snapshot header {0}")]
     BadSnapshot(String),
     #[error("loading the snapshot: {0}")]
@@ -250,7 +252,9 @@ fn load_snapshot(server: &Server, rdb: &[u8]) -> Result<()> {
         all.flush_db(db);
     }
     drop(all);
-    crate::rdb::load_bytes(server.keyspace(), rdb).map(|_| ()).map_err(LinkError::Load)
+    let loaded = crate::rdb::load_bytes(server.keyspace(), rdb).map_err(LinkError::Load)?;
+    crate::cmd::scripting::install(server.scripts(), &loaded.functions, crate::cmd::scripting::Restore::Flush)
+        .map_err(LinkError::Libraries)
 }
 
 async fn apply_stream(

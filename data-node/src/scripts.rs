@@ -86,6 +86,11 @@ impl Scripts {
         lock(&self.bodies).len()
     }
 
+    /// Each library's code, as RDB snapshots and FUNCTION DUMP hold them.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        lock(&self.libraries).values().map(|l| l.code.clone()).collect()
+    }
+
     pub fn libraries(&self) -> Vec<Library> {
         lock(&self.libraries).values().cloned().collect()
     }
@@ -148,17 +153,20 @@ impl Scripts {
 
     /// SCRIPT KILL (`function: false`) or FUNCTION KILL: asks the running
     /// script to stop at its next hook.
-    pub fn request_kill(&self, function: bool) -> Result<(), &'static str> {
+    pub fn request_kill(&self, function: bool) -> Result<(), String> {
         let running = lock(&self.running);
         let Some(running) = running.as_ref() else {
-            return Err("NOTBUSY No scripts in execution right now.");
+            return Err("NOTBUSY No scripts in execution right now.".into());
         };
         if running.is_function != function {
-            return Err("NOTBUSY No scripts in execution right now.");
+            let (what, kill) = if running.is_function { ("function", "FUNCTION") } else { ("script", "SCRIPT") };
+            return Err(format!(
+                "BUSY Redis is busy running a {what}. You can only call {kill} KILL or SHUTDOWN NOSAVE."
+            ));
         }
         if running.wrote {
             return Err(
-                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into(),
             );
         }
         self.kill.store(true, Ordering::Release);

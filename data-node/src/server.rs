@@ -161,7 +161,7 @@ impl Server {
 
     /// Saves the keyspace to its RDB file (SAVE, BGSAVE).
     pub fn save(&self) -> Result<usize, crate::rdb::RdbError> {
-        self.persistence.save(&self.keyspace, &self.live.rdb_path())
+        self.persistence.save(&self.keyspace, &self.live.rdb_path(), &self.scripts.library_codes())
     }
 
     /// Called on every server tick (100 ms).

@@ -14,7 +14,7 @@ mod persistence;
 mod propagate;
 mod pubsub;
 mod replication;
-mod scripting;
+pub mod scripting;
 mod server;
 mod sets;
 pub mod spec;
@@ -274,6 +274,9 @@ fn may_write(spec: &Spec, session: &Session) -> bool {
 }
 
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
+    if spec.locks_all() {
+        return Some(server.keyspace().lock_all());
+    }
     match spec.keys {
         Keys::None => None,
         Keys::All => Some(server.keyspace().lock_all()),

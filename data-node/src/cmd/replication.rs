@@ -128,7 +128,8 @@ fn attach(ctx: &mut Ctx, replid: Option<&[u8]>, from: Option<&[u8]>, announce: b
     let (preamble, attached) = match partial {
         Some(found) => found,
         None => {
-            let (mut preamble, attached) = server.replication().attach_full(server.keyspace(), id, addr, port);
+            let (mut preamble, attached) =
+                server.replication().attach_full(server.keyspace(), &server.scripts().library_codes(), id, addr, port);
             if !announce {
                 // SYNC: the snapshot without the +FULLRESYNC line.
                 let line = preamble.iter().position(|b| *b == b'\n').map_or(0, |p| p + 1);

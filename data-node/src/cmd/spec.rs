@@ -31,6 +31,8 @@ pub mod flag {
     pub const NOSCRIPT: u32 = 1 << 14;
     /// Runs while a script is busy instead of answering `-BUSY`.
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Holds every shard, whatever keys it declares (scripts may touch others).
+    pub const EVERY_SHARD: u32 = 1 << 16;
 }
 
 /// Where a command's keys are, as Redis's COMMAND INFO describes them.
@@ -64,6 +66,11 @@ pub struct Spec {
 impl Spec {
     pub fn has(&self, f: u32) -> bool {
         self.flags & f != 0
+    }
+
+    /// Whether running it takes every shard's lock.
+    pub fn locks_all(&self) -> bool {
+        matches!(self.keys, Keys::All) || self.has(flag::EVERY_SHARD)
     }
 
     /// Positions of the keys in `args`; it never fails, bad numkeys give none.

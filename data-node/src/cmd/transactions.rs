@@ -5,7 +5,7 @@
 //! no other client sees a transaction half-done.
 
 use super::error::CmdResult;
-use super::spec::{Keys, NO_KEYS, Spec, flag::*, spec};
+use super::spec::{NO_KEYS, Spec, flag::*, spec};
 use super::{Ctx, lookup, run_locked, write_error};
 use crate::keyspace::Locked;
 
@@ -91,7 +91,7 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     let server = ctx.server;
     let argvs: Vec<Vec<&[u8]>> = queue.iter().map(|c| c.iter().map(|a| a.as_slice()).collect()).collect();
     let specs: Vec<&'static Spec> = argvs.iter().filter_map(|a| lookup(a[0])).collect();
-    let whole = specs.iter().any(|s| matches!(s.keys, Keys::All));
+    let whole = specs.iter().any(|s| s.locks_all());
     let mut keys: Vec<&[u8]> = ctx.session.watched.iter().map(|(_, k, _, _)| k.as_slice()).collect();
     for (spec, args) in specs.iter().zip(&argvs) {
         keys.extend(spec.key_positions(args).into_iter().map(|i| args[i]));

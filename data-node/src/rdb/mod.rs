@@ -27,6 +27,10 @@ pub(crate) mod opcode {
     pub const EOF: u8 = 0xff;
     pub const IDLE: u8 = 0xf8;
     pub const FREQ: u8 = 0xf7;
+    /// A function library's code (RDB_OPCODE_FUNCTION2, Redis 7.0).
+    pub const FUNCTION2: u8 = 0xf5;
+    /// Redis 7.0's release candidates' library format: refused.
+    pub const FUNCTION_PRE_GA: u8 = 0xf6;
 }
 
 pub(crate) mod kind {
@@ -70,20 +74,28 @@ impl From<std::io::Error> for RdbError {
 pub struct Loaded {
     pub keys: usize,
     pub replication: Option<(String, u64)>,
+    /// The code of each function library the file holds.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Writes the keyspace to `path` through a temporary file and a rename, so a
 /// crash mid-save leaves the previous file whole. Returns the keys written.
-pub fn save(ks: &Keyspace, path: &Path) -> Result<usize, RdbError> {
-    save_with_replication(ks, path, None)
+/// `functions` are the function libraries' code, saved before the keys.
+pub fn save(ks: &Keyspace, path: &Path, functions: &[Vec<u8>]) -> Result<usize, RdbError> {
+    save_with_replication(ks, path, None, functions)
 }
 
 /// `save`, recording the replication id and offset the data stands at.
-pub fn save_with_replication(ks: &Keyspace, path: &Path, replication: Option<(&str, u64)>) -> Result<usize, RdbError> {
+pub fn save_with_replication(
+    ks: &Keyspace,
+    path: &Path,
+    replication: Option<(&str, u64)>,
+    functions: &[Vec<u8>],
+) -> Result<usize, RdbError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let file = std::fs::File::create(&tmp)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-    let written = write::dump(ks, replication, &mut out)?;
+    let written = write::dump(ks, replication, functions, &mut out)?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -91,8 +103,23 @@ pub fn save_with_replication(ks: &Keyspace, path: &Path, replication: Option<(&s
 }
 
 /// The snapshot a full resynchronisation sends; the caller holds every shard.
-pub fn dump_locked(all: &mut crate::keyspace::Locked, out: &mut Vec<u8>) -> std::io::Result<usize> {
-    write::dump_locked(all, out)
+pub fn dump_locked(
+    all: &mut crate::keyspace::Locked,
+    functions: &[Vec<u8>],
+    out: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    write::dump_locked(all, functions, out)
+}
+
+/// FUNCTION DUMP's payload: each library as in an RDB, then the RDB
+/// version and a CRC-64, as redis-server makes it.
+pub fn function_payload(functions: &[Vec<u8>]) -> Vec<u8> {
+    write::function_payload(functions)
+}
+
+/// The libraries of a FUNCTION RESTORE payload, or why it is refused.
+pub fn read_function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
+    read::function_payload(payload)
 }
 
 /// Loads an RDB held in memory (a primary's snapshot).

@@ -293,6 +293,7 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
     let now = ks.now_ms();
     let (mut db, mut expires_at, mut loaded) = (0usize, 0u64, 0usize);
     let (mut repl_id, mut repl_offset) = (None, None);
+    let mut functions = Vec::new();
     loop {
         let op = input.byte()?;
         match op {
@@ -305,7 +306,7 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
                     }
                 }
                 let replication = repl_id.zip(repl_offset);
-                return Ok(super::Loaded { keys: loaded, replication });
+                return Ok(super::Loaded { keys: loaded, replication, functions });
             }
             opcode::AUX => {
                 let (name, value) = (input.string()?, input.string()?);
@@ -315,6 +316,10 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
                     b"repl-offset" => repl_offset = text.parse::<u64>().ok(),
                     _ => {}
                 }
+            }
+            opcode::FUNCTION2 => functions.push(input.string()?),
+            opcode::FUNCTION_PRE_GA => {
+                return bad("function libraries of Redis 7.0's release candidates are not supported");
             }
             opcode::RESIZEDB => {
                 input.len()?;
@@ -347,6 +352,28 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
     }
 }
 
+/// FUNCTION RESTORE's payload: libraries, then the RDB version and a CRC-64.
+pub fn function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if payload.len() < 10 {
+        return bad("payload version or checksum are wrong");
+    }
+    let (body, footer) = payload.split_at(payload.len() - 10);
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    let stored = u64::from_le_bytes(footer[2..].try_into().unwrap_or_default());
+    if u32::from(version) > super::VERSION || stored != crc64::update(0, &payload[..payload.len() - 8]) {
+        return bad("payload version or checksum are wrong");
+    }
+    let mut input = Input { bytes: body, at: 0 };
+    let mut functions = Vec::new();
+    while input.at < body.len() {
+        match input.byte()? {
+            opcode::FUNCTION2 => functions.push(input.string()?),
+            _ => return bad("given type is not a function"),
+        }
+    }
+    Ok(functions)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,7 +382,7 @@ mod tests {
     fn corrupt_input_is_an_error_not_a_panic() {
         let ks = Keyspace::new(16);
         let mut good = Vec::new();
-        crate::rdb::write::dump(&ks, None, &mut good).expect("dump");
+        crate::rdb::write::dump(&ks, None, &[], &mut good).expect("dump");
         assert_eq!(load(&ks, &good).expect("empty dump loads").keys, 0);
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..2000 {

@@ -94,9 +94,11 @@ impl<W: Write> Out<'_, W> {
 
 /// Writes every live key; returns how many. `sizes` are (keys, volatile)
 /// per database; `visit(db, f)` calls `f` with each live entry of `db`.
+#[allow(clippy::too_many_arguments)]
 fn dump_with<W: Write>(
     now_ms: u64,
     replication: Option<(&str, u64)>,
+    functions: &[Vec<u8>],
     used_memory: usize,
     sizes: Vec<(usize, usize)>,
     mut visit: impl FnMut(usize, &mut dyn FnMut(&Entry)),
@@ -114,6 +116,10 @@ fn dump_with<W: Write>(
         // records it: a restarted replica continues from here (PSYNC).
         out.aux("repl-id", id)?;
         out.aux("repl-offset", &offset.to_string())?;
+    }
+    for code in functions {
+        out.byte(opcode::FUNCTION2)?;
+        out.string(code)?;
     }
     let mut written = 0;
     for (db, (keys, volatile)) in sizes.into_iter().enumerate() {
@@ -146,13 +152,33 @@ fn dump_with<W: Write>(
 }
 
 /// The whole keyspace, one shard locked at a time.
-pub fn dump<W: Write>(ks: &Keyspace, replication: Option<(&str, u64)>, w: &mut W) -> std::io::Result<usize> {
+pub fn dump<W: Write>(
+    ks: &Keyspace,
+    replication: Option<(&str, u64)>,
+    functions: &[Vec<u8>],
+    w: &mut W,
+) -> std::io::Result<usize> {
     let sizes = ks.db_sizes().into_iter().map(|(keys, volatile, _)| (keys, volatile)).collect();
-    dump_with(ks.now_ms(), replication, ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
+    dump_with(ks.now_ms(), replication, functions, ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
 }
 
 /// A point-in-time snapshot: the caller holds every shard.
-pub fn dump_locked<W: Write>(all: &mut Locked, w: &mut W) -> std::io::Result<usize> {
+pub fn dump_locked<W: Write>(all: &mut Locked, functions: &[Vec<u8>], w: &mut W) -> std::io::Result<usize> {
     let sizes = (0..all.databases()).map(|db| (all.dbsize(db), 0)).collect();
-    dump_with(all.now(), None, 0, sizes, |db, f| all.visit_db(db, f), w)
+    dump_with(all.now(), None, functions, 0, sizes, |db, f| all.visit_db(db, f), w)
+}
+
+/// Each library as an RDB holds it, then the RDB version (2 bytes) and the
+/// CRC-64 of all before it (8 bytes), little-endian: FUNCTION DUMP's payload.
+pub fn function_payload(functions: &[Vec<u8>]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    let mut out = Out { inner: &mut payload, crc: 0 };
+    for code in functions {
+        // Writing to memory cannot fail.
+        let _ = out.byte(opcode::FUNCTION2).and_then(|()| out.string(code));
+    }
+    let _ = out.raw(&(VERSION as u16).to_le_bytes());
+    let crc = out.crc;
+    payload.extend_from_slice(&crc.to_le_bytes());
+    payload
 }

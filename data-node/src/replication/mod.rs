@@ -138,11 +138,19 @@ impl Replication {
     /// PSYNC that needs everything: the snapshot and the stream from the
     /// offset it was taken at. Every shard is held while the snapshot is
     /// written, so no write falls between the two.
-    pub fn attach_full(&self, keyspace: &Keyspace, id: u64, addr: String, port: u16) -> (Vec<u8>, Attached) {
+    /// `functions` are the function libraries' code, sent with the keys.
+    pub fn attach_full(
+        &self,
+        keyspace: &Keyspace,
+        functions: &[Vec<u8>],
+        id: u64,
+        addr: String,
+        port: u16,
+    ) -> (Vec<u8>, Attached) {
         let mut all = keyspace.lock_all();
         let mut rdb = Vec::new();
         // Writing to memory cannot fail.
-        let _ = crate::rdb::dump_locked(&mut all, &mut rdb);
+        let _ = crate::rdb::dump_locked(&mut all, functions, &mut rdb);
         let mut feed = lock(&self.feed);
         let attached = feed.attach(id, addr, port, keyspace.now_ms());
         self.active.store(true, Ordering::Release);

@@ -89,7 +89,7 @@ impl Harness {
 
     /// Attaches a replica to this primary; what it is sent is read with `sent`.
     pub fn attach_replica(&self) -> Attached {
-        self.server.replication().attach_full(self.server.keyspace(), 999, "127.0.0.1:2".into(), 2).1
+        self.server.replication().attach_full(self.server.keyspace(), &[], 999, "127.0.0.1:2".into(), 2).1
     }
 }
 

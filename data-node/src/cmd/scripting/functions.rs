@@ -48,8 +48,22 @@ pub fn function(ctx: &mut Ctx) -> CmdResult {
     } else if eq(sub, "kill") && ctx.argc() == 2 {
         scripts.request_kill(true)?;
         ctx.out.ok();
-    } else if (eq(sub, "dump") && ctx.argc() == 2) || (eq(sub, "restore") && ctx.argc() >= 3) {
-        return Err("ERR FUNCTION DUMP and RESTORE are not supported yet: load libraries with FUNCTION LOAD".into());
+    } else if eq(sub, "dump") && ctx.argc() == 2 {
+        ctx.out.bulk(&crate::rdb::function_payload(&scripts.library_codes()));
+    } else if eq(sub, "restore") && (3..=4).contains(&ctx.argc()) {
+        let policy = match ctx.args.get(3) {
+            None => library::Restore::Append,
+            Some(p) if eq(p, "append") => library::Restore::Append,
+            Some(p) if eq(p, "replace") => library::Restore::Replace,
+            Some(p) if eq(p, "flush") => library::Restore::Flush,
+            Some(_) => {
+                return Err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.".into());
+            }
+        };
+        let codes = crate::rdb::read_function_payload(ctx.arg(2)).map_err(|e| format!("ERR {e}"))?;
+        library::install(scripts, &codes, policy)?;
+        replicate(ctx);
+        ctx.out.ok();
     } else if eq(sub, "help") && ctx.argc() == 2 {
         let lines = [
             "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

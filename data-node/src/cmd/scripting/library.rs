@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use mlua::{Function, Lua, Table, Value};
+use mlua::{Function, HookTriggers, Lua, Table, Value, VmState};
 
 use super::vm::{Vm, compile, shebang};
 use crate::scripts::{FunctionInfo, Library, Scripts};
@@ -43,6 +43,9 @@ fn valid_name(name: &str) -> bool {
 /// `{function_name=, callback=, flags=, description=}`.
 fn registration(args: mlua::MultiValue) -> mlua::Result<(FunctionInfo, Function)> {
     let bad = |why: &str| mlua::Error::runtime(why.to_owned());
+    if args.len() > 2 {
+        return Err(bad("wrong number of arguments to redis.register_function"));
+    }
     let mut args = args.into_iter();
     match (args.next(), args.next()) {
         (Some(Value::String(name)), Some(Value::Function(callback))) => {
@@ -81,6 +84,11 @@ fn registration(args: mlua::MultiValue) -> mlua::Result<(FunctionInfo, Function)
             let callback = callback.ok_or_else(|| bad("redis.register_function must get a callback argument"))?;
             Ok((FunctionInfo { name, description, flags }, callback))
         }
+        (Some(Value::String(_)), Some(_)) => Err(bad("second argument to redis.register_function must be a function")),
+        (Some(_), Some(_)) => Err(bad("first argument to redis.register_function must be a string")),
+        (Some(_), None) => Err(bad(
+            "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).",
+        )),
         _ => Err(bad("wrong number of arguments to redis.register_function")),
     }
 }
@@ -101,6 +109,15 @@ fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, 
     let chunk = compile(lua, code, "@user_function").map_err(|e| format!("ERR Error compiling function: {e}"))?;
     let redis: Table = lua.globals().raw_get("redis").map_err(|e| format!("ERR {e}"))?;
     let registered = RefCell::new(Vec::new());
+    // A library's code runs once at load: a loop there must not hang the node.
+    let started = std::time::Instant::now();
+    lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
+        if started.elapsed() > LOAD_TIMEOUT {
+            return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+        }
+        Ok(VmState::Continue)
+    })
+    .map_err(|e| format!("ERR {e}"))?;
     let result = lua.scope(|scope| {
         let register = scope.create_function(|_, args: mlua::MultiValue| {
             let (info, callback) = registration(args)?;
@@ -119,13 +136,9 @@ fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, 
         redis.raw_set("register_function", Value::Nil)?;
         outcome
     });
+    lua.remove_hook();
     if let Err(e) = result {
-        let message = match e {
-            mlua::Error::CallbackError { cause, .. } => cause.to_string(),
-            other => other.to_string(),
-        };
-        let message = message.lines().next().unwrap_or("").to_owned();
-        return Err(format!("ERR Error registering functions: {message}"));
+        return Err(format!("ERR Error registering functions: {}", message_of(&e)));
     }
     let registered = registered.into_inner();
     if registered.is_empty() {
@@ -133,6 +146,18 @@ fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, 
     }
     let _ = name;
     Ok(registered)
+}
+
+/// How long a library's code may run when it is loaded, as in Redis.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A Lua error's own words, without mlua's "runtime error: " or traceback.
+fn message_of(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::CallbackError { cause, .. } => message_of(cause),
+        mlua::Error::RuntimeError(message) => message.lines().next().unwrap_or("").to_owned(),
+        other => other.to_string().lines().next().unwrap_or("").to_owned(),
+    }
 }
 
 /// FUNCTION LOAD: checks the library in a fresh VM and returns it, or why not.
@@ -162,6 +187,28 @@ pub fn add(
         }
     }
     libraries.insert(library.name.clone(), library);
+    Ok(())
+}
+
+/// How FUNCTION RESTORE treats the libraries already here.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Restore {
+    /// Refuse if one of the restored libraries exists (the default).
+    Append,
+    /// Restored libraries replace those of their names.
+    Replace,
+    /// All libraries here go first.
+    Flush,
+}
+
+/// Installs libraries from their code (an RDB, a full sync, FUNCTION
+/// RESTORE): all of them, checked first, or none.
+pub fn install(scripts: &Scripts, codes: &[Vec<u8>], policy: Restore) -> Result<(), String> {
+    let mut libraries = if policy == Restore::Flush { Default::default() } else { scripts.library_map() };
+    for code in codes {
+        add(&mut libraries, check(code)?, policy == Restore::Replace)?;
+    }
+    scripts.set_libraries(libraries);
     Ok(())
 }
 

@@ -18,18 +18,21 @@ use super::Ctx;
 use super::args::eq;
 use super::error::{CmdResult, Error};
 use super::spec::{Keys, NO_KEYS, Spec, flag::*, spec};
+pub use library::{Restore, install};
 use run::{Target, keys_and_args};
 
-/// Scripts lock every shard: they may touch keys they did not declare.
-const EVERY_KEY: Keys = Keys::All;
+/// The declared keys: numkeys at 2, then the keys.
+const DECLARED: Keys = Keys::NumKeys { at: 2, dest: 0 };
+/// Scripts hold every shard: they may touch keys they did not declare.
+const SCRIPT: u32 = NOSCRIPT | STALE | EVERY_SHARD;
 
 pub const COMMANDS: &[Spec] = &[
-    spec!("eval", -3, NOSCRIPT | MAY_REPLICATE | STALE, EVERY_KEY, eval),
-    spec!("evalsha", -3, NOSCRIPT | MAY_REPLICATE | STALE, EVERY_KEY, evalsha),
-    spec!("eval_ro", -3, NOSCRIPT | READONLY | STALE, EVERY_KEY, eval_ro),
-    spec!("evalsha_ro", -3, NOSCRIPT | READONLY | STALE, EVERY_KEY, evalsha_ro),
-    spec!("fcall", -3, NOSCRIPT | MAY_REPLICATE | STALE, EVERY_KEY, fcall),
-    spec!("fcall_ro", -3, NOSCRIPT | READONLY | STALE, EVERY_KEY, fcall_ro),
+    spec!("eval", -3, SCRIPT | MAY_REPLICATE, DECLARED, eval),
+    spec!("evalsha", -3, SCRIPT | MAY_REPLICATE, DECLARED, evalsha),
+    spec!("eval_ro", -3, SCRIPT | READONLY, DECLARED, eval_ro),
+    spec!("evalsha_ro", -3, SCRIPT | READONLY, DECLARED, evalsha_ro),
+    spec!("fcall", -3, SCRIPT | MAY_REPLICATE, DECLARED, fcall),
+    spec!("fcall_ro", -3, SCRIPT | READONLY, DECLARED, fcall_ro),
     spec!("script", -2, NOSCRIPT | ALLOW_BUSY | STALE, NO_KEYS, script),
     spec!("function", -2, NOSCRIPT | ALLOW_BUSY | STALE, NO_KEYS, function),
 ];

@@ -1,6 +1,6 @@
 //! Running a script or a function: the keys and arguments, the `redis`
 //! table's per-run functions, a hook that stops a killed script, the reply.
-//! The dispatcher locked every shard (the specs say `Keys::All`), so no
+//! The dispatcher locked every shard (the specs say `EVERY_SHARD`), so no
 //! other client sees a script half done, whichever keys it touches.
 
 use std::cell::RefCell;
@@ -77,8 +77,9 @@ pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_o
     });
     let out = &mut *ctx.out;
     let resp3 = out.resp3;
-    let outcome = with_vm(server.scripts(), |vm| in_vm(vm, &bridge, server, &target, keys, argv, resp3))
-        .and_then(|result| result);
+    let outcome = off_the_runtime(|| {
+        with_vm(server.scripts(), |vm| in_vm(vm, &bridge, server, &target, keys, argv, resp3)).and_then(|r| r)
+    });
     let mut bridge = bridge.into_inner();
     bridge.finish();
     bridge.session.db = db;
@@ -95,6 +96,18 @@ pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_o
         }
         Ok(Reply::Error(message)) => Err(format!("{message} script: {}", target.name()).into()),
         Err(message) => Err(message.into()),
+    }
+}
+
+/// Runs `f`, which may take long (a script), telling a multi-thread tokio
+/// runtime first: the connections queued on this worker move to another,
+/// so they are answered (`-BUSY`, SCRIPT KILL) while it runs.
+fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
