@@ -188,3 +188,55 @@ fn object_and_memory() {
     assert!(big > small + 90, "{small} {big}");
     assert_eq!(cmd("MEMORY").arg("USAGE").arg("none").query::<Option<i64>>(&mut c).unwrap(), None);
 }
+
+#[test]
+fn bitmaps_set_count_find_and_combine() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let int = |c: &mut redis::Connection, args: &[&str]| -> i64 {
+        let mut command = cmd(args[0]);
+        for a in &args[1..] {
+            command.arg(*a);
+        }
+        command.query(c).unwrap()
+    };
+    assert_eq!(int(&mut c, &["SETBIT", "b", "7", "1"]), 0);
+    assert_eq!(int(&mut c, &["SETBIT", "b", "7", "1"]), 1, "the bit it was");
+    assert_eq!(int(&mut c, &["GETBIT", "b", "7"]), 1);
+    assert_eq!(int(&mut c, &["GETBIT", "b", "1000"]), 0, "past the end is zero");
+    assert_eq!(cmd("GET").arg("b").query::<Vec<u8>>(&mut c).unwrap(), vec![1u8], "bit 0 is the high bit");
+    assert_eq!(int(&mut c, &["SETBIT", "b", "100", "1"]), 0);
+    assert_eq!(int(&mut c, &["STRLEN", "b"]), 13);
+    assert_eq!(int(&mut c, &["BITCOUNT", "b"]), 2);
+    assert_eq!(int(&mut c, &["BITCOUNT", "b", "1", "-1"]), 1);
+    assert_eq!(int(&mut c, &["BITCOUNT", "b", "0", "7", "BIT"]), 1);
+    assert_eq!(int(&mut c, &["BITPOS", "b", "1"]), 7);
+    assert_eq!(int(&mut c, &["BITPOS", "b", "1", "1"]), 100);
+    assert_eq!(int(&mut c, &["BITPOS", "b", "0"]), 0);
+    assert_eq!(int(&mut c, &["BITPOS", "missing", "0"]), 0);
+    assert_eq!(int(&mut c, &["BITPOS", "missing", "1"]), -1);
+    let () = cmd("SET").arg("ones").arg(&[0xffu8, 0xff][..]).query(&mut c).unwrap();
+    assert_eq!(int(&mut c, &["BITPOS", "ones", "0"]), 16, "no end given: the zeroes after the string");
+    assert_eq!(int(&mut c, &["BITPOS", "ones", "0", "0", "-1"]), -1, "an end given: none in range");
+    assert_eq!(int(&mut c, &["BITOP", "AND", "and", "b", "ones"]), 13);
+    assert_eq!(cmd("GET").arg("and").query::<Vec<u8>>(&mut c).unwrap()[..2], [1u8, 0]);
+    assert_eq!(int(&mut c, &["BITOP", "OR", "or", "b", "ones"]), 13);
+    assert_eq!(int(&mut c, &["BITCOUNT", "or"]), 17);
+    assert_eq!(int(&mut c, &["BITOP", "NOT", "not", "ones"]), 2);
+    assert_eq!(int(&mut c, &["BITCOUNT", "not"]), 0);
+    assert_eq!(int(&mut c, &["BITOP", "XOR", "gone", "missing"]), 0);
+    assert_eq!(int(&mut c, &["EXISTS", "gone"]), 0, "an empty result is no key");
+    assert_eq!(
+        err_of(cmd("SETBIT").arg("b").arg(-1).arg(1).query(&mut c)),
+        "ERR bit offset is not an integer or out of range"
+    );
+    assert_eq!(err_of(cmd("SETBIT").arg("b").arg(1).arg(2).query(&mut c)), "ERR bit is not an integer or out of range");
+    assert_eq!(
+        err_of(cmd("SETBIT").arg("b").arg(4_294_967_296u64).arg(1).query(&mut c)),
+        "ERR bit offset is not an integer or out of range",
+        "512 MB is the most a string holds"
+    );
+    assert!(err_of(cmd("BITOP").arg("NOT").arg("d").arg("a").arg("b").query(&mut c)).contains("single source key"));
+    let () = cmd("LPUSH").arg("list").arg("x").query(&mut c).unwrap();
+    assert!(err_of(cmd("GETBIT").arg("list").arg(0).query(&mut c)).starts_with("WRONGTYPE"));
+}

@@ -1,5 +1,6 @@
-//! Strings: GET, SET and its options, counters, ranges.
+//! Strings: GET, SET and its options, counters, ranges, bitmaps.
 
+mod bits;
 mod counters;
 
 use crate::cmd::Ctx;
@@ -35,6 +36,11 @@ pub const COMMANDS: &[Spec] = &[
     spec!("getrange", 4, READONLY, KEY1, getrange),
     spec!("substr", 4, READONLY, KEY1, getrange),
     spec!("setrange", 4, WRITE | DENYOOM, KEY1, setrange),
+    spec!("setbit", 4, WRITE | DENYOOM, KEY1, bits::setbit),
+    spec!("getbit", 3, READONLY | FAST, KEY1, bits::getbit),
+    spec!("bitcount", -2, READONLY, KEY1, bits::bitcount),
+    spec!("bitpos", -3, READONLY, KEY1, bits::bitpos),
+    spec!("bitop", -4, WRITE | DENYOOM, Keys::Range { first: 2, last: -1, step: 1 }, bits::bitop),
 ];
 
 /// The string at `key`, None if absent; WRONGTYPE for other types.
