@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 
 use crate::server::Server;
 
-const SECTIONS: [&str; 8] = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+const SECTIONS: [&str; 9] =
+    ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace"];
 
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -54,6 +55,8 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
             "stats" => stats(s),
             "replication" => replication(s),
             "cpu" => cpu(),
+            // Client libraries read cluster_enabled from here.
+            "cluster" => vec![("cluster_enabled", "0".to_owned())],
             _ => {
                 keyspace(s, &mut out);
                 continue;

@@ -182,10 +182,16 @@ impl Server {
         }
     }
 
+    /// Whether a command that took `micros` goes in the slow log
+    /// (`slowlog-log-slower-than`: 0 logs everything, negative nothing).
+    pub fn is_slow(&self, micros: u64) -> bool {
+        let threshold = self.live.slowlog_slower_than.load(Ordering::Relaxed) as i64;
+        threshold >= 0 && micros as i64 >= threshold
+    }
+
     /// Records a command in the slow log if it ran past the threshold.
     pub fn record_slow(&self, micros: u64, args: &[&[u8]], addr: &str, name: String) {
-        let threshold = self.live.slowlog_slower_than.load(Ordering::Relaxed) as i64;
-        if threshold < 0 || (micros as i64) < threshold {
+        if !self.is_slow(micros) {
             return;
         }
         let max = self.live.slowlog_max_len.load(Ordering::Relaxed);

@@ -255,7 +255,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     let ended = Instant::now();
     let micros = ended.duration_since(session.clock).as_micros() as u64;
     session.clock = ended;
-    if micros > 1000 {
+    if server.is_slow(micros) {
         let name = session.handle.name().unwrap_or_default();
         server.record_slow(micros, args, &session.handle.addr, name);
     }

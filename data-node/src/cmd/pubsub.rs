@@ -121,7 +121,8 @@ fn pubsub(ctx: &mut Ctx) -> CmdResult {
         ctx.out.bulks(chans.iter().map(|c| &c[..]));
     } else if eq(sub, "numsub") {
         let chans = &ctx.args[2..];
-        ctx.out.map(chans.len());
+        // A flat array in RESP3 too, as redis-server 7.0 answers (clients parse it so).
+        ctx.out.array(chans.len() * 2);
         for ch in chans {
             ctx.out.bulk(ch);
             ctx.out.int(ctx.server.pubsub().numsub(ch) as i64);

@@ -198,3 +198,20 @@ fn client_pause_holds_commands_until_it_ends() {
         assert_eq!(err_of(cmd("CLIENT").arg(args).query(&mut c)), error);
     }
 }
+
+/// Shapes client libraries parse: INFO's cluster section, PUBSUB NUMSUB as
+/// a flat array in RESP3 too, and a slow log that takes everything at 0.
+#[test]
+fn shapes_clients_rely_on() {
+    let n = Node::start();
+    let mut c = n.conn3();
+    let info: String = cmd("INFO").arg("cluster").query(&mut c).unwrap();
+    assert!(info.contains("# Cluster") && info.contains("cluster_enabled:0"), "{info}");
+    let numsub: redis::Value = cmd("PUBSUB").arg("NUMSUB").arg("a").arg("b").query(&mut c).unwrap();
+    assert!(matches!(&numsub, redis::Value::Array(items) if items.len() == 4), "{numsub:?}");
+    let () = cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(0).query(&mut c).unwrap();
+    let () = cmd("SLOWLOG").arg("RESET").query(&mut c).unwrap();
+    let () = cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let len: i64 = cmd("SLOWLOG").arg("LEN").query(&mut c).unwrap();
+    assert!(len >= 1, "every command is logged at 0: {len}");
+}
