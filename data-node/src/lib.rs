@@ -6,6 +6,7 @@
 //!   socket; our link to our primary (follows the target REPLICAOF sets and
 //!   applies the stream through `cmd`); an attached replica's stream.
 //! - `cmd`: the command table and one module per command family
+//!   (`cmd/scripting/`: Lua, a VM per worker thread, EVAL & co, functions)
 //! - `info`, `params`: INFO's sections, CONFIG GET/SET's parameters
 //! - `session`: one client's state
 //! - `server`: the parts every connection shares, held together
