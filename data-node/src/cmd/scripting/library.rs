@@ -73,8 +73,16 @@ fn registration(args: mlua::MultiValue) -> mlua::Result<(FunctionInfo, Function)
                             flags.push(flag);
                         }
                     }
-                    ("function_name" | "callback" | "description" | "flags", _) => {
-                        return Err(bad(&format!("{key} argument given to redis.register_function has a wrong type")));
+                    ("function_name" | "description", _) => {
+                        return Err(bad(&format!("{key} argument given to redis.register_function must be a string")));
+                    }
+                    ("callback", _) => {
+                        return Err(bad("callback argument given to redis.register_function must be a function"));
+                    }
+                    ("flags", _) => {
+                        return Err(bad(
+                            "flags argument to redis.register_function must be a table representing function flags",
+                        ));
                     }
                     _ => return Err(bad("unknown argument given to redis.register_function")),
                 }
@@ -97,8 +105,9 @@ fn check_function_name(name: &str) -> mlua::Result<()> {
     if valid_name(name) {
         Ok(())
     } else {
+        // Redis 7.0 words a bad function name so, too.
         Err(mlua::Error::runtime(
-            "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+            "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
         ))
     }
 }
@@ -106,8 +115,11 @@ fn check_function_name(name: &str) -> mlua::Result<()> {
 /// Runs a library's code in `lua` with `redis.register_function` in place;
 /// returns what it registered, in order.
 fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, Function)>, String> {
-    let chunk = compile(lua, code, "@user_function").map_err(|e| format!("ERR Error compiling function: {e}"))?;
-    let redis: Table = lua.globals().raw_get("redis").map_err(|e| format!("ERR {e}"))?;
+    // Checked here so a syntax error is reported as one, before anything runs.
+    compile(lua, code, "@user_function").map_err(|e| format!("ERR Error compiling function: {e}"))?;
+    let (_, code) = shebang(code);
+    let environment: Function =
+        lua.load(LIBRARY_ENVIRONMENT).set_name("=library").eval().map_err(|e| format!("ERR {e}"))?;
     let registered = RefCell::new(Vec::new());
     // A library's code runs once at load: a loop there must not hang the node.
     let started = std::time::Instant::now();
@@ -131,10 +143,10 @@ fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, 
             registered.push((info, callback));
             Ok(())
         })?;
-        redis.raw_set("register_function", register)?;
-        let outcome = chunk.call::<()>(());
-        redis.raw_set("register_function", Value::Nil)?;
-        outcome
+        let (env, loaded): (Table, Function) = environment.call(register)?;
+        let chunk = lua.load(&code[..]).set_name("@user_function").set_environment(env).into_function()?;
+        chunk.call::<()>(())?;
+        loaded.call::<()>(())
     });
     lua.remove_hook();
     if let Err(e) = result {
@@ -147,6 +159,41 @@ fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, 
     let _ = name;
     Ok(registered)
 }
+
+/// The globals a library's code and its functions see, given the
+/// `register_function` of this load: while the code runs, only what Redis
+/// offers then (no `math`, and of `redis` only `register_function`, `log`
+/// and the constants); once `loaded()` is called, the VM's own globals.
+const LIBRARY_ENVIRONMENT: &str = r#"
+return function(register)
+    local real = _G
+    local loading = true
+    local function missing(name)
+        error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
+    end
+    local load_redis = { register_function = register, log = rawget(real, 'redis').log }
+    for k, v in pairs(rawget(real, 'redis')) do
+        if type(v) ~= 'function' then load_redis[k] = v end
+    end
+    setmetatable(load_redis, { __index = function(_, k) missing(k) end })
+    local at_load = { redis = load_redis }
+    for _, k in ipairs({ 'string', 'table', 'pairs', 'ipairs', 'next', 'type', 'tostring', 'tonumber',
+                         'error', 'pcall', 'select', 'unpack', 'assert', 'setmetatable', 'getmetatable',
+                         'rawget', 'rawset', 'rawequal' }) do
+        at_load[k] = rawget(real, k)
+    end
+    local env = setmetatable({}, {
+        __index = function(_, k)
+            local v
+            if loading then v = at_load[k] else v = rawget(real, k) end
+            if v == nil then missing(k) end
+            return v
+        end,
+        __newindex = function() error("Attempt to modify a readonly table", 2) end,
+    })
+    return env, function() loading = false end
+end
+"#;
 
 /// How long a library's code may run when it is loaded, as in Redis.
 const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
@@ -206,7 +253,10 @@ pub enum Restore {
 pub fn install(scripts: &Scripts, codes: &[Vec<u8>], policy: Restore) -> Result<(), String> {
     let mut libraries = if policy == Restore::Flush { Default::default() } else { scripts.library_map() };
     for code in codes {
-        add(&mut libraries, check(code)?, policy == Restore::Replace)?;
+        let library = check(code)?;
+        let name = library.name.clone();
+        // RESTORE words a clash without LOAD's quotes, as Redis does.
+        add(&mut libraries, library, policy == Restore::Replace).map_err(|e| e.replace(&format!("'{name}'"), &name))?;
     }
     scripts.set_libraries(libraries);
     Ok(())
