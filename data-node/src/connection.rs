@@ -211,7 +211,7 @@ async fn follow_flow(
                 };
                 let mut killed = false;
                 tokio::select! {
-                    _ = waiter.notified() => {}
+                    _ = waiter.notified() => session.woken = true,
                     _ = wait => no_block = true,
                     _ = session.handle.kill.notified() => killed = true,
                     _ = hung_up(wr) => killed = true,
@@ -225,6 +225,7 @@ async fn follow_flow(
             }
         }
         flow = cmd::execute(server, session, out, argv, no_block);
+        session.woken = false;
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Session {
     pub from_primary: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub listening_port: u16,
+    /// A blocked pop runs again after a write to one of its keys: a key now
+    /// of another type keeps it blocked (as in Redis) instead of answering WRONGTYPE.
+    pub woken: bool,
 }
 
 impl Session {
@@ -55,6 +58,7 @@ impl Session {
             reported_cmd: "NULL",
             from_primary: false,
             listening_port: 0,
+            woken: false,
         }
     }
 

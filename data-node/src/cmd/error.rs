@@ -52,3 +52,12 @@ pub fn unknown_subcommand(sub: &[u8], command: &str) -> Error {
 pub fn wrong_arity(name: &str) -> Error {
     format!("ERR wrong number of arguments for '{name}' command").into()
 }
+
+/// A pop's error that a woken blocked client waits through (the key turned
+/// into another type), or any other error.
+pub fn or_still_blocked<T>(result: Result<T, Error>, woken: bool, empty: T) -> Result<T, Error> {
+    match result {
+        Err(Error::Reply(message)) if woken && message == WRONGTYPE => Ok(empty),
+        other => other,
+    }
+}

@@ -69,8 +69,10 @@ pub(super) fn bpop(ctx: &mut Ctx, end: End) -> CmdResult {
     let now = ctx.ks().now();
     let deadline = timeout_deadline(ctx.arg(ctx.argc() - 1), now)?;
     let keys = &ctx.args[1..ctx.argc() - 1];
+    let woken = ctx.session.woken;
     for key in keys {
-        if let Some(v) = pop_n(ctx.ks(), db, key, end, 1)?.and_then(|mut v| v.pop()) {
+        let popped = crate::cmd::error::or_still_blocked(pop_n(ctx.ks(), db, key, end, 1), woken, None)?;
+        if let Some(v) = popped.and_then(|mut v| v.pop()) {
             ctx.out.array(2);
             ctx.out.bulk(key);
             ctx.out.bulk(&v);
@@ -122,8 +124,9 @@ pub(super) fn mpop(ctx: &mut Ctx, at: usize, deadline: Option<u64>) -> CmdResult
     let db = ctx.db();
     let (keys, which, count) = parse_mpop(ctx.args, at)?;
     let end = parse_end(which)?;
+    let woken = ctx.session.woken;
     for key in keys {
-        if let Some(v) = pop_n(ctx.ks(), db, key, end, count)?
+        if let Some(v) = crate::cmd::error::or_still_blocked(pop_n(ctx.ks(), db, key, end, count), woken, None)?
             && !v.is_empty()
         {
             ctx.out.array(2);

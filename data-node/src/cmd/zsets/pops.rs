@@ -62,8 +62,10 @@ pub(super) fn bzpop(ctx: &mut Ctx, max: bool) -> CmdResult {
     let now = ctx.ks().now();
     let deadline = timeout_deadline(ctx.arg(ctx.argc() - 1), now)?;
     let keys = &ctx.args[1..ctx.argc() - 1];
+    let woken = ctx.session.woken;
     for key in keys {
-        if let Some((m, s)) = pop_n(ctx.ks(), db, key, max, 1)?.pop() {
+        let popped = crate::cmd::error::or_still_blocked(pop_n(ctx.ks(), db, key, max, 1), woken, Vec::new())?;
+        if let Some((m, s)) = popped.into_iter().next_back() {
             ctx.out.array(3);
             ctx.out.bulk(key);
             ctx.out.bulk(&m);
