@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -82,10 +82,6 @@ impl Scripts {
         self.changed();
     }
 
-    pub fn cached(&self) -> usize {
-        lock(&self.bodies).len()
-    }
-
     /// Each library's code, as RDB snapshots and FUNCTION DUMP hold them.
     pub fn library_codes(&self) -> Vec<Vec<u8>> {
         lock(&self.libraries).values().map(|l| l.code.clone()).collect()
@@ -93,10 +89,6 @@ impl Scripts {
 
     pub fn libraries(&self) -> Vec<Library> {
         lock(&self.libraries).values().cloned().collect()
-    }
-
-    pub fn library(&self, name: &str) -> Option<Library> {
-        lock(&self.libraries).get(name).cloned()
     }
 
     /// The library that registered `function`.
@@ -139,11 +131,6 @@ impl Scripts {
             return None;
         }
         lock(&self.running).as_ref().map(|r| (r.started, r.is_function))
-    }
-
-    /// Whether a script has run past `threshold`: other clients get `-BUSY`.
-    pub fn busy(&self, threshold: Duration) -> bool {
-        self.running_since().is_some_and(|(started, _)| started.elapsed() >= threshold)
     }
 
     /// FUNCTION STATS's running_script: name, command, ms so far.

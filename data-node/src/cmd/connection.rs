@@ -207,10 +207,7 @@ fn client(ctx: &mut Ctx) -> CmdResult {
             "PAUSE <timeout> [WRITE|ALL]",
             "UNPAUSE",
         ];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        ctx.out.help(&lines);
     } else {
         return Err(unknown_subcommand(sub, "CLIENT"));
     }

@@ -126,6 +126,25 @@ impl Reply {
         }
     }
 
+    /// A big number (RESP3 `(`; a bulk string in RESP2).
+    pub fn big_number(&mut self, digits: &str) {
+        if self.resp3 {
+            self.buf.push(b'(');
+            self.buf.extend_from_slice(digits.as_bytes());
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(digits.as_bytes());
+        }
+    }
+
+    /// A HELP reply: one status line each.
+    pub fn help(&mut self, lines: &[&str]) {
+        self.array(lines.len());
+        for line in lines {
+            self.simple(line);
+        }
+    }
+
     pub fn bool(&mut self, v: bool) {
         if self.resp3 {
             self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });

@@ -27,10 +27,7 @@ pub(super) fn object(ctx: &mut Ctx) -> CmdResult {
     if eq(sub, "help") {
         let lines =
             ["OBJECT <subcommand> [<arg> ...]", "ENCODING <key>", "FREQ <key>", "IDLETIME <key>", "REFCOUNT <key>"];
-        ctx.out.array(lines.len());
-        for l in lines {
-            ctx.out.simple(l);
-        }
+        ctx.out.help(&lines);
         return Ok(());
     }
     if ctx.argc() != 3 {

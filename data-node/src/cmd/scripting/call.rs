@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mlua::{Lua, MultiValue, Value};
 
 use super::convert::reply_to_lua;
-use crate::cmd::spec::flag;
+use crate::cmd::spec::{Spec, flag};
 use crate::cmd::{lookup, run_locked, write_error};
 use crate::keyspace::Locked;
 use crate::resp::Reply;
@@ -62,11 +62,9 @@ impl Bridge<'_, '_> {
             }
         }
         let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        if let Err(refused) = self.check(&args) {
-            return error_table(lua, &refused);
-        }
-        let Some(spec) = lookup(args[0]) else {
-            return error_table(lua, "ERR Unknown Redis command called from script");
+        let spec = match self.check(&args) {
+            Ok(spec) => spec,
+            Err(refused) => return error_table(lua, &refused),
         };
         let db = self.session.db;
         let writes = spec.has(flag::WRITE);
@@ -90,8 +88,8 @@ impl Bridge<'_, '_> {
         reply_to_lua(lua, &out.buf, &mut at)
     }
 
-    /// Why a script may not run this command, as Redis words it.
-    fn check(&self, args: &[&[u8]]) -> Result<(), String> {
+    /// The command to run, or why a script may not run it, as Redis words it.
+    fn check(&self, args: &[&[u8]]) -> Result<&'static Spec, String> {
         let Some(spec) = lookup(args[0]) else { return Err("ERR Unknown Redis command called from script".into()) };
         let argc = args.len() as i32;
         if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
@@ -111,7 +109,7 @@ impl Bridge<'_, '_> {
         if spec.has(flag::DENYOOM) && !self.session.from_primary && !self.server.make_room() {
             return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
         }
-        Ok(())
+        Ok(spec)
     }
 
     /// Ends the script's replicated transaction, if it began one.

@@ -139,14 +139,7 @@ fn write_table(table: &Table, out: &mut Reply, depth: usize) {
         return;
     }
     if let Value::String(big) = field(table, "big_number") {
-        let text = big.to_string_lossy();
-        if out.resp3 {
-            out.buf.push(b'(');
-            out.buf.extend_from_slice(text.as_bytes());
-            out.buf.extend_from_slice(b"\r\n");
-        } else {
-            out.bulk(text.as_bytes());
-        }
+        out.big_number(&big.to_string_lossy());
         return;
     }
     if let Value::Table(map) = field(table, "map") {

@@ -4,7 +4,7 @@
 use super::library;
 use crate::cmd::Ctx;
 use crate::cmd::args::eq;
-use crate::cmd::error::CmdResult;
+use crate::cmd::error::{CmdResult, unknown_subcommand};
 use crate::glob;
 
 pub fn function(ctx: &mut Ctx) -> CmdResult {
@@ -75,16 +75,9 @@ pub fn function(ctx: &mut Ctx) -> CmdResult {
             "KILL",
             "HELP",
         ];
-        ctx.out.array(lines.len());
-        for line in lines {
-            ctx.out.simple(line);
-        }
+        ctx.out.help(&lines);
     } else {
-        return Err(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(sub)
-        )
-        .into());
+        return Err(unknown_subcommand(sub, "FUNCTION"));
     }
     Ok(())
 }

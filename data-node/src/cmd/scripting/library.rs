@@ -114,7 +114,7 @@ fn check_function_name(name: &str) -> mlua::Result<()> {
 
 /// Runs a library's code in `lua` with `redis.register_function` in place;
 /// returns what it registered, in order.
-fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, Function)>, String> {
+fn run_library(lua: &Lua, code: &[u8]) -> Result<Vec<(FunctionInfo, Function)>, String> {
     // Checked here so a syntax error is reported as one, before anything runs.
     compile(lua, code, "@user_function").map_err(|e| format!("ERR Error compiling function: {e}"))?;
     let (_, code) = shebang(code);
@@ -156,7 +156,6 @@ fn run_library(lua: &Lua, code: &[u8], name: &str) -> Result<Vec<(FunctionInfo, 
     if registered.is_empty() {
         return Err("ERR No functions registered".into());
     }
-    let _ = name;
     Ok(registered)
 }
 
@@ -211,7 +210,7 @@ fn message_of(error: &mlua::Error) -> String {
 pub fn check(code: &[u8]) -> Result<Library, String> {
     let (engine, name) = metadata(code)?;
     let scratch = Vm::scratch().map_err(|e| format!("ERR setting up Lua: {e}"))?;
-    let functions = run_library(&scratch.lua, code, &name)?.into_iter().map(|(info, _)| info).collect();
+    let functions = run_library(&scratch.lua, code)?.into_iter().map(|(info, _)| info).collect();
     Ok(Library { name, engine, code: code.to_vec(), functions })
 }
 
@@ -270,10 +269,8 @@ impl Vm {
             return Ok(f.clone());
         }
         let (library, _) = scripts.library_of(name).ok_or("ERR Function not found")?;
-        let registered: HashMap<String, Function> = run_library(&self.lua, &library.code, &library.name)?
-            .into_iter()
-            .map(|(i, f)| (i.name.to_ascii_lowercase(), f))
-            .collect();
+        let registered: HashMap<String, Function> =
+            run_library(&self.lua, &library.code)?.into_iter().map(|(i, f)| (i.name.to_ascii_lowercase(), f)).collect();
         self.functions.extend(registered);
         self.functions.get(&key).cloned().ok_or_else(|| "ERR Function not found".into())
     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::Ctx;
 use super::args::eq;
-use super::error::{CmdResult, Error};
+use super::error::{CmdResult, Error, unknown_subcommand};
 use super::spec::{Keys, NO_KEYS, Spec, flag::*, spec};
 pub use library::{Restore, install};
 use run::{Target, keys_and_args};
@@ -135,15 +135,6 @@ fn fcall_ro(ctx: &mut Ctx) -> CmdResult {
     fcall_body(ctx, true)
 }
 
-fn unknown_subcommand(ctx: &Ctx) -> Error {
-    format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        String::from_utf8_lossy(ctx.arg(1)),
-        ctx.spec.name.to_ascii_uppercase()
-    )
-    .into()
-}
-
 fn script(ctx: &mut Ctx) -> CmdResult {
     let sub = ctx.arg(1);
     let scripts = ctx.server.scripts();
@@ -181,12 +172,9 @@ fn script(ctx: &mut Ctx) -> CmdResult {
             "LOAD <script>",
             "HELP",
         ];
-        ctx.out.array(lines.len());
-        for line in lines {
-            ctx.out.simple(line);
-        }
+        ctx.out.help(&lines);
     } else {
-        return Err(unknown_subcommand(ctx));
+        return Err(unknown_subcommand(sub, "SCRIPT"));
     }
     Ok(())
 }
