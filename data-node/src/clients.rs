@@ -26,12 +26,28 @@ pub struct ClientHandle {
     /// Woken by `kill`: the client's connection ends.
     pub kill: Notify,
     pub killed: AtomicBool,
+    /// Waiting in a blocking command now (CLIENT UNBLOCK applies).
+    pub blocked: AtomicBool,
+    /// Woken by CLIENT UNBLOCK; `unblock_error` says whether with an error.
+    pub unblock: Notify,
+    pub unblock_error: AtomicBool,
 }
 
 impl ClientHandle {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Relaxed);
         self.kill.notify_one();
+    }
+
+    /// CLIENT UNBLOCK: ends the client's blocking command as if it timed
+    /// out, or with an error. False when it is not blocked.
+    pub fn unblock(&self, with_error: bool) -> bool {
+        if !self.blocked.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.unblock_error.store(with_error, Ordering::Relaxed);
+        self.unblock.notify_waiters();
+        true
     }
 
     pub fn name(&self) -> Option<String> {
@@ -57,13 +73,14 @@ impl ClientHandle {
         let age_ms = now.duration_since(self.created).as_millis() as u64;
         let idle = age_ms.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000;
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
             self.name().unwrap_or_default(),
             now.duration_since(self.created).as_secs(),
             idle,
+            if self.blocked.load(Ordering::Relaxed) { "b" } else { "N" },
             self.db.load(Ordering::Relaxed),
             self.subscriptions.load(Ordering::Relaxed),
             lock(&self.last_cmd),
@@ -95,6 +112,9 @@ impl ClientRegistry {
             resp3: AtomicBool::new(false),
             kill: Notify::new(),
             killed: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            unblock: Notify::new(),
+            unblock_error: AtomicBool::new(false),
         });
         lock(&self.clients).insert(id, handle.clone());
         handle

@@ -11,6 +11,7 @@ use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use crate::blocking::Blocked;
 use crate::clients::ClientHandle;
 use crate::cmd::{self, Flow};
 use crate::pubsub::{MAILBOX, Message};
@@ -196,37 +197,68 @@ async fn follow_flow(
                 session.clock = Instant::now();
                 return true;
             }
-            Flow::Block { deadline, db, keys, waiter } => {
+            Flow::Block => {
+                let Some(blocked) = session.blocked.take() else { return true };
                 if flush(server, wr, out, &session.handle).await.is_err() {
-                    server.blocking().unregister(db, &keys, &waiter);
+                    end_block(server, &blocked);
                     return false;
                 }
                 let wait = async {
-                    if deadline == 0 {
+                    if blocked.deadline == 0 {
                         std::future::pending::<()>().await
                     } else {
-                        let left = deadline.saturating_sub(server.now_ms());
+                        let left = blocked.deadline.saturating_sub(server.now_ms());
                         tokio::time::sleep(Duration::from_millis(left)).await
                     }
                 };
-                let mut killed = false;
+                let (mut killed, mut unblocked) = (false, false);
+                let handle = &session.handle;
+                let unblock = handle.unblock.notified();
+                handle.blocked.store(true, Ordering::Relaxed);
                 tokio::select! {
-                    _ = waiter.notified() => session.woken = true,
+                    _ = blocked.waiter.notified() => session.woken = true,
                     _ = wait => no_block = true,
-                    _ = session.handle.kill.notified() => killed = true,
+                    _ = unblock => unblocked = true,
+                    _ = handle.kill.notified() => killed = true,
                     _ = hung_up(wr) => killed = true,
                 }
-                server.blocking().unregister(db, &keys, &waiter);
+                handle.blocked.store(false, Ordering::Relaxed);
                 // Time spent blocked is not the command's own time.
                 session.clock = Instant::now();
                 if killed {
+                    end_block(server, &blocked);
                     return false;
                 }
+                if unblocked && handle.unblock_error.load(Ordering::Relaxed) {
+                    end_block(server, &blocked);
+                    out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                    return true;
+                }
+                no_block |= unblocked;
+                session.blocked = Some(blocked);
             }
         }
         flow = cmd::execute(server, session, out, argv, no_block);
         session.woken = false;
+        if let Some(blocked) = &session.blocked {
+            if matches!(flow, Flow::Block) {
+                pass_on(server, blocked);
+            } else if let Some(blocked) = session.blocked.take() {
+                end_block(server, &blocked);
+            }
+        }
     }
+}
+
+/// A blocked command is over (served, timed out or its client gone): it
+/// leaves the line, and whoever is next gets the wake-up it may have had.
+fn end_block(server: &Server, blocked: &Blocked) {
+    server.blocking().unregister(blocked);
+    pass_on(server, blocked);
+}
+
+fn pass_on(server: &Server, blocked: &Blocked) {
+    server.blocking().pass_on(blocked, |key| server.keyspace().lock_one(key).exists(blocked.db, key));
 }
 
 /// WAIT: how many replicas acknowledged `offset`, once `needed` have or the

@@ -37,6 +37,8 @@ pub struct Session {
     /// A blocked pop runs again after a write to one of its keys: a key now
     /// of another type keeps it blocked (as in Redis) instead of answering WRONGTYPE.
     pub woken: bool,
+    /// Where this client waits while its command is blocked.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl Session {
@@ -59,6 +61,7 @@ impl Session {
             from_primary: false,
             listening_port: 0,
             woken: false,
+            blocked: None,
         }
     }
 

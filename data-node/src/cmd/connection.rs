@@ -185,6 +185,8 @@ fn client(ctx: &mut Ctx) -> CmdResult {
         ctx.out.verbatim(&text);
     } else if eq(sub, "kill") && argc >= 3 {
         client_kill(ctx)?;
+    } else if eq(sub, "unblock") && (argc == 3 || argc == 4) {
+        client_unblock(ctx)?;
     } else if eq(sub, "pause") && (argc == 3 || argc == 4) {
         client_pause(ctx)?;
     } else if eq(sub, "unpause") && argc == 2 {
@@ -204,6 +206,7 @@ fn client(ctx: &mut Ctx) -> CmdResult {
             "LIST",
             "INFO",
             "KILL <ip:port> | ID <id> | ADDR <ip:port> | SKIPME yes|no",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "PAUSE <timeout> [WRITE|ALL]",
             "UNPAUSE",
         ];
@@ -211,6 +214,21 @@ fn client(ctx: &mut Ctx) -> CmdResult {
     } else {
         return Err(unknown_subcommand(sub, "CLIENT"));
     }
+    Ok(())
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked.
+fn client_unblock(ctx: &mut Ctx) -> CmdResult {
+    let id = int(ctx.arg(2))?;
+    let with_error = match ctx.args.get(3) {
+        None => false,
+        Some(mode) if eq(mode, "timeout") => false,
+        Some(mode) if eq(mode, "error") => true,
+        Some(_) => return Err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into()),
+    };
+    let unblocked =
+        u64::try_from(id).ok().and_then(|id| ctx.server.clients().get(id)).is_some_and(|c| c.unblock(with_error));
+    ctx.out.int(unblocked as i64);
     Ok(())
 }
 

@@ -27,7 +27,6 @@ use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use hashbrown::HashMap;
-use tokio::sync::Notify;
 
 use crate::keyspace::Locked;
 use crate::resp::Reply;
@@ -73,15 +72,10 @@ pub fn all_commands() -> impl Iterator<Item = &'static Spec> {
 /// What the connection does after a command.
 pub enum Flow {
     Continue,
-    /// Wait for `waiter` (already registered on these keys, before the shard
-    /// locks were released, so no write can slip in unseen) or the deadline,
-    /// then unregister and retry.
-    Block {
-        deadline: u64,
-        db: usize,
-        keys: Vec<Vec<u8>>,
-        waiter: Arc<Notify>,
-    },
+    /// Wait for the session's `blocked` waiter (registered on its keys before
+    /// the shard locks were released, so no write can slip in unseen) or its
+    /// deadline, then retry.
+    Block,
     /// PSYNC/SYNC answered (the preamble is in the reply): the connection now
     /// carries the replication stream to this replica.
     Replica(crate::replication::feed::Attached),
@@ -334,10 +328,12 @@ fn run(
     let flow = match result {
         Ok(flow) => flow.unwrap_or(Flow::Continue),
         Err(Error::Block { deadline }) => {
-            let keys: Vec<Vec<u8>> = spec.key_positions(args).into_iter().map(|i| args[i].to_vec()).collect();
-            let waiter = Arc::new(Notify::new());
-            server.blocking().register(db, &keys, &waiter);
-            Flow::Block { deadline, db, keys, waiter }
+            // A retry that finds nothing keeps its place in line and its deadline.
+            if session.blocked.is_none() {
+                let keys = spec.key_positions(args).into_iter().map(|i| args[i].to_vec()).collect();
+                session.blocked = Some(server.blocking().register(db, keys, deadline));
+            }
+            Flow::Block
         }
         Err(e) => {
             write_error(out, e);

@@ -53,6 +53,8 @@ pub enum Keys {
     },
     /// Commands over the whole keyspace (KEYS, FLUSHALL, SCAN ...).
     All,
+    /// SORT: the key at 1 and the one after the last STORE.
+    Sort,
 }
 
 pub struct Spec {
@@ -87,6 +89,10 @@ impl Spec {
                     i += step as i64;
                 }
                 out
+            }
+            Keys::Sort => {
+                let store = (2..args.len().saturating_sub(1)).rev().find(|&i| super::args::eq(args[i], "store"));
+                std::iter::once(1).chain(store.map(|i| i + 1)).collect()
             }
             Keys::NumKeys { at, dest } => {
                 let n = args.get(at).and_then(|a| super::args::parse_i64(a)).unwrap_or(0).max(0) as usize;

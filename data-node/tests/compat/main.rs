@@ -3,6 +3,7 @@
 
 mod common;
 
+mod blocking;
 mod cli;
 mod collections;
 mod errors;

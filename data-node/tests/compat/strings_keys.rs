@@ -240,3 +240,55 @@ fn bitmaps_set_count_find_and_combine() {
     let () = cmd("LPUSH").arg("list").arg("x").query(&mut c).unwrap();
     assert!(err_of(cmd("GETBIT").arg("list").arg(0).query(&mut c)).starts_with("WRONGTYPE"));
 }
+
+#[test]
+fn sort_orders_by_value_pattern_and_hash_field() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: i64 = cmd("RPUSH").arg("ids").arg(3).arg(1).arg(2).query(&mut c).unwrap();
+    let _: () = cmd("MSET").arg("w_1").arg(30).arg("w_2").arg(10).arg("w_3").arg(20).query(&mut c).unwrap();
+    let _: i64 = cmd("HSET").arg("o_1").arg("name").arg("one").query(&mut c).unwrap();
+    let sorted: Vec<String> = cmd("SORT").arg("ids").query(&mut c).unwrap();
+    assert_eq!(sorted, ["1", "2", "3"]);
+    let by: Vec<String> = cmd("SORT").arg("ids").arg("BY").arg("w_*").arg("DESC").query(&mut c).unwrap();
+    assert_eq!(by, ["1", "3", "2"]);
+    let got: Vec<Option<String>> = cmd("SORT")
+        .arg("ids")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(2)
+        .arg("GET")
+        .arg("#")
+        .arg("GET")
+        .arg("o_*->name")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(got, [Some("1".into()), Some("one".into()), Some("2".into()), None]);
+    let native: Vec<String> = cmd("SORT_RO").arg("ids").arg("BY").arg("nosort").query(&mut c).unwrap();
+    assert_eq!(native, ["3", "1", "2"]);
+    let stored: i64 = cmd("SORT").arg("ids").arg("BY").arg("w_*").arg("STORE").arg("out").query(&mut c).unwrap();
+    assert_eq!(stored, 3);
+    let out: Vec<String> = cmd("LRANGE").arg("out").arg(0).arg(-1).query(&mut c).unwrap();
+    assert_eq!(out, ["2", "3", "1"]);
+
+    let _: i64 = cmd("RPUSH").arg("words").arg("b").arg("a").query(&mut c).unwrap();
+    assert_eq!(err_of(cmd("SORT").arg("words").query(&mut c)), "ERR One or more scores can't be converted into double");
+    let alpha: Vec<String> = cmd("SORT").arg("words").arg("ALPHA").query(&mut c).unwrap();
+    assert_eq!(alpha, ["a", "b"]);
+    assert_eq!(err_of(cmd("SORT_RO").arg("words").arg("STORE").arg("x").query(&mut c)), "ERR syntax error");
+    assert_eq!(
+        err_of(cmd("SORT").arg("w_1").query(&mut c)),
+        "WRONGTYPE Operation against a key holding the wrong kind of value"
+    );
+    let keys: Vec<String> = cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("SORT")
+        .arg("a")
+        .arg("STORE")
+        .arg("b")
+        .arg("STORE")
+        .arg("c")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(keys, ["a", "c"]);
+}

@@ -2,6 +2,7 @@
 
 mod introspect;
 mod scan;
+mod sort;
 mod ttl;
 
 use crate::cmd::Ctx;
@@ -28,6 +29,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("renamenx", 3, WRITE | FAST, KEY12, renamenx),
     spec!("copy", -3, WRITE | DENYOOM, KEY12, copy),
     spec!("move", 3, WRITE | FAST, KEY1, move_),
+    spec!("sort", -2, WRITE | DENYOOM | EVERY_SHARD, Keys::Sort, sort::sort_cmd),
+    spec!("sort_ro", -2, READONLY | EVERY_SHARD, KEY1, sort::sort_ro),
     spec!("expire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, expire),
     spec!("pexpire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, pexpire),
     spec!("expireat", -3, WRITE | FAST | RELATIVE_TTL, KEY1, expireat),
