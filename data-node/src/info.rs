@@ -160,6 +160,8 @@ fn stats(s: &Server) -> Fields {
         ("keyspace_misses", ks.misses.to_string()),
         ("pubsub_channels", s.pubsub().channels(None).len().to_string()),
         ("pubsub_patterns", s.pubsub().numpat().to_string()),
+        // No MIGRATE here, so never a cached connection to another node.
+        ("migrate_cached_sockets", "0".into()),
     ]
 }
 

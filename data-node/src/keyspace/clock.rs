@@ -61,6 +61,11 @@ pub fn lfu_new(now_ms: u64) -> u16 {
     ((LFU_INIT as u16) << 8) | lfu_minute(now_ms) as u16
 }
 
+/// An LFU stamp with the given counter, as of now (RESTORE ... FREQ).
+pub fn lfu_stamp(counter: u8, now_ms: u64) -> u16 {
+    ((counter as u16) << 8) | lfu_minute(now_ms) as u16
+}
+
 fn lfu_minute(now_ms: u64) -> u8 {
     (now_ms / 60_000) as u8
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use hashbrown::hash_table::OccupiedEntry;
 
-use super::clock::{lfu_new, lfu_touch, lru_stamp};
+use super::clock::{lfu_new, lfu_stamp, lfu_touch, lru_stamp};
 use super::entry::{Entry, Value};
 use super::shard::table_cost;
 use super::shard::{Shard, ShardStats};
@@ -73,6 +73,17 @@ impl<'a> Locked<'a> {
 
     fn new_stamp(&self) -> u16 {
         if self.lfu { lfu_new(self.coarse) } else { lru_stamp(self.coarse) }
+    }
+
+    /// The access stamp of a key said to be idle for `idle_secs` (under an
+    /// LRU policy) or used with frequency `freq` (under LFU), as RESTORE
+    /// sets them; a hint the policy does not track is ignored.
+    pub fn stamp_with(&self, idle_secs: Option<u64>, freq: Option<u8>) -> u16 {
+        match (self.lfu, idle_secs, freq) {
+            (true, _, Some(freq)) => lfu_stamp(freq, self.coarse),
+            (false, Some(idle), _) => lru_stamp(self.coarse.saturating_sub(idle.saturating_mul(1000))),
+            _ => self.new_stamp(),
+        }
     }
 
     fn shard(&mut self, idx: usize) -> &mut Shard {

@@ -122,6 +122,17 @@ pub fn read_function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
     read::function_payload(payload)
 }
 
+/// DUMP's payload for a value: redis-server RESTOREs it.
+pub fn value_payload(value: &crate::keyspace::Value) -> Vec<u8> {
+    write::value_payload(value)
+}
+
+/// The value of a RESTORE payload (ours or redis-server's). `Err(None)`: the
+/// version or checksum is wrong; `Err(Some(why))`: the value is malformed.
+pub fn read_value_payload(payload: &[u8]) -> Result<crate::keyspace::Value, Option<RdbError>> {
+    read::value_payload(payload)
+}
+
 /// Loads an RDB held in memory (a primary's snapshot).
 pub fn load_bytes(ks: &Keyspace, bytes: &[u8]) -> Result<Loaded, RdbError> {
     read::load(ks, bytes)

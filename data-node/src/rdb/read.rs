@@ -352,17 +352,22 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
     }
 }
 
-/// FUNCTION RESTORE's payload: libraries, then the RDB version and a CRC-64.
-pub fn function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>> {
-    if payload.len() < 10 {
-        return bad("payload version or checksum are wrong");
-    }
-    let (body, footer) = payload.split_at(payload.len() - 10);
+/// A DUMP-style payload's body, once its footer (RDB version, CRC-64) checks out.
+fn payload_body(payload: &[u8]) -> Result<&[u8]> {
+    const WRONG: &str = "payload version or checksum are wrong";
+    let Some(body_len) = payload.len().checked_sub(10) else { return bad(WRONG) };
+    let (body, footer) = payload.split_at(body_len);
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     let stored = u64::from_le_bytes(footer[2..].try_into().unwrap_or_default());
     if u32::from(version) > super::VERSION || stored != crc64::update(0, &payload[..payload.len() - 8]) {
-        return bad("payload version or checksum are wrong");
+        return bad(WRONG);
     }
+    Ok(body)
+}
+
+/// FUNCTION RESTORE's payload: libraries, then the RDB version and a CRC-64.
+pub fn function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let body = payload_body(payload)?;
     let mut input = Input { bytes: body, at: 0 };
     let mut functions = Vec::new();
     while input.at < body.len() {
@@ -372,6 +377,22 @@ pub fn function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>> {
         }
     }
     Ok(functions)
+}
+
+/// RESTORE's payload: one value (any encoding redis-server dumps), then the
+/// footer. `Err(None)` when the footer is wrong, `Err(Some)` when the body is.
+pub fn value_payload(payload: &[u8]) -> std::result::Result<Value, Option<RdbError>> {
+    let body = payload_body(payload).map_err(|_| None)?;
+    let mut input = Input { bytes: body, at: 0 };
+    let type_byte = input.byte().map_err(Some)?;
+    let value = value(&mut input, type_byte).map_err(Some)?;
+    if input.at != body.len() {
+        return Err(Some(RdbError::Format("bytes after the value".into())));
+    }
+    if value.is_empty_collection() {
+        return Err(Some(RdbError::Format("an empty collection".into())));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -52,27 +52,24 @@ impl<W: Write> Out<'_, W> {
             self.byte(opcode::EXPIRETIME_MS)?;
             self.raw(&entry.expires_at().to_le_bytes())?;
         }
-        match &entry.value {
-            Value::Str(s) => {
-                self.byte(kind::STRING)?;
-                self.string(&entry.key)?;
-                self.string(s)
-            }
+        self.byte(kind_of(&entry.value))?;
+        self.string(&entry.key)?;
+        self.value(&entry.value)
+    }
+
+    /// A value's body, after its type byte (and, in a file, its key).
+    fn value(&mut self, value: &Value) -> std::io::Result<()> {
+        match value {
+            Value::Str(s) => self.string(s),
             Value::List(list) => {
-                self.byte(kind::LIST)?;
-                self.string(&entry.key)?;
                 self.len(list.len() as u64)?;
                 list.iter().try_for_each(|item| self.string(item))
             }
             Value::Set(set) => {
-                self.byte(kind::SET)?;
-                self.string(&entry.key)?;
                 self.len(set.len() as u64)?;
                 set.iter().try_for_each(|m| self.string(m))
             }
             Value::Hash(hash) => {
-                self.byte(kind::HASH)?;
-                self.string(&entry.key)?;
                 self.len(hash.len() as u64)?;
                 hash.iter().try_for_each(|(f, v)| {
                     self.string(f)?;
@@ -80,8 +77,6 @@ impl<W: Write> Out<'_, W> {
                 })
             }
             Value::ZSet(zset) => {
-                self.byte(kind::ZSET_2)?;
-                self.string(&entry.key)?;
                 self.len(zset.len() as u64)?;
                 zset.iter().try_for_each(|(m, score)| {
                     self.string(m)?;
@@ -89,6 +84,26 @@ impl<W: Write> Out<'_, W> {
                 })
             }
         }
+    }
+
+    /// The RDB version (2 bytes) and the CRC-64 of everything before it
+    /// (8 bytes), little-endian: how DUMP-style payloads end.
+    fn payload_footer(&mut self) {
+        // Writing to memory cannot fail.
+        let _ = self.raw(&(VERSION as u16).to_le_bytes());
+        let crc = self.crc;
+        let _ = self.inner.write_all(&crc.to_le_bytes());
+    }
+}
+
+/// The plain encoding's type byte for a value.
+fn kind_of(value: &Value) -> u8 {
+    match value {
+        Value::Str(_) => kind::STRING,
+        Value::List(_) => kind::LIST,
+        Value::Set(_) => kind::SET,
+        Value::Hash(_) => kind::HASH,
+        Value::ZSet(_) => kind::ZSET_2,
     }
 }
 
@@ -168,17 +183,22 @@ pub fn dump_locked<W: Write>(all: &mut Locked, functions: &[Vec<u8>], w: &mut W)
     dump_with(all.now(), None, functions, 0, sizes, |db, f| all.visit_db(db, f), w)
 }
 
-/// Each library as an RDB holds it, then the RDB version (2 bytes) and the
-/// CRC-64 of all before it (8 bytes), little-endian: FUNCTION DUMP's payload.
+/// Each library as an RDB holds it, then the payload footer: FUNCTION DUMP's payload.
 pub fn function_payload(functions: &[Vec<u8>]) -> Vec<u8> {
     let mut payload = Vec::new();
     let mut out = Out { inner: &mut payload, crc: 0 };
     for code in functions {
-        // Writing to memory cannot fail.
         let _ = out.byte(opcode::FUNCTION2).and_then(|()| out.string(code));
     }
-    let _ = out.raw(&(VERSION as u16).to_le_bytes());
-    let crc = out.crc;
-    payload.extend_from_slice(&crc.to_le_bytes());
+    out.payload_footer();
+    payload
+}
+
+/// The value's type byte and body, then the payload footer: DUMP's payload.
+pub fn value_payload(value: &Value) -> Vec<u8> {
+    let mut payload = Vec::new();
+    let mut out = Out { inner: &mut payload, crc: 0 };
+    let _ = out.byte(kind_of(value)).and_then(|()| out.value(value));
+    out.payload_footer();
     payload
 }

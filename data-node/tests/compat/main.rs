@@ -6,6 +6,7 @@ mod common;
 mod blocking;
 mod cli;
 mod collections;
+mod dump;
 mod errors;
 mod persistence;
 mod protocol;

@@ -1,5 +1,6 @@
 //! Generic key commands: existence, deletion, renaming, TTLs, iteration.
 
+mod dump;
 mod introspect;
 mod scan;
 mod sort;
@@ -29,6 +30,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("renamenx", 3, WRITE | FAST, KEY12, renamenx),
     spec!("copy", -3, WRITE | DENYOOM, KEY12, copy),
     spec!("move", 3, WRITE | FAST, KEY1, move_),
+    spec!("dump", 2, READONLY, KEY1, dump::dump),
+    spec!("restore", -4, WRITE | DENYOOM, KEY1, dump::restore),
     spec!("sort", -2, WRITE | DENYOOM | EVERY_SHARD, Keys::Sort, sort::sort_cmd),
     spec!("sort_ro", -2, READONLY | EVERY_SHARD, KEY1, sort::sort_ro),
     spec!("expire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, expire),
