@@ -74,6 +74,32 @@ pub fn timeout_deadline(b: &[u8], now: u64) -> Result<u64, Error> {
     Ok(now + (secs * 1000.0).ceil() as u64)
 }
 
+/// LMPOP's and ZMPOP's arguments: keys, which end, how many.
+pub type MpopArgs<'a> = (Vec<&'a [u8]>, &'a [u8], usize);
+
+pub fn mpop_args<'a>(args: &[&'a [u8]], at: usize) -> Result<MpopArgs<'a>, Error> {
+    let n = int(args[at]).map_err(|_| Error::from("ERR numkeys should be greater than 0"))?;
+    if n <= 0 {
+        return Err("ERR numkeys should be greater than 0".into());
+    }
+    let n = n as usize;
+    if args.len() < at + 1 + n + 1 {
+        return Err(super::error::SYNTAX.into());
+    }
+    let keys = args[at + 1..at + 1 + n].to_vec();
+    let which = args[at + 1 + n];
+    let rest = &args[at + 2 + n..];
+    let count = match rest {
+        [] => 1,
+        [c, v] if eq(c, "count") => {
+            let n = int(v).ok().filter(|n| *n > 0).ok_or(Error::from("ERR count should be greater than 0"))?;
+            n as usize
+        }
+        _ => return Err(super::error::SYNTAX.into()),
+    };
+    Ok((keys, which, count))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,6 +163,9 @@ fn hincrby(ctx: &mut Ctx) -> CmdResult {
 fn hincrbyfloat(ctx: &mut Ctx) -> CmdResult {
     let (db, key, field) = (ctx.db(), ctx.arg(1), ctx.arg(2));
     let delta = super::args::float(ctx.arg(3))?;
+    if !delta.is_finite() {
+        return Err("ERR value is NaN or Infinity".into());
+    }
     let mut e = create_hash(ctx.ks(), db, key)?;
     let h = as_hash(&mut e);
     let current = match h.get(field) {

@@ -200,13 +200,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     }
     let spec = match check(server, session, args, out.resp3) {
         Ok(spec) => spec,
-        Err(e) => {
-            if session.multi.is_some() {
-                session.multi_failed = true;
-            }
-            write_error(out, e);
-            return Flow::Continue;
-        }
+        Err(e) => return reject(server, session, out, args, e),
     };
     if !session.from_primary
         && let Some((started, is_function)) = server.scripts().running_since()
@@ -217,12 +211,9 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         if Instant::now() < busy_at {
             return Flow::ScriptRunning { busy_at };
         }
-        if session.multi.is_some() {
-            session.multi_failed = true;
-        }
         let kill = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
-        out.error(&format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."));
-        return Flow::Continue;
+        let busy = format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.");
+        return reject(server, session, out, args, busy.into());
     }
     if let Some(queue) = session.multi.as_mut()
         && !spec.has(flag::NOQUEUE)
@@ -254,6 +245,23 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         server.record_slow(micros, args, &session.handle.addr, name);
     }
     flow
+}
+
+/// A command refused before it ran. Inside MULTI it spoils the transaction;
+/// a refused EXEC discards it, saying why, as Redis does.
+fn reject(server: &Server, session: &mut Session, out: &mut Reply, args: &[&[u8]], e: Error) -> Flow {
+    if session.multi.is_some() {
+        if args::eq(args[0], "exec")
+            && let Error::Reply(why) = &e
+        {
+            transactions::end_transaction(server, session);
+            out.error(&format!("EXECABORT Transaction discarded because of: {why}"));
+            return Flow::Continue;
+        }
+        session.multi_failed = true;
+    }
+    write_error(out, e);
+    Flow::Continue
 }
 
 /// What CLIENT PAUSE WRITE holds: writes, may-replicate commands, and a

@@ -209,8 +209,16 @@ fn sdiffstore(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// `numkeys key... [LIMIT n]` → (keys, limit); shared with ZINTERCARD.
-pub(super) fn parse_intercard<'a>(args: &[&'a [u8]]) -> Result<(Vec<&'a [u8]>, usize), Error> {
-    let n = int(args[1]).ok().filter(|n| *n > 0).ok_or(Error::from("ERR numkeys should be greater than 0"))? as usize;
+/// SINTERCARD's and ZINTERCARD's `numkeys key... [LIMIT n]`; their numkeys
+/// errors differ, as in Redis.
+pub(super) fn parse_intercard<'a>(args: &[&'a [u8]], command: &str) -> Result<(Vec<&'a [u8]>, usize), Error> {
+    let n = if command == "zintercard" {
+        Some(int(args[1])?)
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::from(format!("ERR at least 1 input key is needed for '{command}' command")))?
+    } else {
+        int(args[1]).ok().filter(|n| *n > 0).ok_or(Error::from("ERR numkeys should be greater than 0"))?
+    } as usize;
     if args.len() < 2 + n {
         return Err("ERR Number of keys can't be greater than number of args".into());
     }
@@ -218,7 +226,8 @@ pub(super) fn parse_intercard<'a>(args: &[&'a [u8]]) -> Result<(Vec<&'a [u8]>, u
     let limit = match &args[2 + n..] {
         [] => 0,
         [l, v] if super::args::eq(l, "limit") => {
-            usize::try_from(int(v)?).map_err(|_| Error::from("ERR LIMIT can't be negative"))?
+            let limit = int(v).ok().and_then(|n| usize::try_from(n).ok());
+            limit.ok_or(Error::from("ERR LIMIT can't be negative"))?
         }
         _ => return Err(super::error::SYNTAX.into()),
     };
@@ -227,7 +236,7 @@ pub(super) fn parse_intercard<'a>(args: &[&'a [u8]]) -> Result<(Vec<&'a [u8]>, u
 
 fn sintercard(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
-    let (keys, limit) = parse_intercard(ctx.args)?;
+    let (keys, limit) = parse_intercard(ctx.args, ctx.spec.name)?;
     let n = combine(ctx.ks(), db, &keys, Op::Inter)?.len();
     ctx.out.int(if limit > 0 { n.min(limit) } else { n } as i64);
     Ok(())
@@ -237,13 +246,16 @@ fn smove(ctx: &mut Ctx) -> CmdResult {
     let (db, src, dst, m) = (ctx.db(), ctx.arg(1), ctx.arg(2), ctx.arg(3));
     let ks = ctx.ks();
     let present = read_set(ks, db, src)?.is_some_and(|s| s.contains(m));
-    read_set(ks, db, dst)?;
+    // A destination that already holds the member is not written (nor are its watchers told).
+    let already_there = read_set(ks, db, dst)?.is_some_and(|s| s.contains(m));
     if present && src != dst {
         if let Some(mut e) = write_set(ks, db, src)? {
             as_set(&mut e).remove(m);
         }
-        let mut e = create_set(ks, db, dst)?;
-        as_set(&mut e).insert(m);
+        if !already_there {
+            let mut e = create_set(ks, db, dst)?;
+            as_set(&mut e).insert(m);
+        }
     }
     ctx.out.int(present as i64);
     Ok(())

@@ -8,6 +8,8 @@ use super::error::CmdResult;
 use super::spec::{NO_KEYS, Spec, flag::*, spec};
 use super::{Ctx, lookup, run_locked, write_error};
 use crate::keyspace::Locked;
+use crate::server::Server;
+use crate::session::Session;
 
 pub const COMMANDS: &[Spec] = &[
     spec!("multi", 1, NOSCRIPT | ALLOW_BUSY | FAST | NOQUEUE, NO_KEYS, multi),
@@ -38,14 +40,19 @@ fn discard(ctx: &mut Ctx) -> CmdResult {
 
 /// Leaves MULTI and drops all WATCHes.
 pub fn discard_state(ctx: &mut Ctx) {
-    ctx.session.multi = None;
-    ctx.session.multi_failed = false;
-    unwatch_all(ctx);
+    end_transaction(ctx.server, ctx.session);
 }
 
-fn unwatch_all(ctx: &mut Ctx) {
-    for (db, key, _, _) in std::mem::take(&mut ctx.session.watched) {
-        ctx.server.keyspace().lock_one(&key).unwatch(db, &key);
+/// Leaves MULTI (if in it) and forgets every WATCH.
+pub fn end_transaction(server: &Server, session: &mut Session) {
+    session.multi = None;
+    session.multi_failed = false;
+    unwatch_all(server, session);
+}
+
+fn unwatch_all(server: &Server, session: &mut Session) {
+    for (db, key, _, _) in std::mem::take(&mut session.watched) {
+        server.keyspace().lock_one(&key).unwatch(db, &key);
     }
 }
 
@@ -68,7 +75,7 @@ fn watch(ctx: &mut Ctx) -> CmdResult {
 }
 
 fn unwatch(ctx: &mut Ctx) -> CmdResult {
-    unwatch_all(ctx);
+    unwatch_all(ctx.server, ctx.session);
     ctx.out.ok();
     Ok(())
 }

@@ -34,9 +34,13 @@ impl Db {
         }
     }
 
-    pub(super) fn bump_all_watches(&mut self) {
-        for (version, _) in self.watched.values_mut() {
-            *version += 1;
+    /// A flush touches the watched keys it deletes, not those that were absent.
+    pub(super) fn bump_watches_of_present_keys(&mut self) {
+        let table = &self.table;
+        for (key, (version, _)) in self.watched.iter_mut() {
+            if table.find(super::hash_key(key), |e| e.key == *key).is_some() {
+                *version += 1;
+            }
         }
     }
 
@@ -105,10 +109,10 @@ impl Shard {
     pub(super) fn flush_db(&mut self, db: usize) {
         let d = &mut self.dbs[db];
         let freed: usize = d.table.iter().map(|e| e.mem_size()).sum::<usize>() + table_cost(d.table.capacity());
+        d.bump_watches_of_present_keys();
         d.table = HashTable::new();
         d.expiries = BinaryHeap::new();
         d.volatile = 0;
-        d.bump_all_watches();
         self.used -= freed;
     }
 

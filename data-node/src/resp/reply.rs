@@ -35,6 +35,35 @@ pub fn format_double(v: f64) -> String {
     format!("{v}")
 }
 
+/// Formats a double as redis-server 7.0 replies with one (scores, distances):
+/// integers below 2^52 as integers, anything else as C's `%.17g`.
+pub fn format_score(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == v.trunc() && v.abs() < 4_503_599_627_370_496.0 {
+        return format!("{}", v as i64);
+    }
+    let scientific = format!("{v:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..17).contains(&exponent) {
+        let fixed = format!("{:.*}", (16 - exponent) as usize, v);
+        trim_fraction(&fixed).to_string()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim_fraction(mantissa), exponent.abs())
+    }
+}
+
+/// "1.2500" → "1.25", "3.000" → "3".
+fn trim_fraction(s: &str) -> &str {
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
+}
+
 impl Reply {
     pub fn new() -> Reply {
         Reply { buf: Vec::with_capacity(16 * 1024), resp3: false }
@@ -116,7 +145,7 @@ impl Reply {
     }
 
     pub fn double(&mut self, v: f64) {
-        let s = format_double(v);
+        let s = format_score(v);
         if self.resp3 {
             self.buf.push(b',');
             self.buf.extend_from_slice(s.as_bytes());
@@ -182,6 +211,26 @@ impl Default for Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_print_as_redis_server_7_0_prints_them() {
+        // Each pair as redis-server 7.0.15 answered ZSCORE on this machine.
+        for (v, text) in [
+            (1.1, "1.1000000000000001"),
+            (0.1, "0.10000000000000001"),
+            (3.0e-5, "3.0000000000000001e-05"),
+            (1e17, "1e+17"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (4503599627370497.0, "4503599627370497"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-2.5, "-2.5"),
+            (7.0, "7"),
+            (0.0, "0"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(format_score(v), text, "{v:e}");
+        }
+    }
 
     #[test]
     fn encodes_both_protocols() {

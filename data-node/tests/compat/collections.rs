@@ -258,3 +258,49 @@ fn sorted_sets() {
     let (cur, items): (u64, Vec<String>) = cmd("ZSCAN").arg("z").arg(0).query(&mut c).unwrap();
     assert_eq!((cur, items.len()), (0, 6));
 }
+
+#[test]
+fn zmpop_bzmpop_and_zrangestore() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: i64 = cmd("ZADD").arg("z").arg(1).arg("a").arg(2).arg("b").arg(3).arg("c").query(&mut c).unwrap();
+    let got: (String, Vec<(String, f64)>) =
+        cmd("ZMPOP").arg(2).arg("none").arg("z").arg("MAX").arg("COUNT").arg(2).query(&mut c).unwrap();
+    assert_eq!(got, ("z".into(), vec![("c".into(), 3.0), ("b".into(), 2.0)]));
+    let none: Option<(String, Vec<(String, f64)>)> = cmd("ZMPOP").arg(1).arg("none").arg("MIN").query(&mut c).unwrap();
+    assert_eq!(none, None);
+    assert_eq!(err_of(cmd("ZMPOP").arg(1).arg("z").arg("SIDEWAYS").query(&mut c)), "ERR syntax error");
+    assert_eq!(
+        err_of(cmd("ZMPOP").arg(1).arg("z").arg("MIN").arg("COUNT").arg(0).query(&mut c)),
+        "ERR count should be greater than 0"
+    );
+    let got: (String, Vec<(String, f64)>) = cmd("BZMPOP").arg(0.1).arg(1).arg("z").arg("MIN").query(&mut c).unwrap();
+    assert_eq!(got, ("z".into(), vec![("a".into(), 1.0)]));
+    let timed_out: Option<(String, Vec<(String, f64)>)> =
+        cmd("BZMPOP").arg(0.05).arg(1).arg("z").arg("MIN").query(&mut c).unwrap();
+    assert_eq!(timed_out, None);
+
+    let _: i64 = cmd("ZADD").arg("src").arg(1).arg("a").arg(2).arg("b").arg(3).arg("c").query(&mut c).unwrap();
+    assert_eq!(cmd("ZRANGESTORE").arg("dst").arg("src").arg(1).arg(-1).query::<i64>(&mut c).unwrap(), 2);
+    let stored: Vec<(String, f64)> = cmd("ZRANGE").arg("dst").arg(0).arg(-1).arg("WITHSCORES").query(&mut c).unwrap();
+    assert_eq!(stored, [("b".to_string(), 2.0), ("c".to_string(), 3.0)]);
+    let by_score: i64 = cmd("ZRANGESTORE")
+        .arg("dst")
+        .arg("src")
+        .arg(3)
+        .arg(1)
+        .arg("BYSCORE")
+        .arg("REV")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(by_score, 1);
+    assert_eq!(cmd("ZRANGESTORE").arg("dst").arg("missing").arg(0).arg(-1).query::<i64>(&mut c).unwrap(), 0);
+    assert_eq!(cmd("EXISTS").arg("dst").query::<i64>(&mut c).unwrap(), 0, "an empty result deletes the destination");
+    assert_eq!(
+        err_of(cmd("ZRANGESTORE").arg("d").arg("src").arg(0).arg(-1).arg("WITHSCORES").query(&mut c)),
+        "ERR syntax error"
+    );
+}

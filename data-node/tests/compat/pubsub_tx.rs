@@ -124,3 +124,53 @@ fn exec_is_atomic_for_other_clients() {
     let v: Value = cmd("MGET").arg("a").arg("b").query(&mut c).unwrap();
     assert_eq!(v, Value::Array(vec![Value::BulkString(b"300".to_vec()), Value::BulkString(b"300".to_vec())]));
 }
+
+/// Writes that change nothing leave a WATCH intact: a flush of a missing key,
+/// an SMOVE into a set that already holds the member.
+#[test]
+fn watch_survives_writes_that_change_nothing() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let mut other = n.conn();
+    let exec_ok = |c: &mut redis::Connection| -> Option<Vec<String>> {
+        redis::pipe().atomic().cmd("PING").query::<Option<Vec<String>>>(c).unwrap()
+    };
+
+    let _: () = cmd("WATCH").arg("absent").query(&mut c).unwrap();
+    let _: () = cmd("FLUSHALL").query(&mut other).unwrap();
+    assert_eq!(exec_ok(&mut c), Some(vec!["PONG".to_string()]));
+
+    let _: () = cmd("SET").arg("present").arg(1).query(&mut other).unwrap();
+    let _: () = cmd("WATCH").arg("present").query(&mut c).unwrap();
+    let _: () = cmd("FLUSHDB").query(&mut other).unwrap();
+    assert_eq!(exec_ok(&mut c), None, "a flush that deletes a watched key aborts");
+
+    let _: i64 = cmd("SADD").arg("src").arg("a").arg("b").query(&mut other).unwrap();
+    let _: i64 = cmd("SADD").arg("dst").arg("a").query(&mut other).unwrap();
+    let _: () = cmd("WATCH").arg("dst").query(&mut c).unwrap();
+    assert_eq!(cmd("SMOVE").arg("src").arg("dst").arg("a").query::<i64>(&mut other).unwrap(), 1);
+    assert_eq!(exec_ok(&mut c), Some(vec!["PONG".to_string()]));
+}
+
+/// A command refused while a script is busy spoils the transaction around
+/// it, and a refused EXEC discards it with the reason.
+#[test]
+fn exec_refused_while_a_script_is_busy_discards_the_transaction() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: () = cmd("CONFIG").arg("SET").arg("busy-reply-threshold").arg(10).query(&mut c).unwrap();
+    let _: () = cmd("SET").arg("xx").arg(1).query(&mut c).unwrap();
+    let mut tx = n.raw();
+    tx.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    tx.roundtrip(b"INCR xx\r\n", b"+QUEUED\r\n");
+    let mut looping = n.raw();
+    looping.send(b"EVAL \"while true do end\" 0\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    let abort = b"-EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+    tx.roundtrip(b"EXEC\r\n", abort);
+    assert_eq!(cmd("SCRIPT").arg("KILL").query::<String>(&mut c).unwrap(), "OK");
+    let killed = looping.read_exact_len(5);
+    assert_eq!(killed, b"-ERR ", "the script's caller hears it was killed");
+    tx.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    assert_eq!(cmd("GET").arg("xx").query::<i64>(&mut c).unwrap(), 1);
+}

@@ -292,3 +292,22 @@ fn sort_orders_by_value_pattern_and_hash_field() {
         .unwrap();
     assert_eq!(keys, ["a", "c"]);
 }
+
+#[test]
+fn lcs_string_length_and_ranges() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: () = cmd("MSET").arg("a").arg("ohmytext").arg("b").arg("mynewtext").query(&mut c).unwrap();
+    assert_eq!(cmd("LCS").arg("a").arg("b").query::<String>(&mut c).unwrap(), "mytext");
+    assert_eq!(cmd("LCS").arg("a").arg("b").arg("LEN").query::<i64>(&mut c).unwrap(), 6);
+    // As redis-server answers: the runs from the end, each [a range, b range, length].
+    let idx: redis::Value =
+        cmd("LCS").arg("a").arg("b").arg("IDX").arg("MINMATCHLEN").arg(2).arg("WITHMATCHLEN").query(&mut c).unwrap();
+    let text = format!("{idx:?}");
+    let expected = "[bulk-string('\"matches\"'), array([array([array([int(4), int(7)]), array([int(5), int(8)]), int(4)]), array([array([int(2), int(3)]), array([int(0), int(1)]), int(2)])]), bulk-string('\"len\"'), int(6)]";
+    assert!(text.contains(expected), "{text}");
+    assert_eq!(
+        err_of(cmd("LCS").arg("a").arg("b").arg("LEN").arg("IDX").query(&mut c)),
+        "ERR If you want both the length and indexes, please just use IDX."
+    );
+}

@@ -2,8 +2,8 @@
 
 use super::{End, parse_end, pop_n};
 use crate::cmd::Ctx;
-use crate::cmd::args::{eq, int, timeout_deadline};
-use crate::cmd::error::{CmdResult, Error, SYNTAX};
+use crate::cmd::args::{mpop_args, timeout_deadline};
+use crate::cmd::error::{CmdResult, Error};
 use crate::cmd::typed::{as_list, create_list, read_list};
 use crate::keyspace::{Locked, SmallBytes};
 
@@ -94,35 +94,9 @@ pub(super) fn brpop(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.
-/// LMPOP's arguments: keys, which end, how many.
-pub(super) type MpopArgs<'a> = (Vec<&'a [u8]>, &'a [u8], usize);
-
-pub(super) fn parse_mpop<'a>(args: &[&'a [u8]], at: usize) -> Result<MpopArgs<'a>, Error> {
-    let n = int(args[at]).map_err(|_| Error::from("ERR numkeys should be greater than 0"))?;
-    if n <= 0 {
-        return Err("ERR numkeys should be greater than 0".into());
-    }
-    let n = n as usize;
-    if args.len() < at + 1 + n + 1 {
-        return Err(SYNTAX.into());
-    }
-    let keys = args[at + 1..at + 1 + n].to_vec();
-    let which = args[at + 1 + n];
-    let rest = &args[at + 2 + n..];
-    let count = match rest {
-        [] => 1,
-        [c, v] if eq(c, "count") => {
-            let n = int(v).ok().filter(|n| *n > 0).ok_or(Error::from("ERR count should be greater than 0"))?;
-            n as usize
-        }
-        _ => return Err(SYNTAX.into()),
-    };
-    Ok((keys, which, count))
-}
-
 pub(super) fn mpop(ctx: &mut Ctx, at: usize, deadline: Option<u64>) -> CmdResult {
     let db = ctx.db();
-    let (keys, which, count) = parse_mpop(ctx.args, at)?;
+    let (keys, which, count) = mpop_args(ctx.args, at)?;
     let end = parse_end(which)?;
     let woken = ctx.session.woken;
     for key in keys {

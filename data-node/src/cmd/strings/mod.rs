@@ -2,6 +2,7 @@
 
 mod bits;
 mod counters;
+mod lcs;
 
 use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int, parse_i64};
@@ -36,6 +37,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("getrange", 4, READONLY, KEY1, getrange),
     spec!("substr", 4, READONLY, KEY1, getrange),
     spec!("setrange", 4, WRITE | DENYOOM, KEY1, setrange),
+    spec!("lcs", -3, READONLY, Keys::Range { first: 1, last: 2, step: 1 }, lcs::lcs),
     spec!("setbit", 4, WRITE | DENYOOM, KEY1, bits::setbit),
     spec!("getbit", 3, READONLY | FAST, KEY1, bits::getbit),
     spec!("bitcount", -2, READONLY, KEY1, bits::bitcount),

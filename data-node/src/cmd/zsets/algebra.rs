@@ -155,7 +155,7 @@ pub(super) fn zdiff(ctx: &mut Ctx) -> CmdResult {
 
 pub(super) fn zintercard(ctx: &mut Ctx) -> CmdResult {
     let db = ctx.db();
-    let (keys, limit) = crate::cmd::sets::parse_intercard(ctx.args)?;
+    let (keys, limit) = crate::cmd::sets::parse_intercard(ctx.args, ctx.spec.name)?;
     let mut sources = Vec::new();
     for k in &keys {
         sources.push(read_source(ctx.ks(), db, k)?.unwrap_or_default());

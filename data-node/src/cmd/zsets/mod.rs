@@ -14,7 +14,7 @@ use crate::cmd::typed::{as_zset, create_zset, read_zset, write_zset};
 use crate::keyspace::SmallBytes;
 use crate::resp::Reply;
 use algebra::{zdiff, zdiffstore, zinter, zintercard, zinterstore, zunion, zunionstore};
-use pops::{bzpopmax, bzpopmin, zpopmax, zpopmin};
+use pops::{bzmpop, bzpopmax, bzpopmin, zmpop, zpopmax, zpopmin};
 use ranges::{
     reply_members, zcount, zlexcount, zrange, zrangebylex, zrangebyscore, zrank, zremrangebylex, zremrangebyrank,
     zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore, zrevrank,
@@ -37,6 +37,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("zrevrank", 3, READONLY | FAST, KEY1, zrevrank),
     spec!("zrange", -4, READONLY, KEY1, zrange),
     spec!("zrevrange", -4, READONLY, KEY1, zrevrange),
+    spec!("zrangestore", -5, WRITE | DENYOOM, Keys::Range { first: 1, last: 2, step: 1 }, ranges::zrangestore),
     spec!("zrangebyscore", -4, READONLY, KEY1, zrangebyscore),
     spec!("zrevrangebyscore", -4, READONLY, KEY1, zrevrangebyscore),
     spec!("zrangebylex", -4, READONLY, KEY1, zrangebylex),
@@ -48,6 +49,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("zpopmax", -2, WRITE | FAST, KEY1, zpopmax),
     spec!("bzpopmin", -3, WRITE | FAST | BLOCKING, BLOCK_KEYS, bzpopmin),
     spec!("bzpopmax", -3, WRITE | FAST | BLOCKING, BLOCK_KEYS, bzpopmax),
+    spec!("zmpop", -4, WRITE, NUMKEYS, zmpop),
+    spec!("bzmpop", -5, WRITE | BLOCKING, Keys::NumKeys { at: 2, dest: 0 }, bzmpop),
     spec!("zunionstore", -4, WRITE | DENYOOM, STORE, zunionstore),
     spec!("zinterstore", -4, WRITE | DENYOOM, STORE, zinterstore),
     spec!("zdiffstore", -4, WRITE | DENYOOM, STORE, zdiffstore),
@@ -237,7 +240,7 @@ fn zscan(ctx: &mut Ctx) -> CmdResult {
     out.array(items.len() * 2);
     for (m, s) in items {
         out.bulk(m);
-        out.bulk(crate::resp::format_double(s).as_bytes());
+        out.bulk(crate::resp::format_score(s).as_bytes());
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
-//! Sorted-set pops: ZPOPMIN, ZPOPMAX and their blocking forms.
+//! Sorted-set pops: ZPOPMIN, ZPOPMAX, ZMPOP and their blocking forms.
 
 use super::ranges::reply_members;
 use crate::cmd::Ctx;
-use crate::cmd::args::{int, timeout_deadline};
+use crate::cmd::args::{eq, int, mpop_args, timeout_deadline};
 use crate::cmd::error::{CmdResult, Error, NOT_POSITIVE, SYNTAX};
 use crate::cmd::typed::{as_zset, write_zset};
 use crate::keyspace::{Locked, SmallBytes};
@@ -85,4 +85,51 @@ pub(super) fn bzpopmin(ctx: &mut Ctx) -> CmdResult {
 }
 pub(super) fn bzpopmax(ctx: &mut Ctx) -> CmdResult {
     bzpop(ctx, true)
+}
+
+/// ZMPOP / BZMPOP: up to `count` members from the first non-empty key,
+/// answered as [key, [[member, score], ...]] and replicated as ZPOPMIN/ZPOPMAX.
+fn mpop(ctx: &mut Ctx, at: usize, deadline: Option<u64>) -> CmdResult {
+    let db = ctx.db();
+    let (keys, which, count) = mpop_args(ctx.args, at)?;
+    let max = match which {
+        w if eq(w, "min") => false,
+        w if eq(w, "max") => true,
+        _ => return Err(SYNTAX.into()),
+    };
+    let woken = ctx.session.woken;
+    for key in keys {
+        let popped = crate::cmd::error::or_still_blocked(pop_n(ctx.ks(), db, key, max, count), woken, Vec::new())?;
+        if popped.is_empty() {
+            continue;
+        }
+        let pop = if max { "ZPOPMAX" } else { "ZPOPMIN" };
+        ctx.propagate_as = Some(vec![pop.into(), key.to_vec(), popped.len().to_string().into_bytes()]);
+        ctx.out.array(2);
+        ctx.out.bulk(key);
+        ctx.out.array(popped.len());
+        for (m, s) in &popped {
+            ctx.out.array(2);
+            ctx.out.bulk(m);
+            ctx.out.double(*s);
+        }
+        return Ok(());
+    }
+    match deadline {
+        Some(deadline) if !ctx.no_block => Err(Error::Block { deadline }),
+        _ => {
+            ctx.out.null_array();
+            Ok(())
+        }
+    }
+}
+
+pub(super) fn zmpop(ctx: &mut Ctx) -> CmdResult {
+    mpop(ctx, 1, None)
+}
+
+pub(super) fn bzmpop(ctx: &mut Ctx) -> CmdResult {
+    let now = ctx.ks().now();
+    let deadline = timeout_deadline(ctx.arg(1), now)?;
+    mpop(ctx, 2, Some(deadline))
 }

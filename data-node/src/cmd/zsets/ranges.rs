@@ -222,6 +222,29 @@ pub(super) fn zrevrangebylex(ctx: &mut Ctx) -> CmdResult {
     range_generic(ctx, By::Lex, true, false)
 }
 
+/// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count].
+pub(super) fn zrangestore(ctx: &mut Ctx) -> CmdResult {
+    let (db, src, dst) = (ctx.db(), ctx.arg(2), ctx.arg(1));
+    let q = parse_range(&ctx.args[1..], By::Rank, false, true)?;
+    if q.withscores {
+        return Err(SYNTAX.into());
+    }
+    let mut result = ZSet::default();
+    match read_zset(ctx.ks(), db, src)? {
+        None => {
+            run_range(&ZSet::default(), &q)?;
+        }
+        Some(z) => {
+            for (m, s) in run_range(z, &q)? {
+                result.insert(m, s);
+            }
+        }
+    }
+    let len = result.len();
+    crate::cmd::typed::store_result(ctx, dst, crate::keyspace::Value::ZSet(Box::new(result)), len);
+    Ok(())
+}
+
 pub(super) fn remrange(ctx: &mut Ctx, by: By) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
     let q = RangeQuery { by, rev: false, start: ctx.arg(2), stop: ctx.arg(3), limit: None, withscores: false };
