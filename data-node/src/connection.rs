@@ -371,6 +371,7 @@ fn write_message(out: &mut Reply, msg: Message) {
 /// Publishes a batch's counters: once per batch, not per command, so
 /// pipelined commands don't contend on shared cache lines.
 fn report(server: &Server, session: &mut Session) {
+    session.flush_calls(server);
     if session.commands > 0 {
         server.stats().commands_processed.fetch_add(session.commands, Ordering::Relaxed);
         session.commands = 0;

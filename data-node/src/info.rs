@@ -5,8 +5,22 @@ use std::sync::atomic::Ordering;
 
 use crate::server::Server;
 
-const SECTIONS: [&str; 9] =
-    ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace"];
+const SECTIONS: [&str; 11] = [
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// Sections only `all`, `everything` or their own name ask for.
+const NOT_DEFAULT: [&str; 2] = ["commandstats", "errorstats"];
 
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -40,7 +54,8 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
     let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
     let mut out = String::new();
     for section in SECTIONS {
-        if !(all || default || wanted.iter().any(|w| w == section)) {
+        let by_default = default && !NOT_DEFAULT.contains(&section);
+        if !(all || by_default || wanted.iter().any(|w| w == section)) {
             continue;
         }
         if !out.is_empty() {
@@ -57,6 +72,14 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
             "cpu" => cpu(),
             // Client libraries read cluster_enabled from here.
             "cluster" => vec![("cluster_enabled", "0".to_owned())],
+            "commandstats" => {
+                s.command_stats().render_commands(&mut out);
+                continue;
+            }
+            "errorstats" => {
+                s.command_stats().render_errors(&mut out);
+                continue;
+            }
             _ => {
                 keyspace(s, &mut out);
                 continue;
@@ -160,6 +183,7 @@ fn stats(s: &Server) -> Fields {
         ("keyspace_misses", ks.misses.to_string()),
         ("pubsub_channels", s.pubsub().channels(None).len().to_string()),
         ("pubsub_patterns", s.pubsub().numpat().to_string()),
+        ("total_error_replies", s.command_stats().error_replies().to_string()),
         // No MIGRATE here, so never a cached connection to another node.
         ("migrate_cached_sockets", "0".into()),
     ]

@@ -26,6 +26,7 @@
 pub mod blocking;
 pub mod clients;
 pub mod cmd;
+pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod glob;

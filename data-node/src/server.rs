@@ -35,6 +35,7 @@ pub struct Server {
     pubsub: PubSub,
     blocking: Blocking,
     slowlog: SlowLog,
+    command_stats: crate::cmdstats::CommandStats,
     started: Instant,
     run_id: String,
     peak_memory: AtomicU64,
@@ -65,6 +66,7 @@ impl Server {
             pubsub: PubSub::default(),
             blocking: Blocking::default(),
             slowlog: SlowLog::default(),
+            command_stats: crate::cmdstats::CommandStats::default(),
             started: Instant::now(),
             run_id: crate::rand::random_hex(40),
             peak_memory: AtomicU64::new(0),
@@ -99,6 +101,10 @@ impl Server {
 
     pub fn blocking(&self) -> &Blocking {
         &self.blocking
+    }
+
+    pub fn command_stats(&self) -> &crate::cmdstats::CommandStats {
+        &self.command_stats
     }
 
     pub fn slowlog(&self) -> &SlowLog {

@@ -39,6 +39,9 @@ pub struct Session {
     pub woken: bool,
     /// Where this client waits while its command is blocked.
     pub blocked: Option<crate::blocking::Blocked>,
+    /// Calls of one command in a row not yet added to INFO commandstats:
+    /// (its index, name, calls, microseconds).
+    pub calls: Option<(usize, &'static str, u64, u64)>,
 }
 
 impl Session {
@@ -62,11 +65,33 @@ impl Session {
             listening_port: 0,
             woken: false,
             blocked: None,
+            calls: None,
         }
     }
 
     pub fn id(&self) -> u64 {
         self.handle.id
+    }
+
+    /// Counts a call for INFO commandstats; a run of the same command is
+    /// added to the server's counters at once.
+    pub fn count_call(&mut self, server: &crate::server::Server, index: usize, name: &'static str, usec: u64) {
+        match &mut self.calls {
+            Some((i, _, calls, total)) if *i == index => {
+                *calls += 1;
+                *total += usec;
+            }
+            _ => {
+                self.flush_calls(server);
+                self.calls = Some((index, name, 1, usec));
+            }
+        }
+    }
+
+    pub fn flush_calls(&mut self, server: &crate::server::Server) {
+        if let Some((index, name, calls, usec)) = self.calls.take() {
+            server.command_stats().add_calls(index, name, calls, usec);
+        }
     }
 
     pub fn subscriptions(&self) -> usize {

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["sync", "rand", "glob", "resp", "knobs"],
     &["keyspace"],
     &["rdb", "config", "pause"],
-    &["replication", "clients", "slowlog", "persistence", "pubsub", "blocking", "scripts"],
+    &["replication", "clients", "slowlog", "cmdstats", "persistence", "pubsub", "blocking", "scripts"],
     &["server"],
     &["session", "info", "params"],
     &["cmd"],

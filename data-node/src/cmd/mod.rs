@@ -35,7 +35,8 @@ use crate::session::Session;
 use error::{Error, wrong_arity};
 use spec::{Keys, Spec, flag};
 
-static TABLE: LazyLock<HashMap<&'static [u8], &'static Spec>> = LazyLock::new(|| {
+/// Each command by name, with its index among all commands (its INFO commandstats slot).
+static TABLE: LazyLock<HashMap<&'static [u8], (&'static Spec, usize)>> = LazyLock::new(|| {
     let families: [&'static [Spec]; 13] = [
         replication::COMMANDS,
         persistence::COMMANDS,
@@ -51,10 +52,18 @@ static TABLE: LazyLock<HashMap<&'static [u8], &'static Spec>> = LazyLock::new(||
         server::COMMANDS,
         scripting::COMMANDS,
     ];
-    families.iter().flat_map(|f| f.iter()).map(|s| (s.name.as_bytes(), s)).collect()
+    let table: HashMap<_, _> =
+        families.iter().flat_map(|f| f.iter()).enumerate().map(|(i, s)| (s.name.as_bytes(), (s, i))).collect();
+    assert!(table.len() <= crate::cmdstats::SLOTS, "more commands than commandstats slots");
+    table
 });
 
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    lookup_indexed(name).map(|(spec, _)| spec)
+}
+
+/// The command and its index among all commands.
+fn lookup_indexed(name: &[u8]) -> Option<(&'static Spec, usize)> {
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {
         return None;
@@ -66,7 +75,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 }
 
 pub fn all_commands() -> impl Iterator<Item = &'static Spec> {
-    TABLE.values().copied()
+    TABLE.values().map(|(spec, _)| *spec)
 }
 
 /// What the connection does after a command.
@@ -149,8 +158,9 @@ fn unknown_command(args: &[&[u8]]) -> Error {
     msg.into()
 }
 
-fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Result<&'static Spec, Error> {
-    let Some(spec) = lookup(args[0]) else { return Err(unknown_command(args)) };
+/// The command to run and its index, or why it is refused.
+fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Result<(&'static Spec, usize), Error> {
+    let Some((spec, index)) = lookup_indexed(args[0]) else { return Err(unknown_command(args)) };
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || (spec.arity < 0 && argc < -spec.arity) {
         return Err(wrong_arity(spec.name));
@@ -182,7 +192,7 @@ fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Res
         )
         .into());
     }
-    Ok(spec)
+    Ok((spec, index))
 }
 
 fn write_error(out: &mut Reply, e: Error) {
@@ -198,8 +208,8 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     if args.is_empty() {
         return Flow::Continue;
     }
-    let spec = match check(server, session, args, out.resp3) {
-        Ok(spec) => spec,
+    let (spec, index) = match check(server, session, args, out.resp3) {
+        Ok(found) => found,
         Err(e) => return reject(server, session, out, args, e),
     };
     if !session.from_primary
@@ -240,6 +250,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     let ended = Instant::now();
     let micros = ended.duration_since(session.clock).as_micros() as u64;
     session.clock = ended;
+    session.count_call(server, index, spec.name, micros);
     if server.is_slow(micros) {
         let name = session.handle.name().unwrap_or_default();
         server.record_slow(micros, args, &session.handle.addr, name);
@@ -250,15 +261,23 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
 /// A command refused before it ran. Inside MULTI it spoils the transaction;
 /// a refused EXEC discards it, saying why, as Redis does.
 fn reject(server: &Server, session: &mut Session, out: &mut Reply, args: &[&[u8]], e: Error) -> Flow {
+    if let Some((spec, index)) = lookup_indexed(args[0]) {
+        server.command_stats().rejected(index, spec.name);
+    }
     if session.multi.is_some() {
         if args::eq(args[0], "exec")
             && let Error::Reply(why) = &e
         {
             transactions::end_transaction(server, session);
-            out.error(&format!("EXECABORT Transaction discarded because of: {why}"));
+            let abort = format!("EXECABORT Transaction discarded because of: {why}");
+            server.command_stats().error_reply(&abort);
+            out.error(&abort);
             return Flow::Continue;
         }
         session.multi_failed = true;
+    }
+    if let Error::Reply(why) = &e {
+        server.command_stats().error_reply(why);
     }
     write_error(out, e);
     Flow::Continue
@@ -344,6 +363,12 @@ fn run(
             Flow::Block
         }
         Err(e) => {
+            if let Error::Reply(why) = &e {
+                server.command_stats().error_reply(why);
+                if let Some((_, index)) = lookup_indexed(spec.name.as_bytes()) {
+                    server.command_stats().failed(index, spec.name);
+                }
+            }
             write_error(out, e);
             Flow::Continue
         }

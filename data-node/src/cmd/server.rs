@@ -56,6 +56,7 @@ fn config(ctx: &mut Ctx) -> CmdResult {
         ctx.out.ok();
     } else if eq(sub, "resetstat") && ctx.argc() == 2 {
         ctx.server.keyspace().reset_stats();
+        ctx.server.command_stats().reset();
         let s = ctx.server.stats();
         for c in [
             &s.connections_received,

@@ -215,3 +215,25 @@ fn shapes_clients_rely_on() {
     let len: i64 = cmd("SLOWLOG").arg("LEN").query(&mut c).unwrap();
     assert!(len >= 1, "every command is logged at 0: {len}");
 }
+
+#[test]
+fn info_commandstats_and_errorstats_count_calls_rejections_and_failures() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: () = cmd("SET").arg("s").arg("v").query(&mut c).unwrap();
+    let _: () = cmd("SET").arg("s").arg("w").query(&mut c).unwrap();
+    let _ = cmd("LPUSH").arg("s").arg("x").query::<redis::Value>(&mut c);
+    let _ = cmd("GET").query::<redis::Value>(&mut c);
+    let default: String = cmd("INFO").query(&mut c).unwrap();
+    assert!(!default.contains("cmdstat_"), "commandstats is not a default section");
+    let stats: String = cmd("INFO").arg("commandstats").arg("errorstats").query(&mut c).unwrap();
+    let line = |prefix: &str| stats.lines().find(|l| l.starts_with(prefix)).unwrap_or_default().to_string();
+    assert!(line("cmdstat_set:").starts_with("cmdstat_set:calls=2,usec="), "{stats}");
+    assert!(line("cmdstat_lpush:").ends_with("rejected_calls=0,failed_calls=1"), "{stats}");
+    assert!(line("cmdstat_get:").ends_with("rejected_calls=1,failed_calls=0"), "{stats}");
+    assert_eq!(line("errorstat_WRONGTYPE:"), "errorstat_WRONGTYPE:count=1");
+    assert_eq!(line("errorstat_ERR:"), "errorstat_ERR:count=1");
+    let _: () = cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    let stats: String = cmd("INFO").arg("errorstats").query(&mut c).unwrap();
+    assert!(!stats.contains("errorstat_"), "{stats}");
+}
