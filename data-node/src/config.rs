@@ -106,6 +106,8 @@ pub struct Live {
     pub replica_serve_stale_data: AtomicBool,
     /// Milliseconds a script runs before other clients are answered `-BUSY`.
     pub busy_reply_threshold: AtomicU64,
+    /// A sparse HyperLogLog larger than this becomes dense.
+    pub hll_sparse_max_bytes: AtomicU64,
     /// Values of the parameters that change nothing here (`knobs`).
     pub knobs: RwLock<std::collections::HashMap<&'static str, String>>,
     pub port: AtomicUsize,
@@ -131,6 +133,7 @@ impl Live {
             repl_ping_replica_period: AtomicU64::new(10),
             replica_serve_stale_data: AtomicBool::new(true),
             busy_reply_threshold: AtomicU64::new(5000),
+            hll_sparse_max_bytes: AtomicU64::new(3000),
             knobs: RwLock::new(crate::knobs::KNOBS.iter().map(|k| (k.name, k.default.to_owned())).collect()),
             port: AtomicUsize::new(f.port as usize),
             bind: f.bind.clone(),

@@ -33,6 +33,7 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("slowlog-max-len", l.slowlog_max_len.load(Ordering::Relaxed).to_string()),
         ("busy-reply-threshold", l.busy_reply_threshold.load(Ordering::Relaxed).to_string()),
         ("lua-time-limit", l.busy_reply_threshold.load(Ordering::Relaxed).to_string()),
+        ("hll-sparse-max-bytes", l.hll_sparse_max_bytes.load(Ordering::Relaxed).to_string()),
         ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
         ("save", String::new()),
         ("appendonly", "no".into()),
@@ -108,6 +109,7 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         "slowlog-log-slower-than" => l.slowlog_slower_than.store(number::<i64>(&name, &v)? as u64, Ordering::Relaxed),
         "slowlog-max-len" => l.slowlog_max_len.store(number(&name, &v)?, Ordering::Relaxed),
         "busy-reply-threshold" | "lua-time-limit" => l.busy_reply_threshold.store(number(&name, &v)?, Ordering::Relaxed),
+        "hll-sparse-max-bytes" => l.hll_sparse_max_bytes.store(number(&name, &v)?, Ordering::Relaxed),
         "dir" => {
             if !std::path::Path::new(&v).is_dir() {
                 return Err(bad(&name, "No such file or directory"));

@@ -8,6 +8,7 @@ pub mod args;
 mod connection;
 pub mod error;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod persistence;
@@ -37,7 +38,7 @@ use spec::{Keys, Spec, flag};
 
 /// Each command by name, with its index among all commands (its INFO commandstats slot).
 static TABLE: LazyLock<HashMap<&'static [u8], (&'static Spec, usize)>> = LazyLock::new(|| {
-    let families: [&'static [Spec]; 13] = [
+    let families: [&'static [Spec]; 14] = [
         replication::COMMANDS,
         persistence::COMMANDS,
         connection::COMMANDS,
@@ -51,6 +52,7 @@ static TABLE: LazyLock<HashMap<&'static [u8], (&'static Spec, usize)>> = LazyLoc
         transactions::COMMANDS,
         server::COMMANDS,
         scripting::COMMANDS,
+        hyperloglog::COMMANDS,
     ];
     let table: HashMap<_, _> =
         families.iter().flat_map(|f| f.iter()).enumerate().map(|(i, s)| (s.name.as_bytes(), (s, i))).collect();

@@ -38,6 +38,14 @@ impl SmallBytes {
         }
     }
 
+    /// The bytes, to change in place (their length stays).
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            SmallBytes::Inline { len, buf } => &mut buf[..*len as usize],
+            SmallBytes::Heap(b) => b,
+        }
+    }
+
     /// Bytes this value owns on the heap, beyond its inline size.
     pub fn heap_size(&self) -> usize {
         match self {

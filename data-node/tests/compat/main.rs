@@ -8,6 +8,7 @@ mod cli;
 mod collections;
 mod dump;
 mod errors;
+mod hyperloglog;
 mod persistence;
 mod protocol;
 mod pubsub_tx;
