@@ -482,13 +482,12 @@ mod tests {
         let mut expected = vec![0u8; REGISTERS];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..3 {
-            for i in 0..REGISTERS {
+            for (i, slot) in expected.iter_mut().enumerate() {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                let v = (seed & 63) as u8;
-                dense_set(&mut registers, i, v);
-                expected[i] = v;
+                *slot = (seed & 63) as u8;
+                dense_set(&mut registers, i, *slot);
             }
             assert!((0..REGISTERS).all(|i| dense_get(&registers, i) == expected[i]));
         }
