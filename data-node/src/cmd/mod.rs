@@ -7,6 +7,7 @@
 pub mod args;
 mod connection;
 pub mod error;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod keys;
@@ -22,7 +23,7 @@ pub mod spec;
 mod strings;
 mod transactions;
 mod typed;
-mod zsets;
+pub(crate) mod zsets;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -38,7 +39,7 @@ use spec::{Keys, Spec, flag};
 
 /// Each command by name, with its index among all commands (its INFO commandstats slot).
 static TABLE: LazyLock<HashMap<&'static [u8], (&'static Spec, usize)>> = LazyLock::new(|| {
-    let families: [&'static [Spec]; 14] = [
+    let families: [&'static [Spec]; 15] = [
         replication::COMMANDS,
         persistence::COMMANDS,
         connection::COMMANDS,
@@ -53,6 +54,7 @@ static TABLE: LazyLock<HashMap<&'static [u8], (&'static Spec, usize)>> = LazyLoc
         server::COMMANDS,
         scripting::COMMANDS,
         hyperloglog::COMMANDS,
+        geo::COMMANDS,
     ];
     let table: HashMap<_, _> =
         families.iter().flat_map(|f| f.iter()).enumerate().map(|(i, s)| (s.name.as_bytes(), (s, i))).collect();

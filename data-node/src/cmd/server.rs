@@ -79,7 +79,7 @@ fn config(ctx: &mut Ctx) -> CmdResult {
 fn command_info(out: &mut crate::resp::Reply, spec: &Spec) {
     let (first, last, step) = match spec.keys {
         Keys::Range { first, last, step } => (first as i64, last as i64, step as i64),
-        Keys::Sort => (1, 1, 1),
+        Keys::Store => (1, 1, 1),
         _ => (0, 0, 0),
     };
     out.array(10);

@@ -53,8 +53,8 @@ pub enum Keys {
     },
     /// Commands over the whole keyspace (KEYS, FLUSHALL, SCAN ...).
     All,
-    /// SORT: the key at 1 and the one after the last STORE.
-    Sort,
+    /// SORT, GEORADIUS: the key at 1 and the one after the last STORE (or STOREDIST).
+    Store,
 }
 
 pub struct Spec {
@@ -90,8 +90,10 @@ impl Spec {
                 }
                 out
             }
-            Keys::Sort => {
-                let store = (2..args.len().saturating_sub(1)).rev().find(|&i| super::args::eq(args[i], "store"));
+            Keys::Store => {
+                let store = (2..args.len().saturating_sub(1))
+                    .rev()
+                    .find(|&i| super::args::eq(args[i], "store") || super::args::eq(args[i], "storedist"));
                 std::iter::once(1).chain(store.map(|i| i + 1)).collect()
             }
             Keys::NumKeys { at, dest } => {

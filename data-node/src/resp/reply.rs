@@ -145,13 +145,17 @@ impl Reply {
     }
 
     pub fn double(&mut self, v: f64) {
-        let s = format_score(v);
+        self.double_text(&format_score(v));
+    }
+
+    /// A double already formatted (RESP3 `,`; a bulk string in RESP2).
+    pub fn double_text(&mut self, text: &str) {
         if self.resp3 {
             self.buf.push(b',');
-            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.extend_from_slice(text.as_bytes());
             self.buf.extend_from_slice(b"\r\n");
         } else {
-            self.bulk(s.as_bytes());
+            self.bulk(text.as_bytes());
         }
     }
 

@@ -8,6 +8,7 @@ mod cli;
 mod collections;
 mod dump;
 mod errors;
+mod geo;
 mod hyperloglog;
 mod persistence;
 mod protocol;

@@ -32,7 +32,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("move", 3, WRITE | FAST, KEY1, move_),
     spec!("dump", 2, READONLY, KEY1, dump::dump),
     spec!("restore", -4, WRITE | DENYOOM, KEY1, dump::restore),
-    spec!("sort", -2, WRITE | DENYOOM | EVERY_SHARD, Keys::Sort, sort::sort_cmd),
+    spec!("sort", -2, WRITE | DENYOOM | EVERY_SHARD, Keys::Store, sort::sort_cmd),
     spec!("sort_ro", -2, READONLY | EVERY_SHARD, KEY1, sort::sort_ro),
     spec!("expire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, expire),
     spec!("pexpire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, pexpire),

@@ -63,11 +63,17 @@ pub const COMMANDS: &[Spec] = &[
 ];
 
 fn zadd(ctx: &mut Ctx) -> CmdResult {
-    let (db, key) = (ctx.db(), ctx.arg(1));
+    let args = ctx.args;
+    zadd_with(ctx, args)
+}
+
+/// ZADD with these arguments (GEOADD passes the scores it computed).
+pub(crate) fn zadd_with(ctx: &mut Ctx, args: &[&[u8]]) -> CmdResult {
+    let (db, key) = (ctx.db(), args[1]);
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, false);
     let mut i = 2;
-    while i < ctx.argc() {
-        let a = ctx.arg(i);
+    while i < args.len() {
+        let a = args[i];
         match () {
             _ if eq(a, "nx") => nx = true,
             _ if eq(a, "xx") => xx = true,
@@ -79,7 +85,7 @@ fn zadd(ctx: &mut Ctx) -> CmdResult {
         }
         i += 1;
     }
-    let pairs = &ctx.args[i..];
+    let pairs = &args[i..];
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(SYNTAX.into());
     }
