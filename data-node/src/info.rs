@@ -154,6 +154,7 @@ fn persistence(s: &Server) -> Fields {
     let p = s.persistence();
     vec![
         ("loading", "0".into()),
+        ("rdb_changes_since_last_save", p.changes_since_save(s.keyspace()).to_string()),
         ("rdb_bgsave_in_progress", u8::from(p.background_in_progress()).to_string()),
         ("rdb_last_save_time", p.last_save_secs().to_string()),
         ("rdb_last_bgsave_status", if p.last_save_ok() { "ok" } else { "err" }.into()),

@@ -13,6 +13,8 @@ pub struct Persistence {
     last_save_ok: AtomicBool,
     /// Keys the snapshot loaded at start held (INFO's rdb_last_load_keys_loaded).
     keys_loaded: AtomicU64,
+    /// The keyspace's change count the last successful save captured.
+    changes_at_save: AtomicU64,
 }
 
 impl Persistence {
@@ -22,17 +24,30 @@ impl Persistence {
             bgsave_in_progress: AtomicBool::new(false),
             last_save_ok: AtomicBool::new(true),
             keys_loaded: AtomicU64::new(0),
+            changes_at_save: AtomicU64::new(0),
         }
     }
 
     /// Saves the keyspace to `path`, recording the outcome.
     pub fn save(&self, keyspace: &Keyspace, path: &Path, functions: &[Vec<u8>]) -> Result<usize, RdbError> {
+        let changes = keyspace.changes();
         let result = crate::rdb::save(keyspace, path, functions);
-        self.last_save_ok.store(result.is_ok(), Ordering::Relaxed);
-        if result.is_ok() {
-            self.last_save.store(keyspace.now_ms() / 1000, Ordering::Relaxed);
-        }
+        self.saved(keyspace, result.is_ok(), changes);
         result
+    }
+
+    /// A save that began when the keyspace had seen `changes` writes ended.
+    pub fn saved(&self, keyspace: &Keyspace, ok: bool, changes: u64) {
+        self.last_save_ok.store(ok, Ordering::Relaxed);
+        if ok {
+            self.last_save.store(keyspace.now_ms() / 1000, Ordering::Relaxed);
+            self.changes_at_save.store(changes, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes since the last successful save (rdb_changes_since_last_save).
+    pub fn changes_since_save(&self, keyspace: &Keyspace) -> u64 {
+        keyspace.changes().saturating_sub(self.changes_at_save.load(Ordering::Relaxed))
     }
 
     /// Claims the one background save slot; false if a save is under way.

@@ -155,7 +155,8 @@ impl<'a> Locked<'a> {
     /// Write access to a live entry. The key's watchers are told it changed.
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<EntryMut<'_>> {
         let (hash, shard) = self.find(db, key)?;
-        let Shard { dbs, used, .. } = shard;
+        let Shard { dbs, used, changes, .. } = shard;
+        *changes += 1;
         let d = &mut dbs[db];
         d.bump_watch(key);
         let occ = d.table.find_entry(hash, |e| &*e.key == key).ok()?;
@@ -181,7 +182,8 @@ impl<'a> Locked<'a> {
     pub fn insert_entry(&mut self, db: usize, entry: Box<Entry>) {
         let hash = hash_key(&entry.key);
         let shard = self.shard(shard_of(hash));
-        let Shard { dbs, used, .. } = shard;
+        let Shard { dbs, used, changes, .. } = shard;
+        *changes += 1;
         let d = &mut dbs[db];
         d.bump_watch(&entry.key);
         let at = entry.expires_at();

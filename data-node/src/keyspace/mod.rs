@@ -216,6 +216,11 @@ impl Keyspace {
         total
     }
 
+    /// Writes to keys since the start, all shards together.
+    pub fn changes(&self) -> u64 {
+        (0..SHARDS).map(|i| self.guard(i).changes).sum()
+    }
+
     pub fn reset_stats(&self) {
         for i in 0..SHARDS {
             self.guard(i).stats = ShardStats::default();

@@ -82,11 +82,19 @@ pub struct Shard {
     pub(super) dbs: Box<[Db]>,
     pub(super) used: usize,
     pub(super) stats: ShardStats,
+    /// Writes to keys since the start (INFO's rdb_changes_since_last_save
+    /// counts from the last save's total).
+    pub(super) changes: u64,
 }
 
 impl Shard {
     pub(super) fn new(databases: usize) -> Shard {
-        Shard { dbs: (0..databases).map(|_| Db::default()).collect(), used: 0, stats: ShardStats::default() }
+        Shard {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            used: 0,
+            stats: ShardStats::default(),
+            changes: 0,
+        }
     }
 
     /// Removes the entry found by `eq` at `hash`, keeping every counter right.
@@ -102,6 +110,7 @@ impl Shard {
             d.volatile -= 1;
         }
         d.bump_watch(&entry.key);
+        self.changes += 1;
         self.used -= entry.mem_size();
         Some(entry)
     }
@@ -110,6 +119,7 @@ impl Shard {
         let d = &mut self.dbs[db];
         let freed: usize = d.table.iter().map(|e| e.mem_size()).sum::<usize>() + table_cost(d.table.capacity());
         d.bump_watches_of_present_keys();
+        self.changes += d.table.len() as u64;
         d.table = HashTable::new();
         d.expiries = BinaryHeap::new();
         d.volatile = 0;

@@ -311,3 +311,73 @@ fn lcs_string_length_and_ranges() {
         "ERR If you want both the length and indexes, please just use IDX."
     );
 }
+
+#[test]
+fn bitfield_reads_writes_and_overflows_as_redis_does() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let got: Vec<Option<i64>> = cmd("BITFIELD")
+        .arg("bf")
+        .arg("SET")
+        .arg("i8")
+        .arg(0)
+        .arg(-100)
+        .arg("GET")
+        .arg("u8")
+        .arg(0)
+        .arg("INCRBY")
+        .arg("u2")
+        .arg("#5")
+        .arg(7)
+        .arg("OVERFLOW")
+        .arg("SAT")
+        .arg("INCRBY")
+        .arg("i8")
+        .arg(0)
+        .arg(-100)
+        .arg("OVERFLOW")
+        .arg("FAIL")
+        .arg("INCRBY")
+        .arg("u4")
+        .arg(100)
+        .arg(20)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(got, [Some(0), Some(156), Some(3), Some(-128), None]);
+    let ro: Vec<i64> = cmd("BITFIELD_RO").arg("bf").arg("GET").arg("i8").arg(0).query(&mut c).unwrap();
+    assert_eq!(ro, [-128]);
+    assert_eq!(
+        err_of(cmd("BITFIELD_RO").arg("bf").arg("SET").arg("i8").arg(0).arg(1).query(&mut c)),
+        "ERR BITFIELD_RO only supports the GET subcommand"
+    );
+    assert_eq!(
+        err_of(cmd("BITFIELD").arg("bf").arg("GET").arg("u64").arg(0).query(&mut c)),
+        "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+    );
+    assert_eq!(
+        err_of(cmd("BITFIELD").arg("bf").arg("SET").arg("u8").arg(4_294_967_296i64).arg(1).query(&mut c)),
+        "ERR bit offset is not an integer or out of range",
+        "offsets stop at 512 MB"
+    );
+    assert_eq!(cmd("STRLEN").arg("bf").query::<i64>(&mut c).unwrap(), 13, "grown to the last bit written");
+}
+
+#[test]
+fn changes_since_last_save_count_writes_that_change_something() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let changes = |c: &mut redis::Connection| -> i64 {
+        let info: String = cmd("INFO").arg("persistence").query(c).unwrap();
+        info.lines().find_map(|l| l.strip_prefix("rdb_changes_since_last_save:")).unwrap().trim().parse().unwrap()
+    };
+    let _: () = cmd("SAVE").query(&mut c).unwrap();
+    assert_eq!(changes(&mut c), 0);
+    let _: i64 = cmd("SETBIT").arg("b").arg(0).arg(1).query(&mut c).unwrap();
+    let _: Vec<i64> = cmd("BITFIELD").arg("f").arg("SET").arg("i5").arg(0).arg(3).query(&mut c).unwrap();
+    assert_eq!(changes(&mut c), 2);
+    let _: i64 = cmd("SETBIT").arg("b").arg(0).arg(1).query(&mut c).unwrap();
+    let _: Vec<i64> = cmd("BITFIELD").arg("f").arg("SET").arg("i5").arg(0).arg(3).query(&mut c).unwrap();
+    assert_eq!(changes(&mut c), 2, "writing what is there changes nothing");
+    let _: () = cmd("SAVE").query(&mut c).unwrap();
+    assert_eq!(changes(&mut c), 0);
+}

@@ -1,8 +1,7 @@
 //! Bitmaps, which are strings: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP.
 //! Bit 0 is the most significant bit of the first byte, as in Redis.
 
-use super::counters::store_keep_ttl;
-use super::{MAX_STRING, read_str};
+use super::{MAX_STRING, change_string, read_str};
 use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int};
 use crate::cmd::error::{CmdResult, Error, SYNTAX};
@@ -31,18 +30,24 @@ pub(super) fn setbit(ctx: &mut Ctx) -> CmdResult {
         _ => return Err("ERR bit is not an integer or out of range".into()),
     };
     let (ks, out) = ctx.parts();
-    let mut value = read_str(ks, db, key)?.map(<[u8]>::to_vec).unwrap_or_default();
-    if value.len() <= bit / 8 {
-        value.resize(bit / 8 + 1, 0);
+    // Setting a bit to what it is writes nothing (and counts no change).
+    if let Some(current) = read_str(ks, db, key)?
+        && current.len() > bit / 8
+        && (bit_at(current, bit) == 1) == on
+    {
+        out.int(i64::from(on));
+        return Ok(());
     }
-    let old = bit_at(&value, bit);
-    let mask = 1u8 << (7 - bit % 8);
-    if on {
-        value[bit / 8] |= mask;
-    } else {
-        value[bit / 8] &= !mask;
-    }
-    store_keep_ttl(ks, db, key, SmallBytes::from_vec(value));
+    let old = change_string(ks, db, key, bit / 8 + 1, |value| {
+        let old = bit_at(value, bit);
+        let mask = 1u8 << (7 - bit % 8);
+        if on {
+            value[bit / 8] |= mask;
+        } else {
+            value[bit / 8] &= !mask;
+        }
+        old
+    })?;
     out.int(i64::from(old));
     Ok(())
 }

@@ -8,7 +8,8 @@ use crate::keyspace::{Locked, SmallBytes, Value};
 use crate::resp::format_double;
 
 /// Replaces a string's content, keeping its TTL; creates it if absent.
-pub(super) fn store_keep_ttl(ks: &mut Locked<'_>, db: usize, key: &[u8], value: SmallBytes) {
+/// Replaces the string at `key`, keeping its TTL; creates it if absent.
+pub(crate) fn store_keep_ttl(ks: &mut Locked<'_>, db: usize, key: &[u8], value: SmallBytes) {
     if !ks.exists(db, key) {
         ks.set(db, key, Value::Str(value), 0);
     } else if let Some(mut e) = ks.get_mut(db, key) {

@@ -1,5 +1,6 @@
 //! Strings: GET, SET and its options, counters, ranges, bitmaps.
 
+mod bitfield;
 mod bits;
 mod counters;
 mod lcs;
@@ -9,7 +10,8 @@ use crate::cmd::args::{eq, int, parse_i64};
 use crate::cmd::error::{CmdResult, Error, NOT_INT, SYNTAX, WRONGTYPE};
 use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, Keys, Spec, flag::*, spec};
 use crate::keyspace::{Locked, SmallBytes, Value};
-use counters::{decr, decrby, incr, incrby, incrbyfloat, store_keep_ttl};
+pub(crate) use counters::store_keep_ttl;
+use counters::{decr, decrby, incr, incrby, incrbyfloat};
 
 const MAX_STRING: usize = 512 * 1024 * 1024;
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
@@ -42,6 +44,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("getbit", 3, READONLY | FAST, KEY1, bits::getbit),
     spec!("bitcount", -2, READONLY, KEY1, bits::bitcount),
     spec!("bitpos", -3, READONLY, KEY1, bits::bitpos),
+    spec!("bitfield", -2, WRITE | DENYOOM, KEY1, bitfield::bitfield),
+    spec!("bitfield_ro", -2, READONLY | FAST, KEY1, bitfield::bitfield_ro),
     spec!("bitop", -4, WRITE | DENYOOM, Keys::Range { first: 2, last: -1, step: 1 }, bits::bitop),
 ];
 
@@ -54,6 +58,31 @@ pub(super) fn read_str<'k>(ks: &'k mut Locked<'_>, db: usize, key: &[u8]) -> Res
             _ => Err(WRONGTYPE.into()),
         },
     }
+}
+
+/// Changes the string at `key` in place through `change`, after padding it
+/// with zero bytes to at least `len` (creating it if absent).
+pub(crate) fn change_string<R>(
+    ks: &mut Locked<'_>,
+    db: usize,
+    key: &[u8],
+    len: usize,
+    change: impl FnOnce(&mut [u8]) -> R,
+) -> Result<R, Error> {
+    let long_enough = read_str(ks, db, key)?.is_some_and(|s| s.len() >= len);
+    if long_enough
+        && let Some(mut e) = ks.get_mut(db, key)
+        && let Value::Str(s) = e.value_mut()
+    {
+        return Ok(change(s.as_mut_slice()));
+    }
+    let mut value = read_str(ks, db, key)?.map(<[u8]>::to_vec).unwrap_or_default();
+    if value.len() < len {
+        value.resize(len, 0);
+    }
+    let result = change(&mut value);
+    store_keep_ttl(ks, db, key, SmallBytes::from_vec(value));
+    Ok(result)
 }
 
 fn get(ctx: &mut Ctx) -> CmdResult {
