@@ -4,5 +4,5 @@
 mod parse;
 pub mod reply;
 
-pub use parse::{Limits, Parsed, ProtocolError, parse_request};
+pub use parse::{Limits, Parsed, ProtocolError, parse_request, split_args};
 pub use reply::{Reply, format_double, format_score};

@@ -181,3 +181,29 @@ fn libraries_persist_and_move_between_servers() {
     assert_eq!(cmd("FCALL").arg("kept").arg(0).query::<String>(&mut t).unwrap(), "still here", "our payload there");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The libraries Redis gives scripts, and their tables read-only.
+#[test]
+fn cjson_cmsgpack_bit_and_struct_are_there_and_read_only() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let eval = |c: &mut redis::Connection, body: &str| cmd("EVAL").arg(body).arg(0).query::<redis::Value>(c);
+    let json = eval(&mut c, "return cjson.encode({1, 2, {a = 'x/y'}})").unwrap();
+    assert_eq!(json, redis::Value::BulkString(br#"[1,2,{"a":"x\/y"}]"#.to_vec()));
+    let decoded =
+        eval(&mut c, "local t = cjson.decode('{\"k\": [true, null, 1.5]}') return {t.k[1], tostring(t.k[3])}").unwrap();
+    assert_eq!(decoded, redis::Value::Array(vec![redis::Value::Int(1), redis::Value::BulkString(b"1.5".to_vec())]));
+    let packed = eval(&mut c, "return cmsgpack.pack({1, 'a'}, 0.1)").unwrap();
+    assert_eq!(packed, redis::Value::BulkString(b"\x92\x01\xa1a\xcb\x3f\xb9\x99\x99\x99\x99\x99\x9a".to_vec()));
+    let bits = eval(&mut c, "return {bit.band(0xff, 0x0f), bit.tohex(255, 2), bit.lshift(1, 4)}").unwrap();
+    let want = [redis::Value::Int(15), redis::Value::BulkString(b"ff".to_vec()), redis::Value::Int(16)];
+    assert_eq!(bits, redis::Value::Array(want.to_vec()));
+    let st = eval(&mut c, "return struct.unpack('>I2', struct.pack('>I2', 258))").unwrap();
+    assert_eq!(st, redis::Value::Int(258));
+    for table in ["redis.call", "cjson.encode", "cmsgpack.pack", "bit.lshift", "string.len", "struct.pack"] {
+        let err = err_of(cmd("EVAL").arg(format!("{table} = function() return 1 end")).arg(0).query(&mut c));
+        assert!(err.contains("Attempt to modify a readonly table"), "{table}: {err}");
+    }
+    let err = err_of(cmd("EVAL").arg("rawset(cjson, 'encode', nil)").arg(0).query(&mut c));
+    assert!(err.contains("Attempt to modify a readonly table"), "{err}");
+}

@@ -13,16 +13,27 @@ use crate::scripts::{FunctionInfo, Library, Scripts};
 
 pub const FLAGS: &[&str] = &["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
 
-/// The engine and library name of a library's `#!` line.
+/// The engine and library name of a library's `#!` line, split as Redis
+/// splits it (quotes allowed, `#!` glued to the engine's name).
 fn metadata(code: &[u8]) -> Result<(String, String), String> {
-    let (Some(line), _) = shebang(code) else { return Err("ERR Missing library metadata".into()) };
-    let mut parts = line[2..].split_whitespace();
-    let engine = parts.next().unwrap_or("").to_owned();
+    if !code.starts_with(b"#!") {
+        return Err("ERR Missing library metadata".into());
+    }
+    let Some(end) = code.iter().position(|&b| b == b'\n') else { return Err("ERR Invalid library metadata".into()) };
+    let parts = crate::resp::split_args(&code[..end]).filter(|p| !p.is_empty());
+    let Some(parts) = parts else { return Err("ERR Invalid library metadata".into()) };
+    let engine = String::from_utf8_lossy(&parts[0][2..]).into_owned();
     let mut name = None;
-    for part in parts {
-        match part.split_once('=') {
-            Some(("name", value)) => name = Some(value.to_owned()),
-            _ => return Err(format!("ERR Invalid metadata value given: {part}")),
+    for part in &parts[1..] {
+        let text = String::from_utf8_lossy(part);
+        match text.get(..5) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("name=") => {
+                if name.is_some() {
+                    return Err("ERR Invalid metadata value, name argument was given multiple times".into());
+                }
+                name = Some(text[5..].to_owned());
+            }
+            _ => return Err(format!("ERR Invalid metadata value given: {text}")),
         }
     }
     if !engine.eq_ignore_ascii_case("lua") {
@@ -143,7 +154,8 @@ fn run_library(lua: &Lua, code: &[u8]) -> Result<Vec<(FunctionInfo, Function)>, 
             registered.push((info, callback));
             Ok(())
         })?;
-        let (env, loaded): (Table, Function) = environment.call(register)?;
+        let real_redis: Table = lua.named_registry_value(super::vm::REDIS_TABLE)?;
+        let (env, loaded): (Table, Function) = environment.call((register, real_redis))?;
         let chunk = lua.load(&code[..]).set_name("@user_function").set_environment(env).into_function()?;
         chunk.call::<()>(())?;
         loaded.call::<()>(())
@@ -161,26 +173,34 @@ fn run_library(lua: &Lua, code: &[u8]) -> Result<Vec<(FunctionInfo, Function)>, 
 
 /// The globals a library's code and its functions see, given the
 /// `register_function` of this load: while the code runs, only what Redis
-/// offers then (no `math`, and of `redis` only `register_function`, `log`
-/// and the constants); once `loaded()` is called, the VM's own globals.
+/// offers then (`redis` with `register_function`, `log` and the constants);
+/// once `loaded()` is called, the VM's own globals.
 const LIBRARY_ENVIRONMENT: &str = r#"
-return function(register)
+return function(register, real_redis)
     local real = _G
     local loading = true
     local function missing(name)
         error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 3)
     end
-    local load_redis = { register_function = register, log = rawget(real, 'redis').log }
-    for k, v in pairs(rawget(real, 'redis')) do
+    local load_redis = {
+        register_function = function(...)
+            if not loading then
+                error("redis.register_function can only be called on FUNCTION LOAD command", 2)
+            end
+            return register(...)
+        end,
+        log = real_redis.log,
+    }
+    for k, v in pairs(real_redis) do
         if type(v) ~= 'function' then load_redis[k] = v end
     end
-    setmetatable(load_redis, { __index = function(_, k) missing(k) end })
+    setmetatable(load_redis, {
+        __index = function(_, k) missing(k) end,
+        __newindex = function() error("Attempt to modify a readonly table", 2) end,
+        __metatable = false,
+    })
+    -- Redis 7.0 gives a library's code nothing else while it loads.
     local at_load = { redis = load_redis }
-    for _, k in ipairs({ 'string', 'table', 'pairs', 'ipairs', 'next', 'type', 'tostring', 'tonumber',
-                         'error', 'pcall', 'select', 'unpack', 'assert', 'setmetatable', 'getmetatable',
-                         'rawget', 'rawset', 'rawequal' }) do
-        at_load[k] = rawget(real, k)
-    end
     local env = setmetatable({}, {
         __index = function(_, k)
             local v

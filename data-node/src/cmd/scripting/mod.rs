@@ -5,11 +5,15 @@
 //! - `convert`: replies ⇄ Lua values
 //! - `library`: function libraries (FUNCTION LOAD, and the first FCALL here)
 
+mod bit;
 mod call;
+mod cjson;
+mod cmsgpack;
 mod convert;
 mod functions;
 mod library;
 mod run;
+mod structlib;
 mod vm;
 
 use std::sync::Arc;

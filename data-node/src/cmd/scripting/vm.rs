@@ -59,6 +59,29 @@ redis.call = function(...)
 end
 "#;
 
+/// The libraries scripts get, each replaced by a read-only view of itself
+/// (rawset refuses them too), as Redis 7 makes them read-only.
+const READONLY_LIBRARIES: &str = r#"
+local readonly = setmetatable({}, { __mode = 'k' })
+local function refuse() error("Attempt to modify a readonly table", 3) end
+for _, name in ipairs({ 'redis', 'string', 'math', 'table', 'bit', 'cjson', 'cmsgpack', 'struct' }) do
+    local real = rawget(_G, name)
+    if real then
+        local view = setmetatable({}, { __index = real, __newindex = refuse, __metatable = false })
+        readonly[view] = true
+        rawset(_G, name, view)
+    end
+end
+local real_rawset = rawset
+rawset(_G, 'rawset', function(t, k, v)
+    if readonly[t] or t == _G then refuse() end
+    return real_rawset(t, k, v)
+end)
+"#;
+
+/// Where the real `redis` table is kept (scripts see a read-only view).
+pub const REDIS_TABLE: &str = "ferrocache.redis";
+
 /// Reading an undefined global or creating one fails, as in Redis.
 const PROTECT_GLOBALS: &str = r#"
 setmetatable(_G, {
@@ -83,11 +106,18 @@ impl Vm {
         for name in ["loadfile", "dofile"] {
             globals.raw_set(name, Value::Nil)?;
         }
-        globals.raw_set("redis", redis_table(&lua)?)?;
+        let redis = redis_table(&lua)?;
+        lua.set_named_registry_value(REDIS_TABLE, &redis)?;
+        globals.raw_set("redis", redis)?;
+        globals.raw_set("bit", super::bit::table(&lua)?)?;
+        globals.raw_set("cmsgpack", super::cmsgpack::table(&lua)?)?;
+        globals.raw_set("cjson", super::cjson::table(&lua)?)?;
+        globals.raw_set("struct", super::structlib::table(&lua)?)?;
         // Set per run; defined here so the protected globals know them.
         globals.raw_set("KEYS", lua.create_table()?)?;
         globals.raw_set("ARGV", lua.create_table()?)?;
         lua.load(PRELUDE).set_name("=prelude").exec()?;
+        lua.load(READONLY_LIBRARIES).set_name("=prelude").exec()?;
         lua.load(PROTECT_GLOBALS).set_name("=prelude").exec()?;
         Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new() })
     }
@@ -103,8 +133,9 @@ impl Vm {
         Ok(f)
     }
 
+    /// The real `redis` table, where each run sets `call`, `pcall` and `setresp`.
     pub fn redis(&self) -> mlua::Result<Table> {
-        self.lua.globals().raw_get("redis")
+        self.lua.named_registry_value(REDIS_TABLE)
     }
 }
 
