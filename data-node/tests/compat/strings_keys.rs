@@ -364,7 +364,8 @@ fn bitfield_reads_writes_and_overflows_as_redis_does() {
 
 #[test]
 fn changes_since_last_save_count_writes_that_change_something() {
-    let n = Node::start();
+    let dir = crate::persistence::temp_dir("changes");
+    let n = Node::start_with(&["--dir", dir.to_str().expect("utf-8 path")]);
     let mut c = n.conn();
     let changes = |c: &mut redis::Connection| -> i64 {
         let info: String = cmd("INFO").arg("persistence").query(c).unwrap();
@@ -380,4 +381,5 @@ fn changes_since_last_save_count_writes_that_change_something() {
     assert_eq!(changes(&mut c), 2, "writing what is there changes nothing");
     let _: () = cmd("SAVE").query(&mut c).unwrap();
     assert_eq!(changes(&mut c), 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }

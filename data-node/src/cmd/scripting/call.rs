@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use mlua::{Lua, MultiValue, Value};
+use mlua::{Lua, Table, Value};
 
 use super::convert::reply_to_lua;
 use crate::cmd::spec::{Spec, flag};
@@ -37,26 +37,28 @@ fn error_table(lua: &Lua, message: &str) -> mlua::Result<Value> {
 }
 
 /// A Lua argument as a command argument: strings as they are, numbers as
-/// Lua prints them.
-fn argument(lua: &Lua, value: &Value) -> Option<Vec<u8>> {
+/// Redis prints them for commands (`%.17g`, so 2^53 - 1 keeps its digits).
+fn argument(value: &Value) -> Option<Vec<u8>> {
     match value {
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Integer(_) | Value::Number(_) => {
-            lua.coerce_string(value.clone()).ok().flatten().map(|s| s.as_bytes().to_vec())
-        }
+        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        Value::Number(n) => Some(crate::resp::format_score(*n).into_bytes()),
         _ => None,
     }
 }
 
 impl Bridge<'_, '_> {
-    /// Runs one command; an error comes back as an `{err=...}` table.
-    pub fn pcall(&mut self, lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
-        if args.is_empty() {
+    /// Runs one command, its arguments packed as `{n = count, ...}` (a
+    /// script may pass thousands, more than Lua references allow at once);
+    /// an error comes back as an `{err=...}` table.
+    pub fn pcall(&mut self, lua: &Lua, packed: Table) -> mlua::Result<Value> {
+        let count: usize = packed.raw_get::<Option<usize>>("n")?.unwrap_or(0);
+        if count == 0 {
             return error_table(lua, "ERR Please specify at least one argument for this redis lib call");
         }
-        let mut argv = Vec::with_capacity(args.len());
-        for value in args.iter() {
-            match argument(lua, value) {
+        let mut argv = Vec::with_capacity(count);
+        for i in 1..=count {
+            match argument(&packed.raw_get::<Value>(i)?) {
                 Some(arg) => argv.push(arg),
                 None => return error_table(lua, "ERR Lua redis lib command arguments must be strings or integers"),
             }

@@ -7,6 +7,9 @@ use mlua::{Lua, MultiValue, Table, Value};
 const MAX_NESTING: usize = 16;
 /// Unpacking recurses per level: deeper input is refused, not a stack overflow.
 const MAX_UNPACK_DEPTH: usize = 512;
+/// Lua's own limit on the values a call returns is about 8000; each is a
+/// Lua reference while it is built, and those are fewer.
+pub const MAX_RESULTS: usize = 4000;
 
 fn is_int64(n: f64) -> bool {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
@@ -127,11 +130,12 @@ fn encode(value: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> = t.clone().pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-                header(pairs.len(), 0x80, 0xde, 0xdf, out);
-                for (k, v) in &pairs {
-                    encode(k, level + 1, out)?;
-                    encode(v, level + 1, out)?;
+                // Counted, then written pair by pair (each value held is a scarce Lua reference).
+                header(super::convert::pair_count(t), 0x80, 0xde, 0xdf, out);
+                for pair in t.clone().pairs::<Value, Value>() {
+                    let (k, v) = pair?;
+                    encode(&k, level + 1, out)?;
+                    encode(&v, level + 1, out)?;
                 }
             }
         },
@@ -265,6 +269,9 @@ fn unpack(lua: &Lua, bytes: &[u8], limit: i64, offset: i64, with_offset: bool) -
     let mut c = Cursor { bytes, at: offset as usize };
     let mut values = Vec::new();
     while c.at < bytes.len() && values.len() < limit {
+        if values.len() >= MAX_RESULTS {
+            return Err(mlua::Error::runtime("too many results to unpack"));
+        }
         match decode(lua, &mut c, 0) {
             Ok(v) => values.push(v),
             Err(DecodeError::Eof) => return Err(mlua::Error::runtime("Missing bytes in input.")),

@@ -121,6 +121,11 @@ fn write(value: &Value, out: &mut Reply, depth: usize) {
     }
 }
 
+/// How many keys a table has.
+pub fn pair_count(table: &Table) -> usize {
+    table.pairs::<Value, Value>().filter_map(Result::ok).count()
+}
+
 fn field(table: &Table, name: &str) -> Value {
     table.raw_get(name).unwrap_or(Value::Nil)
 }
@@ -142,20 +147,20 @@ fn write_table(table: &Table, out: &mut Reply, depth: usize) {
         out.big_number(&big.to_string_lossy());
         return;
     }
+    // Counted first, then written pair by pair: holding every key and value
+    // at once would take a Lua reference each, and those are few.
     if let Value::Table(map) = field(table, "map") {
-        let pairs: Vec<(Value, Value)> = map.pairs::<Value, Value>().filter_map(Result::ok).collect();
-        out.map(pairs.len());
-        for (key, value) in &pairs {
-            write(key, out, depth + 1);
-            write(value, out, depth + 1);
+        out.map(pair_count(&map));
+        for (key, value) in map.pairs::<Value, Value>().filter_map(Result::ok) {
+            write(&key, out, depth + 1);
+            write(&value, out, depth + 1);
         }
         return;
     }
     if let Value::Table(set) = field(table, "set") {
-        let members: Vec<Value> = set.pairs::<Value, Value>().filter_map(Result::ok).map(|(k, _)| k).collect();
-        out.set(members.len());
-        for member in &members {
-            write(member, out, depth + 1);
+        out.set(pair_count(&set));
+        for (member, _) in set.pairs::<Value, Value>().filter_map(Result::ok) {
+            write(&member, out, depth + 1);
         }
         return;
     }

@@ -175,7 +175,8 @@ fn call(
         Ok(VmState::Continue)
     })?;
     lua.scope(|scope| {
-        redis.raw_set("pcall", scope.create_function(|lua, args: MultiValue| bridge.borrow_mut().pcall(lua, args))?)?;
+        let packed_pcall = scope.create_function(|lua, packed: Table| bridge.borrow_mut().pcall(lua, packed))?;
+        redis.raw_set("pcall", vm.pack_arguments(packed_pcall)?)?;
         redis.raw_set(
             "setresp",
             scope.create_function(|_, version: i64| {

@@ -175,6 +175,9 @@ fn unpack(lua: &Lua, (fmt, data, start): (mlua::String, mlua::String, Option<i64
     let mut f = format(&fmt);
     let mut values: Vec<Value> = Vec::new();
     while let Some((c, mut size)) = f.next()? {
+        if values.len() >= super::cmsgpack::MAX_RESULTS {
+            return fail("too many results to unpack");
+        }
         pos += f.padding(pos, c, size);
         if pos + size > data.len() {
             return too_short();

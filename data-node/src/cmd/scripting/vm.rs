@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 use crate::scripts::{Scripts, sha1_hex};
 
@@ -79,6 +79,16 @@ rawset(_G, 'rawset', function(t, k, v)
 end)
 "#;
 
+/// Where the function wrapping `redis.pcall` is kept.
+const PACKER: &str = "ferrocache.packer";
+
+const PACK_ARGUMENTS: &str = r#"
+return function(f)
+    local select = select
+    return function(...) return f({ n = select('#', ...), ... }) end
+end
+"#;
+
 /// Where the real `redis` table is kept (scripts see a read-only view).
 pub const REDIS_TABLE: &str = "ferrocache.redis";
 
@@ -108,6 +118,8 @@ impl Vm {
         }
         let redis = redis_table(&lua)?;
         lua.set_named_registry_value(REDIS_TABLE, &redis)?;
+        let packer: Function = lua.load(PACK_ARGUMENTS).set_name("=prelude").eval()?;
+        lua.set_named_registry_value(PACKER, packer)?;
         globals.raw_set("redis", redis)?;
         globals.raw_set("bit", super::bit::table(&lua)?)?;
         globals.raw_set("cmsgpack", super::cmsgpack::table(&lua)?)?;
@@ -133,6 +145,12 @@ impl Vm {
         Ok(f)
     }
 
+    /// A function passing its arguments to `f` packed as `{n = count, ...}`.
+    pub fn pack_arguments(&self, f: Function) -> mlua::Result<Function> {
+        let maker: Function = self.lua.named_registry_value(PACKER)?;
+        maker.call(f)
+    }
+
     /// The real `redis` table, where each run sets `call`, `pcall` and `setresp`.
     pub fn redis(&self) -> mlua::Result<Table> {
         self.lua.named_registry_value(REDIS_TABLE)
@@ -153,7 +171,17 @@ pub fn compile(lua: &Lua, body: &[u8], name: &str) -> Result<Function, String> {
 /// `pcall`, `setresp` and `acl_check_cmd` are set for each run.
 fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    redis.raw_set("sha1hex", lua.create_function(|_, text: mlua::String| Ok(sha1_hex(&text.as_bytes())))?)?;
+    redis.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            let text = match args.len() {
+                1 => lua.coerce_string(args[0].clone())?,
+                _ => None,
+            };
+            let text = text.ok_or_else(|| mlua::Error::runtime("wrong number of arguments"))?;
+            Ok(sha1_hex(&text.as_bytes()))
+        })?,
+    )?;
     let tagged = |tag: &'static str| {
         lua.create_function(move |lua, message: mlua::String| {
             let table = lua.create_table()?;
