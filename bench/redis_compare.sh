@@ -3,6 +3,8 @@
 # same redis-benchmark; prints throughput and memory ratios (data-node / redis),
 # and each server's CPU time per request (ratio redis / data-node: >1 is cheaper).
 # Usage: bench/redis_compare.sh [requests-per-test at -P 1] [keys-for-memory]
+# TESTS takes redis-benchmark's test names and these arbitrary commands:
+# evalsha (a script that INCRs a key), pfadd, setbit, geoadd (random members/offsets).
 # (at -P 16 each test sends ten times as many requests, so it lasts long enough to measure)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +36,27 @@ sleep 0.5
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime, in clock ticks
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
+INCR_SCRIPT="return redis.call('incr', KEYS[1])"
+# The command line of an arbitrary-command test; empty for redis-benchmark's own tests.
+custom_command() {
+    case $1 in
+        evalsha) echo "EVALSHA $(echo -n "$INCR_SCRIPT" | sha1sum | cut -d' ' -f1) 1 counter:__rand_int__" ;;
+        pfadd) echo "PFADD hll element:__rand_int__" ;;
+        setbit) echo "SETBIT bitmap __rand_int__ 1" ;;
+        geoadd) echo "GEOADD geo 13.361389 38.115556 member:__rand_int__" ;;
+    esac
+}
+
 bench() { # port pid pipeline test → "rps cpu_us_per_request" (the server's own CPU time)
     local n=$N
     [[ $3 -gt 1 ]] && n=$((N * 10))
-    local before after rps
+    local before after rps command
+    command=$(custom_command "$4")
+    local what=(-t "$4")
+    # shellcheck disable=SC2206 # the command's words are meant to split
+    [[ -n $command ]] && what=(-r 1000000 $command)
     before=$(cpu_ticks "$2")
-    rps=$(redis-benchmark -p "$1" -c 50 -n "$n" -P "$3" -t "$4" --threads "$CLIENT_THREADS" --csv -q 2>/dev/null |
+    rps=$(redis-benchmark -p "$1" -c 50 -n "$n" -P "$3" --threads "$CLIENT_THREADS" --csv -q "${what[@]}" 2>/dev/null |
         awk -F'","' 'NR==2 { gsub(/"/, "", $2); print $2 }')
     after=$(cpu_ticks "$2")
     echo "$rps $(echo "($after - $before) * $TICK_US / $n" | bc -l)"
@@ -71,7 +88,10 @@ printf '%-24s %12s %12s %8s\n' "memory, $KEYS keys" redis node ratio
 printf '%-24s %12.1f %12.1f %8.2f\n' "used_memory bytes/key" "$(echo "$r_used / $KEYS" | bc -l)" "$(echo "$n_used / $KEYS" | bc -l)" "$(echo "$n_used / $r_used" | bc -l)"
 printf '%-24s %12.1f %12.1f %8.2f\n' "RSS growth bytes/key" "$(echo "$r_rss / $KEYS" | bc -l)" "$(echo "$n_rss / $KEYS" | bc -l)" "$(echo "$n_rss / $r_rss" | bc -l)"
 printf '%-24s %12s %12.2f\n' "node used/RSS growth" "" "$(echo "$n_used / $n_rss" | bc -l)"
-for port in $REDIS_PORT $NODE_PORT; do redis-cli -p $port FLUSHALL >/dev/null; done
+for port in $REDIS_PORT $NODE_PORT; do
+    redis-cli -p $port FLUSHALL >/dev/null
+    redis-cli -p $port SCRIPT LOAD "$INCR_SCRIPT" >/dev/null
+done
 echo
 # With one client thread, throughput at -P 1 is bounded by redis-benchmark
 # itself (~100% of a core, the servers well below): the CPU each server

@@ -168,7 +168,7 @@ async fn follow_flow(
                     return false;
                 }
                 tokio::select! {
-                    _ = server.pause().ended() => {}
+                    _ = server.pause().wait_counted() => {}
                     _ = session.handle.kill.notified() => return false,
                     _ = hung_up(wr) => return false,
                 }

@@ -125,7 +125,7 @@ fn server(s: &Server) -> Fields {
 fn clients(s: &Server) -> Fields {
     vec![
         ("connected_clients", s.clients().count().to_string()),
-        ("blocked_clients", s.blocking().blocked().to_string()),
+        ("blocked_clients", (s.blocking().blocked() + s.pause().held()).to_string()),
         ("maxclients", s.live().maxclients.load(Ordering::Relaxed).to_string()),
     ]
 }

@@ -4,7 +4,7 @@
 //! primary's replication offset stands still: a planned failover pauses the
 //! primary, waits for a replica to reach that offset, and promotes it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -17,11 +17,19 @@ pub struct Pause {
     all: AtomicBool,
     ended: Notify,
     clock: Clock,
+    /// Clients waiting for the pause to end (INFO counts them as blocked, as Redis does).
+    held: AtomicUsize,
 }
 
 impl Pause {
     pub fn new(clock: Clock) -> Pause {
-        Pause { until: AtomicU64::new(0), all: AtomicBool::new(false), ended: Notify::new(), clock }
+        Pause {
+            until: AtomicU64::new(0),
+            all: AtomicBool::new(false),
+            ended: Notify::new(),
+            clock,
+            held: AtomicUsize::new(0),
+        }
     }
 
     /// Starts a pause, or extends one under way: the later end and the
@@ -51,6 +59,24 @@ impl Pause {
             return false;
         }
         self.active() && (self.all.load(Ordering::Relaxed) || writes())
+    }
+
+    /// Clients held by the pause now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the pause to end, counted among the held clients meanwhile.
+    pub async fn wait_counted(&self) {
+        struct Held<'a>(&'a AtomicUsize);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        let _held = Held(&self.held);
+        self.ended().await
     }
 
     /// Resolves when the pause ends (its deadline, or CLIENT UNPAUSE). The

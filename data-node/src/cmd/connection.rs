@@ -178,9 +178,9 @@ fn client(ctx: &mut Ctx) -> CmdResult {
         let name = ctx.session.handle.name();
         ctx.out.bulk_opt(name.as_deref().map(str::as_bytes));
     } else if eq(sub, "list") {
-        let text: String = ctx.server.clients().list().iter().map(|c| c.describe() + "\n").collect();
-        ctx.out.verbatim(&text);
+        client_list(ctx)?;
     } else if eq(sub, "info") && argc == 2 {
+        ctx.session.handle.set_last_cmd("client|info");
         let text = ctx.session.handle.describe() + "\n";
         ctx.out.verbatim(&text);
     } else if eq(sub, "kill") && argc >= 3 {
@@ -203,9 +203,9 @@ fn client(ctx: &mut Ctx) -> CmdResult {
             "ID",
             "SETNAME <name>",
             "GETNAME",
-            "LIST",
             "INFO",
-            "KILL <ip:port> | ID <id> | ADDR <ip:port> | SKIPME yes|no",
+            "KILL <ip:port> | ID <id> | ADDR <ip:port> | LADDR <ip:port> | USER <name> | SKIPME yes|no",
+            "LIST [ID <id> [<id> ...]]",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "PAUSE <timeout> [WRITE|ALL]",
             "UNPAUSE",
@@ -214,6 +214,30 @@ fn client(ctx: &mut Ctx) -> CmdResult {
     } else {
         return Err(unknown_subcommand(sub, "CLIENT"));
     }
+    Ok(())
+}
+
+/// CLIENT LIST [ID id ...]: every client, or those of these ids, in order.
+fn client_list(ctx: &mut Ctx) -> CmdResult {
+    // The caller's own line names the command it is running, as Redis's does.
+    ctx.session.handle.set_last_cmd("client|list");
+    let clients = ctx.server.clients().list();
+    let text: String = match &ctx.args[2..] {
+        [] => clients.iter().map(|c| c.describe() + "\n").collect(),
+        [word, ids @ ..] if eq(word, "id") && !ids.is_empty() => {
+            let mut wanted = Vec::with_capacity(ids.len());
+            for id in ids {
+                wanted.push(int(id).map_err(|_| Error::from("ERR Invalid client ID"))?);
+            }
+            wanted
+                .iter()
+                .filter_map(|id| clients.iter().find(|c| c.id as i64 == *id))
+                .map(|c| c.describe() + "\n")
+                .collect()
+        }
+        _ => return Err(SYNTAX.into()),
+    };
+    ctx.out.verbatim(&text);
     Ok(())
 }
 
@@ -259,15 +283,27 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
-    let (mut id, mut addr, mut skipme) = (None, None, true);
+    let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
     for pair in ctx.args[2..].chunks(2) {
         let [k, v] = pair else { return Err(SYNTAX.into()) };
         if eq(k, "id") {
-            id = Some(int(v).map_err(|_| Error::from("ERR client-id should be greater than 0"))? as u64);
+            let n = int(v).ok().filter(|n| *n > 0);
+            id = Some(n.ok_or(Error::from("ERR client-id should be greater than 0"))? as u64);
         } else if eq(k, "addr") {
             addr = Some(*v);
+        } else if eq(k, "laddr") {
+            laddr = Some(*v);
         } else if eq(k, "skipme") {
-            skipme = eq(v, "yes");
+            skipme = match v {
+                v if eq(v, "yes") => true,
+                v if eq(v, "no") => false,
+                _ => return Err(SYNTAX.into()),
+            };
+        } else if eq(k, "user") {
+            // Every client is the default user until ACLs arrive.
+            if !eq(v, "default") {
+                return Err(format!("ERR No such user '{}'", String::from_utf8_lossy(v)).into());
+            }
         } else {
             return Err(SYNTAX.into());
         }
@@ -275,7 +311,11 @@ fn client_kill(ctx: &mut Ctx) -> CmdResult {
     let me = ctx.session.id();
     let mut killed = 0;
     for c in clients {
-        if id.is_some_and(|id| id != c.id) || addr.is_some_and(|a| a != c.addr.as_bytes()) || (skipme && c.id == me) {
+        if id.is_some_and(|id| id != c.id)
+            || addr.is_some_and(|a| a != c.addr.as_bytes())
+            || laddr.is_some_and(|a| a != c.laddr.as_bytes())
+            || (skipme && c.id == me)
+        {
             continue;
         }
         c.kill();

@@ -82,27 +82,66 @@ impl List {
     }
 }
 
-#[derive(Default, Clone, Debug)]
+/// Up to this many fields, each field and value at most `SMALL_HASH_VALUE`
+/// bytes, a hash is a vector kept in insertion order (Redis's listpack
+/// defaults): smaller than a table, and HGETALL answers in the order Redis does.
+const SMALL_HASH_ENTRIES: usize = 128;
+const SMALL_HASH_VALUE: usize = 64;
+
+#[derive(Clone, Debug)]
+enum Fields {
+    Small(Vec<(SmallBytes, SmallBytes)>),
+    Large(HashMap<SmallBytes, SmallBytes>),
+}
+
+#[derive(Clone, Debug)]
 pub struct Hash {
-    map: HashMap<SmallBytes, SmallBytes>,
+    fields: Fields,
     heap: usize,
+}
+
+impl Default for Hash {
+    fn default() -> Hash {
+        Hash { fields: Fields::Small(Vec::new()), heap: 0 }
+    }
 }
 
 impl Hash {
     pub fn len(&self) -> usize {
-        self.map.len()
+        match &self.fields {
+            Fields::Small(v) => v.len(),
+            Fields::Large(m) => m.len(),
+        }
     }
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
+    }
+    /// Still in the small, ordered form (OBJECT ENCODING says listpack).
+    pub fn is_compact(&self) -> bool {
+        matches!(self.fields, Fields::Small(_))
     }
     pub fn get(&self, field: &[u8]) -> Option<&SmallBytes> {
-        self.map.get(field)
+        match &self.fields {
+            Fields::Small(v) => v.iter().find(|(f, _)| f.as_slice() == field).map(|(_, value)| value),
+            Fields::Large(m) => m.get(field),
+        }
     }
     /// Returns true when the field is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Fields::Small(v) = &self.fields {
+            let too_long = field.len() > SMALL_HASH_VALUE || value.len() > SMALL_HASH_VALUE;
+            let too_many = v.len() >= SMALL_HASH_ENTRIES && !v.iter().any(|(f, _)| f.as_slice() == field);
+            if too_long || too_many {
+                self.make_large();
+            }
+        }
         let value = SmallBytes::new(value);
         self.heap += value.heap_size();
-        match self.map.get_mut(field) {
+        let slot = match &mut self.fields {
+            Fields::Small(v) => v.iter_mut().find(|(f, _)| f.as_slice() == field).map(|(_, value)| value),
+            Fields::Large(m) => m.get_mut(field),
+        };
+        match slot {
             Some(slot) => {
                 self.heap -= slot.heap_size();
                 *slot = value;
@@ -111,13 +150,28 @@ impl Hash {
             None => {
                 let field = SmallBytes::new(field);
                 self.heap += field.heap_size();
-                self.map.insert(field, value);
+                match &mut self.fields {
+                    Fields::Small(v) => v.push((field, value)),
+                    Fields::Large(m) => {
+                        m.insert(field, value);
+                    }
+                }
                 true
             }
         }
     }
+    fn make_large(&mut self) {
+        if let Fields::Small(v) = &mut self.fields {
+            let map: HashMap<SmallBytes, SmallBytes> = std::mem::take(v).into_iter().collect();
+            self.fields = Fields::Large(map);
+        }
+    }
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        match self.map.remove_entry(field) {
+        let removed = match &mut self.fields {
+            Fields::Small(v) => v.iter().position(|(f, _)| f.as_slice() == field).map(|i| v.remove(i)),
+            Fields::Large(m) => m.remove_entry(field),
+        };
+        match removed {
             Some((f, v)) => {
                 self.heap -= f.heap_size() + v.heap_size();
                 true
@@ -125,11 +179,18 @@ impl Hash {
             None => false,
         }
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&SmallBytes, &SmallBytes)> {
-        self.map.iter()
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&SmallBytes, &SmallBytes)> + '_> {
+        match &self.fields {
+            Fields::Small(v) => Box::new(v.iter().map(|(f, value)| (f, value))),
+            Fields::Large(m) => Box::new(m.iter()),
+        }
     }
     pub fn mem_size(&self) -> usize {
-        table_size(buckets_for(self.map.capacity()), 2 * ELEM) + self.heap + alloc_size(std::mem::size_of::<Self>())
+        let table = match &self.fields {
+            Fields::Small(v) => alloc_size(v.capacity() * 2 * ELEM),
+            Fields::Large(m) => table_size(buckets_for(m.capacity()), 2 * ELEM),
+        };
+        table + self.heap + alloc_size(std::mem::size_of::<Self>())
     }
 }
 
@@ -181,5 +242,31 @@ impl FromIterator<SmallBytes> for Set {
             s.insert(&m);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_hash_keeps_insertion_order_until_it_grows() {
+        let mut h = Hash::default();
+        for f in ["z", "a", "m"] {
+            assert!(h.insert(f.as_bytes(), b"v"));
+        }
+        assert!(!h.insert(b"a", b"w"), "an existing field is replaced in place");
+        assert!(h.remove(b"z"));
+        let order: Vec<&[u8]> = h.iter().map(|(f, _)| f.as_slice()).collect();
+        assert_eq!(order, [&b"a"[..], b"m"]);
+        assert!(h.is_compact());
+        h.insert(b"long", &[b'x'; 65]);
+        assert!(!h.is_compact(), "a value past 64 bytes makes it a table");
+        assert_eq!(h.get(b"a").map(|v| v.as_slice()), Some(&b"w"[..]));
+        let mut many = Hash::default();
+        (0..129).for_each(|i| {
+            many.insert(format!("f{i}").as_bytes(), b"v");
+        });
+        assert!(!many.is_compact() && many.len() == 129);
     }
 }

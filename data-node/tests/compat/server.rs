@@ -176,6 +176,8 @@ fn client_pause_holds_commands_until_it_ends() {
         let _ = done.send(written);
     });
     assert!(held.recv_timeout(Duration::from_millis(300)).is_err(), "the write waits for the pause to end");
+    let info: String = cmd("INFO").arg("clients").query(&mut admin).unwrap();
+    assert!(info.contains("blocked_clients:1"), "a held client counts as blocked: {info}");
     let _: () = cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
     held.recv_timeout(Duration::from_secs(10)).expect("UNPAUSE releases the write").unwrap();
     assert_eq!(reader.get::<_, i64>("during").unwrap(), 2);
@@ -236,4 +238,27 @@ fn info_commandstats_and_errorstats_count_calls_rejections_and_failures() {
     let _: () = cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
     let stats: String = cmd("INFO").arg("errorstats").query(&mut c).unwrap();
     assert!(!stats.contains("errorstat_"), "{stats}");
+}
+
+#[test]
+fn client_list_by_id_and_kill_by_local_address() {
+    let n = Node::start();
+    let mut me = n.conn();
+    let mut other = n.conn();
+    let my_id: i64 = cmd("CLIENT").arg("ID").query(&mut me).unwrap();
+    let other_id: i64 = cmd("CLIENT").arg("ID").query(&mut other).unwrap();
+    let listed: String = cmd("CLIENT").arg("LIST").arg("ID").arg(other_id).arg(999).arg(my_id).query(&mut me).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].starts_with(&format!("id={other_id} ")), "{listed}");
+    assert!(lines[1].starts_with(&format!("id={my_id} ")) && lines[1].contains(" cmd=client|list "), "{listed}");
+    assert_eq!(err_of(cmd("CLIENT").arg("LIST").arg("ID").arg("x").query(&mut me)), "ERR Invalid client ID");
+
+    let laddr = lines[0].split(' ').find_map(|f| f.strip_prefix("laddr=")).unwrap().to_string();
+    let killed: i64 = cmd("CLIENT").arg("KILL").arg("LADDR").arg(&laddr).query(&mut me).unwrap();
+    assert!(killed >= 1, "every other client on {laddr}");
+    assert!(cmd("PING").query::<String>(&mut other).is_err(), "the other connection is gone");
+    assert_eq!(cmd("PING").query::<String>(&mut me).unwrap(), "PONG", "SKIPME yes by default");
+    assert_eq!(err_of(cmd("CLIENT").arg("KILL").arg("SKIPME").arg("maybe").query(&mut me)), "ERR syntax error");
+    assert_eq!(err_of(cmd("CLIENT").arg("KILL").arg("USER").arg("nobody").query(&mut me)), "ERR No such user 'nobody'");
 }

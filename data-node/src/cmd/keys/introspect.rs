@@ -12,7 +12,7 @@ pub(super) fn encoding(v: &Value) -> &'static str {
         Value::Str(_) => "raw",
         Value::List(l) if l.len() <= 128 => "listpack",
         Value::List(_) => "quicklist",
-        Value::Hash(h) if h.len() <= 128 => "listpack",
+        Value::Hash(h) if h.is_compact() => "listpack",
         Value::Hash(_) => "hashtable",
         Value::Set(s) if s.len() <= 512 && s.iter().all(|m| parse_i64(m).is_some()) => "intset",
         Value::Set(s) if s.len() <= 128 => "listpack",
