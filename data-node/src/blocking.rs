@@ -76,6 +76,19 @@ impl Blocking {
         }
     }
 
+    /// Wakes the first client waiting on each key of `db` (SWAPDB brought
+    /// in other data: whoever can now be served retries).
+    pub fn signal_db(&self, db: usize) {
+        let w = sync::lock(&self.waiters);
+        for ((d, _), list) in w.iter() {
+            if *d == db
+                && let Some(first) = list.first()
+            {
+                first.notify_one();
+            }
+        }
+    }
+
     /// After `blocked` retried: wakes the next client in line on each of its
     /// keys that still exists (there may be more to take, or a type another
     /// waiter can take).

@@ -26,7 +26,15 @@ pub struct SlowLog(Mutex<Log>);
 /// What a slow command is remembered by: its first 32 arguments, each cut
 /// at 128 bytes, as Redis keeps them.
 fn kept_args(args: &[&[u8]]) -> Vec<Vec<u8>> {
-    let mut kept: Vec<Vec<u8>> = args.iter().take(32).map(|a| a[..a.len().min(128)].to_vec()).collect();
+    let trim = |a: &[u8]| -> Vec<u8> {
+        if a.len() <= 128 {
+            return a.to_vec();
+        }
+        let mut kept = a[..128].to_vec();
+        kept.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+        kept
+    };
+    let mut kept: Vec<Vec<u8>> = args.iter().take(32).map(|a| trim(a)).collect();
     if args.len() > 32 {
         kept[31] = format!("... ({} more arguments)", args.len() - 31).into_bytes();
     }

@@ -216,6 +216,14 @@ impl<'a> Locked<'a> {
         shard.remove_where(db, hash, |e| &*e.key == key)
     }
 
+    /// SWAPDB (the caller holds every shard).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        let now = self.now();
+        for shard in self.shards() {
+            shard.swap_dbs(a, b, now);
+        }
+    }
+
     pub fn flush_db(&mut self, db: usize) {
         for shard in self.shards() {
             shard.flush_db(db);

@@ -115,6 +115,34 @@ impl Shard {
         Some(entry)
     }
 
+    /// SWAPDB for this shard's part: the data of `a` and `b` trade places;
+    /// each db's watchers of a key live (unexpired) in either are told it
+    /// changed. The watch lists themselves stay with their db.
+    pub(super) fn swap_dbs(&mut self, a: usize, b: usize, now: u64) {
+        if a == b {
+            return;
+        }
+        let live = |d: &Db, key: &[u8]| {
+            d.table.find(super::hash_key(key), |e| &*e.key == key).is_some_and(|e| !e.is_expired(now))
+        };
+        for (this, other) in [(a, b), (b, a)] {
+            let touched: Vec<SmallBytes> = self.dbs[this]
+                .watched
+                .keys()
+                .filter(|k| live(&self.dbs[this], k) || live(&self.dbs[other], k))
+                .cloned()
+                .collect();
+            touched.iter().for_each(|k| self.dbs[this].bump_watch(k));
+        }
+        let (low, high) = (a.min(b), a.max(b));
+        let (head, tail) = self.dbs.split_at_mut(high);
+        let (x, y) = (&mut head[low], &mut tail[0]);
+        std::mem::swap(&mut x.table, &mut y.table);
+        std::mem::swap(&mut x.expiries, &mut y.expiries);
+        std::mem::swap(&mut x.volatile, &mut y.volatile);
+        self.changes += 1;
+    }
+
     pub(super) fn flush_db(&mut self, db: usize) {
         let d = &mut self.dbs[db];
         let freed: usize = d.table.iter().map(|e| e.mem_size()).sum::<usize>() + table_cost(d.table.capacity());

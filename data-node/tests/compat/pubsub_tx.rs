@@ -174,3 +174,31 @@ fn exec_refused_while_a_script_is_busy_discards_the_transaction() {
     tx.roundtrip(b"PING\r\n", b"+PONG\r\n");
     assert_eq!(cmd("GET").arg("xx").query::<i64>(&mut c).unwrap(), 1);
 }
+
+#[test]
+fn swapdb_trades_data_and_touches_watchers_of_live_keys() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: () = cmd("SET").arg("x").arg("in db0").query(&mut c).unwrap();
+    let _: () = cmd("SELECT").arg(1).query(&mut c).unwrap();
+    let _: () = cmd("SET").arg("y").arg("in db1").arg("EX").arg(100).query(&mut c).unwrap();
+    let _: () = cmd("SELECT").arg(0).query(&mut c).unwrap();
+
+    let mut watcher = n.conn();
+    let _: () = cmd("WATCH").arg("x").query(&mut watcher).unwrap();
+    let mut untouched = n.conn();
+    let _: () = cmd("WATCH").arg("absent").query(&mut untouched).unwrap();
+
+    assert_eq!(cmd("SWAPDB").arg(0).arg(1).query::<String>(&mut c).unwrap(), "OK");
+    assert_eq!(cmd("GET").arg("y").query::<String>(&mut c).unwrap(), "in db1");
+    assert!((1..=100).contains(&cmd("TTL").arg("y").query::<i64>(&mut c).unwrap()), "the TTL moved along");
+    assert_eq!(cmd("EXISTS").arg("x").query::<i64>(&mut c).unwrap(), 0);
+    let _: () = cmd("SELECT").arg(1).query(&mut c).unwrap();
+    assert_eq!(cmd("GET").arg("x").query::<String>(&mut c).unwrap(), "in db0");
+
+    let exec = |c: &mut redis::Connection| redis::pipe().atomic().cmd("PING").query::<Option<Vec<String>>>(c).unwrap();
+    assert_eq!(exec(&mut watcher), None, "x left db 0: its watcher's transaction aborts");
+    assert_eq!(exec(&mut untouched), Some(vec!["PONG".to_string()]), "a key absent from both dbs is untouched");
+    assert_eq!(err_of(cmd("SWAPDB").arg(0).arg(99).query(&mut c)), "ERR DB index is out of range");
+    assert_eq!(err_of(cmd("SWAPDB").arg("a").arg(1).query(&mut c)), "ERR invalid first DB index");
+}

@@ -9,7 +9,7 @@ mod ttl;
 use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int};
 use crate::cmd::error::{CmdResult, Error, NO_SUCH_KEY, SYNTAX};
-use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, KEY12, Keys, NO_KEYS, Spec, flag::*, spec};
+use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, KEY12, Keys, Spec, flag::*, spec};
 use crate::keyspace::Entry;
 use introspect::{memory, object};
 pub(super) use scan::{ScanOpts, parse_cursor};
@@ -47,7 +47,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("dbsize", 1, READONLY | FAST, Keys::All, dbsize),
     spec!("flushdb", -1, WRITE, Keys::All, flushdb),
     spec!("flushall", -1, WRITE, Keys::All, flushall),
-    spec!("swapdb", 3, WRITE | FAST, NO_KEYS, swapdb),
+    spec!("swapdb", 3, WRITE | FAST, Keys::All, swapdb),
     spec!("object", -2, READONLY, KEY2, object),
     spec!("memory", -2, READONLY, KEY2, memory),
 ];
@@ -219,6 +219,18 @@ fn flushall(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
-fn swapdb(_ctx: &mut Ctx) -> CmdResult {
-    Err("ERR SWAPDB is not supported by this server".into())
+fn swapdb(ctx: &mut Ctx) -> CmdResult {
+    let databases = ctx.ks().databases();
+    let index = |arg: &[u8], which: &str| -> Result<usize, Error> {
+        let n = int(arg).map_err(|_| Error::from(format!("ERR invalid {which} DB index")))?;
+        usize::try_from(n).ok().filter(|n| *n < databases).ok_or(Error::from("ERR DB index is out of range"))
+    };
+    let (a, b) = (index(ctx.arg(1), "first")?, index(ctx.arg(2), "second")?);
+    ctx.ks().swap_dbs(a, b);
+    if ctx.server.blocking().any() {
+        ctx.server.blocking().signal_db(a);
+        ctx.server.blocking().signal_db(b);
+    }
+    ctx.out.ok();
+    Ok(())
 }
