@@ -142,6 +142,13 @@ impl<'a, 'k> Ctx<'a, 'k> {
         self.session.db
     }
 
+    /// Releases the shard locks the dispatcher took, for a command that then
+    /// reads keyspace-wide figures through the keyspace itself (which locks
+    /// each shard in turn).
+    pub fn unlock(&mut self) {
+        self.ks = None;
+    }
+
     pub fn arg(&self, i: usize) -> &'a [u8] {
         self.args[i]
     }

@@ -15,6 +15,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("time", 1, FAST | LOADING | STALE, NO_KEYS, time),
     spec!("slowlog", -2, ADMIN | LOADING | STALE, NO_KEYS, slowlog),
     spec!("latency", -2, ADMIN | LOADING | STALE, NO_KEYS, latency),
+    spec!("lolwut", -1, READONLY | FAST, NO_KEYS, lolwut),
+    spec!("module", -2, ADMIN | NOSCRIPT, NO_KEYS, module),
 ];
 
 fn info(ctx: &mut Ctx) -> CmdResult {
@@ -182,6 +184,38 @@ fn slowlog(ctx: &mut Ctx) -> CmdResult {
         ctx.out.ok();
     } else {
         return Err(unknown_subcommand(sub, "SLOWLOG"));
+    }
+    Ok(())
+}
+
+/// LOLWUT [VERSION v]: Redis 7.0 draws no art for its own version, only
+/// names it; the art of versions 5 and 6 is not drawn here.
+fn lolwut(ctx: &mut Ctx) -> CmdResult {
+    let version = match &ctx.args[1..] {
+        [] => 7,
+        [word, v, ..] if eq(word, "version") => int(v)?,
+        _ => 7,
+    };
+    if version == 5 || version == 6 {
+        return Err(format!("ERR LOLWUT VERSION {version} art is not drawn by this server").into());
+    }
+    ctx.out.verbatim(&format!("Redis ver. {}\n", crate::REDIS_VERSION));
+    Ok(())
+}
+
+/// MODULE: no modules can be loaded here; LIST answers that none are.
+fn module(ctx: &mut Ctx) -> CmdResult {
+    let sub = ctx.arg(1);
+    if eq(sub, "list") && ctx.argc() == 2 {
+        ctx.out.array(0);
+    } else if (eq(sub, "load") || eq(sub, "loadex")) && ctx.argc() >= 3 {
+        return Err("ERR Error loading the extension. Please check the server logs.".into());
+    } else if eq(sub, "unload") && ctx.argc() == 3 {
+        return Err("ERR Error unloading module: no such module with that name".into());
+    } else if eq(sub, "help") {
+        ctx.out.help(&["MODULE <subcommand> [<arg> ...]", "LIST", "LOAD <path> [<arg> ...]", "UNLOAD <name>"]);
+    } else {
+        return Err(unknown_subcommand(sub, "MODULE"));
     }
     Ok(())
 }

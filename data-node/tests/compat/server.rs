@@ -262,3 +262,23 @@ fn client_list_by_id_and_kill_by_local_address() {
     assert_eq!(err_of(cmd("CLIENT").arg("KILL").arg("SKIPME").arg("maybe").query(&mut me)), "ERR syntax error");
     assert_eq!(err_of(cmd("CLIENT").arg("KILL").arg("USER").arg("nobody").query(&mut me)), "ERR No such user 'nobody'");
 }
+
+#[test]
+fn memory_stats_module_list_and_lolwut() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let _: () = cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let stats: std::collections::HashMap<String, redis::Value> = cmd("MEMORY").arg("STATS").query(&mut c).unwrap();
+    assert_eq!(stats.get("keys.count"), Some(&redis::Value::Int(1)));
+    assert!(stats.contains_key("peak.allocated") && stats.contains_key("db.0"), "{stats:?}");
+    let doctor: String = cmd("MEMORY").arg("DOCTOR").query(&mut c).unwrap();
+    assert!(doctor.starts_with("Hi Sam"), "{doctor}");
+    let modules: Vec<String> = cmd("MODULE").arg("LIST").query(&mut c).unwrap();
+    assert!(modules.is_empty());
+    assert_eq!(
+        err_of(cmd("MODULE").arg("LOAD").arg("/tmp/x.so").query(&mut c)),
+        "ERR Error loading the extension. Please check the server logs."
+    );
+    let lolwut: String = cmd("LOLWUT").query(&mut c).unwrap();
+    assert_eq!(lolwut, "Redis ver. 7.0.15\n");
+}
