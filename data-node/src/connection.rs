@@ -365,6 +365,12 @@ fn write_message(out: &mut Reply, msg: Message) {
             out.bulk(&channel);
             out.bulk(&payload);
         }
+        Message::SMessage { channel, payload } => {
+            out.push(3);
+            out.bulk(b"smessage");
+            out.bulk(&channel);
+            out.bulk(&payload);
+        }
     }
 }
 
@@ -391,6 +397,9 @@ fn cleanup(server: &Arc<Server>, session: &mut Session) {
     }
     for p in session.patterns.drain() {
         server.pubsub().punsubscribe(&p, id);
+    }
+    for ch in session.shard_channels.drain() {
+        server.pubsub().sunsubscribe(&ch, id);
     }
     for (db, key, _, _) in std::mem::take(&mut session.watched) {
         server.keyspace().lock_one(&key).unwatch(db, &key);

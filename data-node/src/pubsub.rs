@@ -1,4 +1,5 @@
-//! Channels and patterns, and the subscribers' mailboxes. A subscriber whose
+//! Channels, patterns and shard channels (SSUBSCRIBE, a namespace of its
+//! own), and the subscribers' mailboxes. A subscriber whose
 //! mailbox is full is too slow to keep up: it is disconnected, as Redis does
 //! when a client passes `client-output-buffer-limit pubsub`.
 
@@ -17,6 +18,7 @@ pub const MAILBOX: usize = 16 * 1024;
 pub enum Message {
     Message { channel: Bytes, payload: Bytes },
     PMessage { pattern: Bytes, channel: Bytes, payload: Bytes },
+    SMessage { channel: Bytes, payload: Bytes },
 }
 
 pub type Mailbox = mpsc::Sender<Message>;
@@ -25,6 +27,7 @@ pub type Mailbox = mpsc::Sender<Message>;
 pub struct PubSub {
     channels: RwLock<HashMap<Bytes, HashMap<u64, Mailbox>>>,
     patterns: RwLock<HashMap<Bytes, HashMap<u64, Mailbox>>>,
+    shard_channels: RwLock<HashMap<Bytes, HashMap<u64, Mailbox>>>,
 }
 
 type Table = RwLock<HashMap<Bytes, HashMap<u64, Mailbox>>>;
@@ -59,6 +62,40 @@ impl PubSub {
 
     pub fn punsubscribe(&self, pattern: &[u8], client: u64) {
         remove(&self.patterns, pattern, client)
+    }
+
+    pub fn ssubscribe(&self, channel: &[u8], client: u64, mailbox: &Mailbox) {
+        add(&self.shard_channels, channel, client, mailbox)
+    }
+
+    pub fn sunsubscribe(&self, channel: &[u8], client: u64) {
+        remove(&self.shard_channels, channel, client)
+    }
+
+    /// SPUBLISH: to the shard channel's subscribers only (no patterns).
+    pub fn spublish(&self, channel: &[u8], payload: &[u8], overflowed: &mut Vec<u64>) -> usize {
+        let channel = Bytes::copy_from_slice(channel);
+        let payload = Bytes::copy_from_slice(payload);
+        let mut delivered = 0;
+        if let Some(subs) = sync::read(&self.shard_channels).get(&channel) {
+            for (id, mb) in subs {
+                match mb.try_send(Message::SMessage { channel: channel.clone(), payload: payload.clone() }) {
+                    Ok(()) => delivered += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => overflowed.push(*id),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        delivered
+    }
+
+    pub fn shard_channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let t = sync::read(&self.shard_channels);
+        t.keys().filter(|c| pattern.is_none_or(|p| glob::matches(p, c))).cloned().collect()
+    }
+
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        sync::read(&self.shard_channels).get(channel).map_or(0, |s| s.len())
     }
 
     /// Delivers a message; returns how many subscribers received it. The ids

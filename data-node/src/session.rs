@@ -19,6 +19,7 @@ pub struct Session {
     pub watched: Vec<(usize, Vec<u8>, u64, u64)>,
     pub channels: HashSet<Vec<u8>>,
     pub patterns: HashSet<Vec<u8>>,
+    pub shard_channels: HashSet<Vec<u8>>,
     pub mailbox: Mailbox,
     pub closing: bool,
     /// Commands run since the connection last reported to the server's stats.
@@ -55,6 +56,7 @@ impl Session {
             watched: Vec::new(),
             channels: HashSet::new(),
             patterns: HashSet::new(),
+            shard_channels: HashSet::new(),
             mailbox,
             closing: false,
             commands: 0,
@@ -95,6 +97,6 @@ impl Session {
     }
 
     pub fn subscriptions(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
     }
 }

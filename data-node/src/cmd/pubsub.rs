@@ -1,4 +1,6 @@
-//! Pub/sub: SUBSCRIBE, PSUBSCRIBE and their inverses, PUBLISH, PUBSUB.
+//! Pub/sub: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their inverses, PUBLISH,
+//! SPUBLISH, PUBSUB. Shard channels are a namespace of their own, as in a
+//! Redis 7 server outside cluster mode.
 
 use std::sync::atomic::Ordering;
 
@@ -14,11 +16,21 @@ pub const COMMANDS: &[Spec] = &[
     spec!("punsubscribe", -1, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, punsubscribe),
     spec!("publish", 3, PUBSUB | FAST | MAY_REPLICATE, NO_KEYS, publish),
     spec!("pubsub", -2, PUBSUB, NO_KEYS, pubsub),
+    spec!("ssubscribe", -2, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, ssubscribe),
+    spec!("sunsubscribe", -1, NOSCRIPT | PUBSUB | SUBCTX, NO_KEYS, sunsubscribe),
+    spec!("spublish", 3, PUBSUB | FAST | MAY_REPLICATE, NO_KEYS, spublish),
 ];
 
+/// A (un)subscription's reply: its kind, the name, and how many of this
+/// namespace (channels and patterns, or shard channels) the client has now.
 fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
-    let count = ctx.session.subscriptions();
-    ctx.session.handle.subscriptions.store(count, Ordering::Relaxed);
+    let s = &ctx.session;
+    ctx.session.handle.subscriptions.store(s.subscriptions(), Ordering::Relaxed);
+    let count = if matches!(kind, b"ssubscribe" | b"sunsubscribe") {
+        s.shard_channels.len()
+    } else {
+        s.channels.len() + s.patterns.len()
+    };
     ctx.out.push(3);
     ctx.out.bulk(kind);
     ctx.out.bulk_opt(name);
@@ -45,10 +57,21 @@ fn psubscribe(ctx: &mut Ctx) -> CmdResult {
     Ok(())
 }
 
+fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
+    for ch in &ctx.args[1..] {
+        if ctx.session.shard_channels.insert(ch.to_vec()) {
+            ctx.server.pubsub().ssubscribe(ch, ctx.session.id(), &ctx.session.mailbox);
+        }
+        confirm(ctx, b"ssubscribe", Some(ch));
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Channel,
     Pattern,
+    Shard,
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the names given, or all of this kind.
@@ -56,6 +79,7 @@ fn leave(ctx: &mut Ctx, kind: Kind) -> CmdResult {
     let (verb, current) = match kind {
         Kind::Channel => (&b"unsubscribe"[..], &ctx.session.channels),
         Kind::Pattern => (&b"punsubscribe"[..], &ctx.session.patterns),
+        Kind::Shard => (&b"sunsubscribe"[..], &ctx.session.shard_channels),
     };
     let names: Vec<Vec<u8>> = if ctx.argc() > 1 {
         ctx.args[1..].iter().map(|c| c.to_vec()).collect()
@@ -76,6 +100,10 @@ fn leave(ctx: &mut Ctx, kind: Kind) -> CmdResult {
                 ctx.session.patterns.remove(&name);
                 ctx.server.pubsub().punsubscribe(&name, id);
             }
+            Kind::Shard => {
+                ctx.session.shard_channels.remove(&name);
+                ctx.server.pubsub().sunsubscribe(&name, id);
+            }
         }
         confirm(ctx, verb, Some(&name));
     }
@@ -90,6 +118,10 @@ fn punsubscribe(ctx: &mut Ctx) -> CmdResult {
     leave(ctx, Kind::Pattern)
 }
 
+fn sunsubscribe(ctx: &mut Ctx) -> CmdResult {
+    leave(ctx, Kind::Shard)
+}
+
 /// Drops every subscription silently (RESET, disconnect).
 pub fn unsubscribe_all(ctx: &mut Ctx) {
     let id = ctx.session.id();
@@ -99,12 +131,28 @@ pub fn unsubscribe_all(ctx: &mut Ctx) {
     for p in ctx.session.patterns.drain() {
         ctx.server.pubsub().punsubscribe(&p, id);
     }
+    for ch in ctx.session.shard_channels.drain() {
+        ctx.server.pubsub().sunsubscribe(&ch, id);
+    }
     ctx.session.handle.subscriptions.store(0, Ordering::Relaxed);
 }
 
 fn publish(ctx: &mut Ctx) -> CmdResult {
+    publish_generic(ctx, false)
+}
+
+fn spublish(ctx: &mut Ctx) -> CmdResult {
+    publish_generic(ctx, true)
+}
+
+fn publish_generic(ctx: &mut Ctx, shard: bool) -> CmdResult {
     let mut overflowed = Vec::new();
-    let n = ctx.server.pubsub().publish(ctx.arg(1), ctx.arg(2), &mut overflowed);
+    let pubsub = ctx.server.pubsub();
+    let n = if shard {
+        pubsub.spublish(ctx.arg(1), ctx.arg(2), &mut overflowed)
+    } else {
+        pubsub.publish(ctx.arg(1), ctx.arg(2), &mut overflowed)
+    };
     for id in overflowed {
         if let Some(c) = ctx.server.clients().get(id) {
             c.kill();
@@ -126,6 +174,16 @@ fn pubsub(ctx: &mut Ctx) -> CmdResult {
         for ch in chans {
             ctx.out.bulk(ch);
             ctx.out.int(ctx.server.pubsub().numsub(ch) as i64);
+        }
+    } else if eq(sub, "shardchannels") && ctx.argc() <= 3 {
+        let chans = ctx.server.pubsub().shard_channels(ctx.args.get(2).copied());
+        ctx.out.bulks(chans.iter().map(|c| &c[..]));
+    } else if eq(sub, "shardnumsub") {
+        let chans = &ctx.args[2..];
+        ctx.out.array(chans.len() * 2);
+        for ch in chans {
+            ctx.out.bulk(ch);
+            ctx.out.int(ctx.server.pubsub().shard_numsub(ch) as i64);
         }
     } else if eq(sub, "numpat") && ctx.argc() == 2 {
         ctx.out.int(ctx.server.pubsub().numpat() as i64);

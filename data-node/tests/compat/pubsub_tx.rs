@@ -202,3 +202,25 @@ fn swapdb_trades_data_and_touches_watchers_of_live_keys() {
     assert_eq!(err_of(cmd("SWAPDB").arg(0).arg(99).query(&mut c)), "ERR DB index is out of range");
     assert_eq!(err_of(cmd("SWAPDB").arg("a").arg(1).query(&mut c)), "ERR invalid first DB index");
 }
+
+#[test]
+fn shard_channels_are_a_namespace_of_their_own() {
+    let n = Node::start();
+    let mut sub = n.raw();
+    sub.roundtrip(b"SSUBSCRIBE orders\r\n", b"*3\r\n$10\r\nssubscribe\r\n$6\r\norders\r\n:1\r\n");
+    sub.roundtrip(b"SUBSCRIBE orders\r\n", b"*3\r\n$9\r\nsubscribe\r\n$6\r\norders\r\n:1\r\n");
+    let mut c = n.conn();
+    let shard: Vec<String> = cmd("PUBSUB").arg("SHARDCHANNELS").query(&mut c).unwrap();
+    assert_eq!(shard, ["orders"]);
+    let counts: Vec<redis::Value> = cmd("PUBSUB").arg("SHARDNUMSUB").arg("orders").arg("none").query(&mut c).unwrap();
+    assert_eq!(counts[1], redis::Value::Int(1));
+    assert_eq!(counts[3], redis::Value::Int(0));
+    assert_eq!(cmd("SPUBLISH").arg("orders").arg("o-1").query::<i64>(&mut c).unwrap(), 1);
+    let smessage = b"*3\r\n$8\r\nsmessage\r\n$6\r\norders\r\n$3\r\no-1\r\n";
+    assert_eq!(sub.read_exact_len(smessage.len()), smessage);
+    assert_eq!(cmd("PUBLISH").arg("orders").arg("p-1").query::<i64>(&mut c).unwrap(), 1, "only the plain subscription");
+    let message = b"*3\r\n$7\r\nmessage\r\n$6\r\norders\r\n$3\r\np-1\r\n";
+    assert_eq!(sub.read_exact_len(message.len()), message);
+    sub.roundtrip(b"SUNSUBSCRIBE\r\n", b"*3\r\n$12\r\nsunsubscribe\r\n$6\r\norders\r\n:0\r\n");
+    assert_eq!(cmd("SPUBLISH").arg("orders").arg("o-2").query::<i64>(&mut c).unwrap(), 0);
+}
