@@ -41,6 +41,11 @@ impl Pause {
         self.until.store(until, Ordering::Release);
     }
 
+    /// When the pause under way ends (unix ms; 0: none).
+    pub fn until(&self) -> u64 {
+        self.until.load(Ordering::Acquire)
+    }
+
     pub fn stop(&self) {
         self.until.store(0, Ordering::Release);
         self.ended.notify_waiters();

@@ -15,7 +15,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("select", 2, FAST | LOADING | STALE, NO_KEYS, select),
     spec!("quit", -1, NOSCRIPT | ALLOW_BUSY | NOAUTH | FAST | NOQUEUE | SUBCTX, NO_KEYS, quit),
     spec!("reset", 1, NOSCRIPT | NOAUTH | FAST | NOQUEUE | SUBCTX, NO_KEYS, reset),
-    spec!("client", -2, NOSCRIPT | ADMIN | NOQUEUE, NO_KEYS, client),
+    spec!("client", -2, NOSCRIPT | ADMIN, NO_KEYS, client),
 ];
 
 fn ping(ctx: &mut Ctx) -> CmdResult {
@@ -191,6 +191,7 @@ fn client(ctx: &mut Ctx) -> CmdResult {
         client_pause(ctx)?;
     } else if eq(sub, "unpause") && argc == 2 {
         ctx.server.pause().stop();
+        ctx.server.keyspace().hold_expiry_until(0);
         ctx.out.ok();
     } else if (eq(sub, "setinfo") && argc == 4)
         || (eq(sub, "no-evict") && argc == 3)
@@ -270,6 +271,9 @@ fn client_pause(ctx: &mut Ctx) -> CmdResult {
     }
     let until = ctx.server.now_ms().saturating_add(timeout as u64);
     ctx.server.pause().start(until, all);
+    // Keys expire in no one's sight meanwhile: the data (and a replica's
+    // offset) stands still, as with redis-server's pause.
+    ctx.server.keyspace().hold_expiry_until(ctx.server.pause().until());
     ctx.out.ok();
     Ok(())
 }

@@ -243,7 +243,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.simple("QUEUED");
         return Flow::Continue;
     }
-    if !session.from_primary && server.pause().holds(|| may_write(spec, session)) {
+    if !session.from_primary && server.pause().holds(|| may_write(server, spec, args, session)) {
         return Flow::Paused;
     }
     // A replica applies its primary's writes whatever its own maxmemory says.
@@ -294,14 +294,18 @@ fn reject(server: &Server, session: &mut Session, out: &mut Reply, args: &[&[u8]
     Flow::Continue
 }
 
-/// What CLIENT PAUSE WRITE holds: writes, may-replicate commands, and a
-/// transaction holding a write.
-fn may_write(spec: &Spec, session: &Session) -> bool {
+/// What CLIENT PAUSE WRITE holds: writes, may-replicate commands (but not a
+/// script declared `no-writes`), and a transaction holding a write.
+fn may_write(server: &Server, spec: &Spec, args: &[&[u8]], session: &Session) -> bool {
     spec.has(flag::WRITE)
-        || spec.has(flag::MAY_REPLICATE)
+        || (spec.has(flag::MAY_REPLICATE) && !scripting::declares_no_writes(server, spec, args))
         || (spec.name == "exec"
             && session.multi.iter().flatten().any(|queued| {
-                queued.first().and_then(|name| lookup(name)).is_some_and(|queued| queued.has(flag::WRITE))
+                let args: Vec<&[u8]> = queued.iter().map(Vec::as_slice).collect();
+                lookup(args[0]).is_some_and(|spec| {
+                    spec.has(flag::WRITE)
+                        || (spec.has(flag::MAY_REPLICATE) && !scripting::declares_no_writes(server, spec, &args))
+                })
             }))
 }
 

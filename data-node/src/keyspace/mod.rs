@@ -76,6 +76,8 @@ pub struct Keyspace {
     /// Set on a replica: keys are removed by the primary's DELs, not by
     /// their expiry time (clients still never see an expired key).
     passive_expiry: std::sync::atomic::AtomicBool,
+    /// Unix ms until which expired keys are hidden but not deleted (CLIENT PAUSE).
+    expiry_held_until: AtomicU64,
 }
 
 impl Keyspace {
@@ -93,6 +95,7 @@ impl Keyspace {
             clock,
             on_removal: std::sync::OnceLock::new(),
             passive_expiry: std::sync::atomic::AtomicBool::new(false),
+            expiry_held_until: AtomicU64::new(0),
         }
     }
 
@@ -100,8 +103,15 @@ impl Keyspace {
         self.passive_expiry.store(passive, Ordering::Release)
     }
 
+    /// Whether an expired key is only hidden, not deleted: on a replica (its
+    /// primary deletes it), and while CLIENT PAUSE holds expiry.
     pub fn passive_expiry(&self) -> bool {
-        self.passive_expiry.load(Ordering::Acquire)
+        self.passive_expiry.load(Ordering::Acquire) || self.now_ms() < self.expiry_held_until.load(Ordering::Acquire)
+    }
+
+    /// Expired keys stay (hidden) until `until_ms` (0: from now on they go as usual).
+    pub fn hold_expiry_until(&self, until_ms: u64) {
+        self.expiry_held_until.store(until_ms, Ordering::Release)
     }
 
     /// Sets what is told of keys removed by expiry or eviction (once).

@@ -282,3 +282,42 @@ fn memory_stats_module_list_and_lolwut() {
     let lolwut: String = cmd("LOLWUT").query(&mut c).unwrap();
     assert_eq!(lolwut, "Redis ver. 7.0.15\n");
 }
+
+/// What CLIENT PAUSE WRITE lets through and holds, as redis-server does.
+#[test]
+fn client_pause_write_lets_read_only_scripts_through_and_holds_expiry() {
+    let n = Node::start();
+    let mut admin = n.conn();
+    let info_field = |c: &mut redis::Connection, name: &str| -> String {
+        let info: String = cmd("INFO").arg("stats").query(c).unwrap();
+        info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap().trim().to_string()
+    };
+    // A pause queued in a transaction starts when the transaction ends.
+    let replies: Vec<String> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("soon")
+        .arg("gone")
+        .arg("PX")
+        .arg(20)
+        .cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(60_000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+    assert_eq!(replies, ["OK", "OK"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let expired = info_field(&mut admin, "expired_keys");
+    assert_eq!(cmd("GET").arg("soon").query::<Option<String>>(&mut admin).unwrap(), None, "hidden once expired");
+    assert_eq!(info_field(&mut admin, "expired_keys"), expired, "but not deleted while paused");
+
+    let read_only: String = cmd("EVAL").arg("#!lua flags=no-writes\nreturn 'read'").arg(0).query(&mut admin).unwrap();
+    assert_eq!(read_only, "read", "a no-writes script is not held");
+    let err = err_of(cmd("EVAL_RO").arg("return redis.call('publish', 'ch', 'm')").arg(0).query(&mut admin));
+    assert!(err.starts_with("ERR Write commands are not allowed from read-only scripts."), "{err}");
+
+    let _: () = cmd("CLIENT").arg("UNPAUSE").query(&mut admin).unwrap();
+    assert_eq!(cmd("GET").arg("soon").query::<Option<String>>(&mut admin).unwrap(), None);
+    assert_eq!(info_field(&mut admin, "expired_keys").parse::<u64>().unwrap(), expired.parse::<u64>().unwrap() + 1);
+}

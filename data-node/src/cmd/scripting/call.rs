@@ -100,6 +100,9 @@ impl Bridge<'_, '_> {
         if spec.has(flag::NOSCRIPT) || spec.has(flag::BLOCKING) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
+        if self.read_only && spec.has(flag::MAY_REPLICATE) {
+            return Err("ERR Write commands are not allowed from read-only scripts.".into());
+        }
         if spec.has(flag::WRITE) {
             if self.read_only {
                 return Err("ERR Write commands are not allowed from read-only scripts.".into());

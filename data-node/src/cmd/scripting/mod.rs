@@ -54,6 +54,26 @@ pub fn allowed_while_busy(spec: &Spec, args: &[&[u8]]) -> bool {
     }
 }
 
+/// Whether EVAL, EVALSHA or FCALL runs a script or function declared
+/// `no-writes` (then CLIENT PAUSE WRITE lets it through, as Redis does).
+pub fn declares_no_writes(server: &crate::server::Server, spec: &Spec, args: &[&[u8]]) -> bool {
+    let no_writes = |flags: &[String]| flags.iter().any(|f| f == "no-writes");
+    let Some(&target) = args.get(1) else { return false };
+    match spec.name {
+        "eval" => script_flags(target).ok().flatten().is_some_and(|f| no_writes(&f)),
+        "evalsha" => server
+            .scripts()
+            .body(&String::from_utf8_lossy(target).to_ascii_lowercase())
+            .and_then(|body| script_flags(&body).ok().flatten())
+            .is_some_and(|f| no_writes(&f)),
+        "fcall" => server
+            .scripts()
+            .library_of(&String::from_utf8_lossy(target))
+            .is_some_and(|(_, function)| no_writes(&function.flags)),
+        _ => false,
+    }
+}
+
 /// The flags a script's `#!lua flags=...` line declares; None without one.
 fn script_flags(body: &[u8]) -> Result<Option<Vec<String>>, Error> {
     let (Some(line), _) = vm::shebang(body) else { return Ok(None) };
