@@ -1,6 +1,7 @@
 //! Parameters redis-server has for its compact encodings and background
-//! work, which we accept and report but which change nothing here: our
-//! encodings are our own (README lists them). Each is checked as Redis
+//! work, which we accept and report. Only `hash-max-listpack-*` change
+//! something here (small hashes are ordered vectors, as Redis's listpacks);
+//! our other encodings are our own (README lists them). Each is checked as Redis
 //! checks it, so a bad value is refused the same way.
 
 pub enum Kind {

@@ -142,6 +142,13 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         knob if crate::knobs::find(knob).is_some() => {
             let knob = crate::knobs::find(knob).ok_or_else(|| Error::Unknown(name.clone()))?;
             let value = knob.check(&v).map_err(|why| bad(&name, &why))?;
+            // The one encoding we share with Redis: small hashes (see collections.rs).
+            let limit = value.parse::<usize>().ok();
+            match knob.name {
+                "hash-max-listpack-entries" => crate::keyspace::set_small_hash_limits(limit, None),
+                "hash-max-listpack-value" => crate::keyspace::set_small_hash_limits(None, limit),
+                _ => {}
+            }
             sync::write(&l.knobs).insert(knob.name, value);
         }
         _ if all(s).iter().any(|(n, _)| *n == name) => return Err(bad(&name, "can't set immutable config")),

@@ -16,6 +16,7 @@ pub const COMMANDS: &[Spec] = &[
     spec!("slowlog", -2, ADMIN | LOADING | STALE, NO_KEYS, slowlog),
     spec!("latency", -2, ADMIN | LOADING | STALE, NO_KEYS, latency),
     spec!("lolwut", -1, READONLY | FAST, NO_KEYS, lolwut),
+    spec!("cluster", -2, NOSCRIPT | STALE, NO_KEYS, cluster),
     spec!("module", -2, ADMIN | NOSCRIPT, NO_KEYS, module),
 ];
 
@@ -201,6 +202,12 @@ fn lolwut(ctx: &mut Ctx) -> CmdResult {
     }
     ctx.out.verbatim(&format!("Redis ver. {}\n", crate::REDIS_VERSION));
     Ok(())
+}
+
+/// CLUSTER: a node started outside cluster mode answers as redis-server
+/// does then (clients probe CLUSTER INFO to learn the mode).
+fn cluster(_ctx: &mut Ctx) -> CmdResult {
+    Err("ERR This instance has cluster support disabled".into())
 }
 
 /// MODULE: no modules can be loaded here; LIST answers that none are.

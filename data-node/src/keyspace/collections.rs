@@ -2,6 +2,7 @@
 //! of the heap bytes its elements own, so an entry's size is known in O(1).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hashbrown::{HashMap, HashSet};
 
@@ -82,11 +83,23 @@ impl List {
     }
 }
 
-/// Up to this many fields, each field and value at most `SMALL_HASH_VALUE`
-/// bytes, a hash is a vector kept in insertion order (Redis's listpack
-/// defaults): smaller than a table, and HGETALL answers in the order Redis does.
-const SMALL_HASH_ENTRIES: usize = 128;
-const SMALL_HASH_VALUE: usize = 64;
+/// Up to `hash-max-listpack-entries` fields (128), each field and value at
+/// most `hash-max-listpack-value` bytes (64), a hash is a vector kept in
+/// insertion order: smaller than a table, and HGETALL answers in the order
+/// Redis does. Like Redis's, the limits are the process's.
+static SMALL_HASH_ENTRIES: AtomicUsize = AtomicUsize::new(128);
+static SMALL_HASH_VALUE: AtomicUsize = AtomicUsize::new(64);
+
+/// CONFIG SET hash-max-listpack-entries / -value: hashes created or grown
+/// from now on follow them (a hash already a table stays one, as in Redis).
+pub fn set_small_hash_limits(entries: Option<usize>, value: Option<usize>) {
+    if let Some(n) = entries {
+        SMALL_HASH_ENTRIES.store(n, Ordering::Relaxed);
+    }
+    if let Some(n) = value {
+        SMALL_HASH_VALUE.store(n, Ordering::Relaxed);
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Fields {
@@ -129,8 +142,10 @@ impl Hash {
     /// Returns true when the field is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Fields::Small(v) = &self.fields {
-            let too_long = field.len() > SMALL_HASH_VALUE || value.len() > SMALL_HASH_VALUE;
-            let too_many = v.len() >= SMALL_HASH_ENTRIES && !v.iter().any(|(f, _)| f.as_slice() == field);
+            let (max_entries, max_value) =
+                (SMALL_HASH_ENTRIES.load(Ordering::Relaxed), SMALL_HASH_VALUE.load(Ordering::Relaxed));
+            let too_long = field.len() > max_value || value.len() > max_value;
+            let too_many = v.len() >= max_entries && !v.iter().any(|(f, _)| f.as_slice() == field);
             if too_long || too_many {
                 self.make_large();
             }

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 pub use clock::{Clock, lfu_decayed, lru_idle_secs};
-pub use collections::{Hash, List, Set};
+pub use collections::{Hash, List, Set, set_small_hash_limits};
 pub use entry::{Entry, Value};
 pub use evict::Policy;
 pub use locked::{EntryMut, Locked};
