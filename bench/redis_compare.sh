@@ -4,7 +4,7 @@
 # and each server's CPU time per request (ratio redis / data-node: >1 is cheaper).
 # Usage: bench/redis_compare.sh [requests-per-test at -P 1] [keys-for-memory]
 # TESTS takes redis-benchmark's test names and these arbitrary commands:
-# evalsha (a script that INCRs a key), pfadd, setbit, geoadd (random members/offsets).
+# evalsha (a script that INCRs a key), pfadd, setbit, geoadd (random keys or members).
 # (at -P 16 each test sends ten times as many requests, so it lasts long enough to measure)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +42,7 @@ custom_command() {
     case $1 in
         evalsha) echo "EVALSHA $(echo -n "$INCR_SCRIPT" | sha1sum | cut -d' ' -f1) 1 counter:__rand_int__" ;;
         pfadd) echo "PFADD hll element:__rand_int__" ;;
-        setbit) echo "SETBIT bitmap __rand_int__ 1" ;;
+        setbit) echo "SETBIT bitmap:__rand_int__ 100 1" ;;
         geoadd) echo "GEOADD geo 13.361389 38.115556 member:__rand_int__" ;;
     esac
 }
