@@ -8,6 +8,9 @@ use std::time::Duration;
 pub struct Node {
     child: Child,
     pub port: u16,
+    /// The node's own data dir when the test gave none (removed on drop), so
+    /// a SAVE never leaves a dump.rdb that another test's node would load.
+    scratch: Option<std::path::PathBuf>,
 }
 
 impl Node {
@@ -16,13 +19,19 @@ impl Node {
     }
 
     pub fn start_with(extra: &[&str]) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_data-node"))
-            .args(["--port", "0", "--bind", "127.0.0.1"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn data-node");
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let scratch = (!extra.contains(&"--dir")).then(|| {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("ferrocache-node-{}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("scratch dir");
+            dir
+        });
+        let mut command = Command::new(env!("CARGO_BIN_EXE_data-node"));
+        command.args(["--port", "0", "--bind", "127.0.0.1"]).args(extra);
+        if let Some(dir) = &scratch {
+            command.arg("--dir").arg(dir);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn data-node");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read ready line");
         let port = line
@@ -31,7 +40,7 @@ impl Node {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Node { child, port }
+        Node { child, port, scratch }
     }
 
     /// Sends a signal (STOP, CONT, ...) to the node's process.
@@ -69,6 +78,9 @@ impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
