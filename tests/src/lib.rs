@@ -219,11 +219,12 @@ fn node_ports(data_dir: &Path) -> (u16, u16) {
         let low = 21_000 + slot as u16 * 50;
         let claim = claims.join(low.to_string());
         let ours = match std::fs::OpenOptions::new().write(true).create_new(true).open(&claim) {
-            Ok(mut file) => std::io::Write::write_all(&mut file, owner.as_bytes()).is_ok(),
+            Ok(mut file) => std::io::Write::write_all(&mut file, owner.as_bytes()).is_ok() && ports_free(low),
             Err(_) => match std::fs::read_to_string(&claim) {
                 Ok(holder) if holder == owner => true,
-                // A claim whose data dir is gone was left by an earlier run.
-                Ok(holder) if !Path::new(&holder).exists() => std::fs::write(&claim, &owner).is_ok(),
+                // A claim whose data dir is gone was left by an earlier test,
+                // whose nodes may not all be gone yet: only free ports will do.
+                Ok(holder) if !Path::new(&holder).exists() && ports_free(low) => std::fs::write(&claim, &owner).is_ok(),
                 _ => false,
             },
         };
@@ -232,6 +233,12 @@ fn node_ports(data_dir: &Path) -> (u16, u16) {
         }
     }
     panic!("no free range of test node ports");
+}
+
+/// Whether nothing listens on the 50 ports from `low` (a node an earlier
+/// test left running would answer our PINGs, or take a container's port).
+fn ports_free(low: u16) -> bool {
+    (low..low + 50).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
 }
 
 fn port_claims() -> PathBuf {
