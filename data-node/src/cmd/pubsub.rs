@@ -37,41 +37,44 @@ fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
     ctx.out.int(count as i64);
 }
 
-fn subscribe(ctx: &mut Ctx) -> CmdResult {
-    for ch in &ctx.args[1..] {
-        if ctx.session.channels.insert(ch.to_vec()) {
-            ctx.server.pubsub().subscribe(ch, ctx.session.id(), &ctx.session.mailbox);
-        }
-        confirm(ctx, b"subscribe", Some(ch));
-    }
-    Ok(())
-}
-
-fn psubscribe(ctx: &mut Ctx) -> CmdResult {
-    for p in &ctx.args[1..] {
-        if ctx.session.patterns.insert(p.to_vec()) {
-            ctx.server.pubsub().psubscribe(p, ctx.session.id(), &ctx.session.mailbox);
-        }
-        confirm(ctx, b"psubscribe", Some(p));
-    }
-    Ok(())
-}
-
-fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
-    for ch in &ctx.args[1..] {
-        if ctx.session.shard_channels.insert(ch.to_vec()) {
-            ctx.server.pubsub().ssubscribe(ch, ctx.session.id(), &ctx.session.mailbox);
-        }
-        confirm(ctx, b"ssubscribe", Some(ch));
-    }
-    Ok(())
-}
-
 #[derive(Clone, Copy)]
 enum Kind {
     Channel,
     Pattern,
     Shard,
+}
+
+/// SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: each name joined, each confirmed.
+fn join(ctx: &mut Ctx, kind: Kind) -> CmdResult {
+    let verb: &[u8] = match kind {
+        Kind::Channel => b"subscribe",
+        Kind::Pattern => b"psubscribe",
+        Kind::Shard => b"ssubscribe",
+    };
+    let (id, pubsub) = (ctx.session.id(), ctx.server.pubsub());
+    for name in &ctx.args[1..] {
+        let s = &mut *ctx.session;
+        match kind {
+            Kind::Channel if s.channels.insert(name.to_vec()) => pubsub.subscribe(name, id, &s.mailbox),
+            Kind::Pattern if s.patterns.insert(name.to_vec()) => pubsub.psubscribe(name, id, &s.mailbox),
+            Kind::Shard if s.shard_channels.insert(name.to_vec()) => pubsub.ssubscribe(name, id, &s.mailbox),
+            _ => {}
+        }
+        confirm(ctx, verb, Some(name));
+    }
+    Ok(())
+}
+
+fn subscribe(ctx: &mut Ctx) -> CmdResult {
+    join(ctx, Kind::Channel)
+}
+
+fn psubscribe(ctx: &mut Ctx) -> CmdResult {
+    join(ctx, Kind::Pattern)
+}
+
+fn ssubscribe(ctx: &mut Ctx) -> CmdResult {
+    join(ctx, Kind::Shard)
 }
 
 /// UNSUBSCRIBE / PUNSUBSCRIBE: the names given, or all of this kind.

@@ -8,9 +8,10 @@ use std::sync::atomic::Ordering;
 
 use crate::cmd::Ctx;
 use crate::cmd::args::eq;
-use crate::cmd::error::{CmdResult, Error, WRONGTYPE, unknown_subcommand};
+use crate::cmd::error::{CmdResult, Error, unknown_subcommand};
 use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, Keys, NO_KEYS, Spec, flag::*, spec};
-use crate::keyspace::{Locked, SmallBytes, Value};
+use crate::cmd::strings::{change_string, read_str, store_keep_ttl};
+use crate::keyspace::{Locked, SmallBytes};
 use sketch::{Corrupt, NotHll, REGISTERS};
 
 pub const COMMANDS: &[Spec] = &[
@@ -38,29 +39,21 @@ impl From<Corrupt> for Error {
 
 /// The HyperLogLog at `key`; None when absent.
 fn read<'k>(ks: &'k mut Locked<'_>, db: usize, key: &[u8]) -> Result<Option<&'k [u8]>, Error> {
-    match ks.get(db, key).map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Str(s)) => {
-            sketch::check(s)?;
-            Ok(Some(s.as_slice()))
-        }
-        Some(_) => Err(WRONGTYPE.into()),
+    let value = read_str(ks, db, key)?;
+    if let Some(bytes) = value {
+        sketch::check(bytes)?;
     }
+    Ok(value)
 }
 
 /// Replaces the bytes at `key`, keeping its TTL; creates it if absent.
 fn store(ks: &mut Locked<'_>, db: usize, key: &[u8], hll: Vec<u8>) {
-    let expires_at = ks.peek(db, key).map_or(0, |e| e.expires_at());
-    ks.set(db, key, Value::Str(SmallBytes::from_vec(hll)), expires_at);
+    store_keep_ttl(ks, db, key, SmallBytes::from_vec(hll));
 }
 
 /// The bytes at `key` to change in place (the caller checked it is a HyperLogLog).
-fn in_place(ks: &mut Locked<'_>, db: usize, key: &[u8], change: impl FnOnce(&mut [u8])) {
-    if let Some(mut e) = ks.get_mut(db, key)
-        && let Value::Str(s) = e.value_mut()
-    {
-        change(s.as_mut_slice());
-    }
+fn in_place(ks: &mut Locked<'_>, db: usize, key: &[u8], change: impl FnOnce(&mut [u8])) -> Result<(), Error> {
+    change_string(ks, db, key, 0, change)
 }
 
 fn sparse_max(ctx: &Ctx) -> usize {
@@ -89,7 +82,7 @@ fn pfadd(ctx: &mut Ctx) -> CmdResult {
                     for (i, count) in patterns {
                         sketch::dense_raise_in_place(hll, i, count);
                     }
-                });
+                })?;
             }
             grows
         }
@@ -129,7 +122,7 @@ fn pfcount(ctx: &mut Ctx) -> CmdResult {
             Some(card) => card,
             None => {
                 let card = sketch::count(hll)?;
-                in_place(ks, db, key, |hll| sketch::set_cache(hll, card));
+                in_place(ks, db, key, |hll| sketch::set_cache(hll, card))?;
                 card
             }
         },

@@ -50,7 +50,7 @@ pub const COMMANDS: &[Spec] = &[
 ];
 
 /// The string at `key`, None if absent; WRONGTYPE for other types.
-pub(super) fn read_str<'k>(ks: &'k mut Locked<'_>, db: usize, key: &[u8]) -> Result<Option<&'k [u8]>, Error> {
+pub(crate) fn read_str<'k>(ks: &'k mut Locked<'_>, db: usize, key: &[u8]) -> Result<Option<&'k [u8]>, Error> {
     match ks.get(db, key) {
         None => Ok(None),
         Some(e) => match &e.value {
