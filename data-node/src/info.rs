@@ -135,6 +135,8 @@ fn memory(s: &Server) -> Fields {
     let rss = rss_bytes();
     let max = s.live().maxmemory.load(Ordering::Relaxed);
     let peak = s.peak_memory(used);
+    let (scripts, script_bytes) = s.scripts().cached();
+    let (libraries, functions) = s.scripts().library_counts();
     vec![
         ("used_memory", used.to_string()),
         ("used_memory_human", human(used)),
@@ -142,6 +144,10 @@ fn memory(s: &Server) -> Fields {
         ("used_memory_rss_human", human(rss)),
         ("used_memory_peak", peak.to_string()),
         ("used_memory_peak_human", human(peak)),
+        ("used_memory_scripts_eval", script_bytes.to_string()),
+        ("number_of_cached_scripts", scripts.to_string()),
+        ("number_of_functions", functions.to_string()),
+        ("number_of_libraries", libraries.to_string()),
         ("maxmemory", max.to_string()),
         ("maxmemory_human", human(max)),
         ("maxmemory_policy", s.keyspace().policy().name().into()),

@@ -77,6 +77,18 @@ impl Scripts {
         lock(&self.bodies).get(&sha.to_ascii_lowercase()).cloned()
     }
 
+    /// How many scripts are cached, and their bodies' bytes (INFO memory).
+    pub fn cached(&self) -> (usize, usize) {
+        let bodies = lock(&self.bodies);
+        (bodies.len(), bodies.values().map(|b| b.len()).sum())
+    }
+
+    /// How many libraries are loaded, and how many functions they hold.
+    pub fn library_counts(&self) -> (usize, usize) {
+        let libraries = lock(&self.libraries);
+        (libraries.len(), libraries.values().map(|l| l.functions.len()).sum())
+    }
+
     pub fn flush_cache(&self) {
         lock(&self.bodies).clear();
         self.changed();

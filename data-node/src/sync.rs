@@ -3,10 +3,26 @@
 //! lock is taken as it is: one helper per lock kind instead of the same
 //! `unwrap_or_else(|e| e.into_inner())` at every call.
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Spins, then yields, before sleeping on `m`: for a lock whose holder lets
+/// go within microseconds, where a futex sleep and wake-up cost more.
+pub fn lock_spinning<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    const SPINS: u32 = 64;
+    const YIELDS: u32 = 32;
+    for round in 0..SPINS + YIELDS {
+        match m.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(e)) => return e.into_inner(),
+            Err(TryLockError::WouldBlock) if round < SPINS => std::hint::spin_loop(),
+            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
+    lock(m)
 }
 
 pub fn read<T: ?Sized>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {

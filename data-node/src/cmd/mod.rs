@@ -169,6 +169,33 @@ fn unknown_command(args: &[&[u8]]) -> Error {
     msg.into()
 }
 
+/// Why a write may not run now, as Redis words it: this is a read-only
+/// replica, or too few good replicas follow (`min-replicas-to-write`).
+pub(crate) fn write_refused(server: &Server, session: &Session) -> Option<&'static str> {
+    if session.from_primary {
+        return None;
+    }
+    if server.replication().is_replica() {
+        return Some("READONLY You can't write against a read only replica.");
+    }
+    let needed = server.live().min_replicas_to_write.load(std::sync::atomic::Ordering::Relaxed);
+    let max_lag = server.live().min_replicas_max_lag.load(std::sync::atomic::Ordering::Relaxed);
+    if !server.replication().enough_replicas(needed, max_lag, server.now_ms()) {
+        return Some("NOREPLICAS Not enough good replicas to write.");
+    }
+    None
+}
+
+/// Why a command that may not read stale data is refused on a replica whose
+/// link is down with `replica-serve-stale-data no`.
+pub(crate) fn stale_refused(server: &Server, session: &Session) -> Option<&'static str> {
+    let serve_stale = server.live().replica_serve_stale_data.load(std::sync::atomic::Ordering::Relaxed);
+    if session.from_primary || serve_stale || !server.replication().link_down() {
+        return None;
+    }
+    Some("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+}
+
 /// The command to run and its index, or why it is refused.
 fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Result<(&'static Spec, usize), Error> {
     let Some((spec, index)) = lookup_indexed(args[0]) else { return Err(unknown_command(args)) };
@@ -179,22 +206,15 @@ fn check(server: &Server, session: &Session, args: &[&[u8]], resp3: bool) -> Res
     if !session.authenticated && !spec.has(flag::NOAUTH) && server.live().requirepass().is_some() {
         return Err("NOAUTH Authentication required.".into());
     }
-    if spec.has(flag::WRITE) && !session.from_primary {
-        if server.replication().is_replica() {
-            return Err("READONLY You can't write against a read only replica.".into());
-        }
-        let needed = server.live().min_replicas_to_write.load(std::sync::atomic::Ordering::Relaxed);
-        let max_lag = server.live().min_replicas_max_lag.load(std::sync::atomic::Ordering::Relaxed);
-        if !server.replication().enough_replicas(needed, max_lag, server.now_ms()) {
-            return Err("NOREPLICAS Not enough good replicas to write.".into());
-        }
+    if spec.has(flag::WRITE)
+        && let Some(why) = write_refused(server, session)
+    {
+        return Err(why.into());
     }
     if !spec.has(flag::STALE)
-        && !session.from_primary
-        && !server.live().replica_serve_stale_data.load(std::sync::atomic::Ordering::Relaxed)
-        && server.replication().link_down()
+        && let Some(why) = stale_refused(server, session)
     {
-        return Err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into());
+        return Err(why.into());
     }
     if !resp3 && session.subscriptions() > 0 && !spec.has(flag::SUBCTX) {
         return Err(format!(

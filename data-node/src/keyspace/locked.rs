@@ -21,7 +21,12 @@ use crate::rand;
 pub struct Locked<'a> {
     ks: &'a Keyspace,
     first: (usize, MutexGuard<'a, Shard>),
-    rest: Vec<(usize, MutexGuard<'a, Shard>)>,
+    /// The other shards held, in ascending order: shard `i` is in `rest`
+    /// when bit `i` of `rest_shards` is set, at the place the bits below it
+    /// count. (Indices beside each guard made lock_all's 63 guards too big
+    /// for malloc's thread cache: a slow allocation on every script.)
+    rest: Vec<MutexGuard<'a, Shard>>,
+    rest_shards: u64,
     /// Precise time, read on first use (0 until then): most commands never
     /// need it, and clock reads are a visible cost at a million commands a second.
     now: Cell<u64>,
@@ -37,8 +42,14 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         let (i, s) = &self.first;
         self.ks.used[*i].0.store(s.used, Ordering::Relaxed);
-        for (i, s) in &self.rest {
-            self.ks.used[*i].0.store(s.used, Ordering::Relaxed);
+        // Released last-taken first, the first shard last: a command waiting
+        // for the first then finds the others free, instead of following this
+        // one through them and sleeping at each (64 times for a script).
+        let mut shards = self.rest_shards;
+        while let Some(s) = self.rest.pop() {
+            let i = 63 - shards.leading_zeros() as usize;
+            shards &= !(1 << i);
+            self.ks.used[i].0.store(s.used, Ordering::Relaxed);
         }
     }
 }
@@ -47,10 +58,26 @@ impl<'a> Locked<'a> {
     pub(super) fn new(
         ks: &'a Keyspace,
         first: (usize, MutexGuard<'a, Shard>),
-        rest: Vec<(usize, MutexGuard<'a, Shard>)>,
+        rest: impl ExactSizeIterator<Item = (usize, MutexGuard<'a, Shard>)>,
     ) -> Locked<'a> {
         let lfu = ks.policy().is_lfu();
-        Locked { ks, first, rest, now: Cell::new(0), coarse: ks.coarse_ms(), lfu, primary_link: false }
+        let mut rest_shards = 0u64;
+        let mut guards = Vec::with_capacity(rest.len());
+        for (i, guard) in rest {
+            debug_assert!(i > first.0 && rest_shards >> i == 0, "shards are locked in ascending order");
+            rest_shards |= 1 << i;
+            guards.push(guard);
+        }
+        Locked {
+            ks,
+            first,
+            rest: guards,
+            rest_shards,
+            now: Cell::new(0),
+            coarse: ks.coarse_ms(),
+            lfu,
+            primary_link: false,
+        }
     }
 
     /// Marks these locks as held for a replica's primary link.
@@ -90,14 +117,15 @@ impl<'a> Locked<'a> {
         if self.first.0 == idx {
             return &mut self.first.1;
         }
-        match self.rest.iter_mut().find(|(i, _)| *i == idx) {
-            Some((_, s)) => s,
-            None => panic!("shard {idx} used without being locked: the command's key spec is wrong"),
+        if self.rest_shards & (1 << idx) == 0 {
+            panic!("shard {idx} used without being locked: the command's key spec is wrong");
         }
+        let at = (self.rest_shards & ((1 << idx) - 1)).count_ones() as usize;
+        &mut self.rest[at]
     }
 
     fn shards(&mut self) -> impl Iterator<Item = &mut Shard> {
-        std::iter::once(&mut *self.first.1).chain(self.rest.iter_mut().map(|(_, s)| &mut **s))
+        std::iter::once(&mut *self.first.1).chain(self.rest.iter_mut().map(|s| &mut **s))
     }
 
     /// Finds a live entry, removing it first if it has expired.

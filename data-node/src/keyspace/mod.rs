@@ -41,6 +41,8 @@ pub use zset::{Score, ZSet};
 use shard::Shard;
 
 const SHARDS: usize = 64;
+// `Locked` keeps the set of shards it holds in a u64.
+const _: () = assert!(SHARDS <= 64);
 
 static HASHER: LazyLock<hashbrown::DefaultHashBuilder> = LazyLock::new(Default::default);
 
@@ -165,7 +167,7 @@ impl Keyspace {
 
     pub fn lock_one(&self, key: &[u8]) -> Locked<'_> {
         let idx = shard_of(hash_key(key));
-        Locked::new(self, (idx, self.guard(idx)), Vec::new())
+        Locked::new(self, (idx, self.guard(idx)), std::iter::empty())
     }
 
     pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Locked<'_> {
@@ -176,12 +178,15 @@ impl Keyspace {
             idx.push(0);
         }
         let first = (idx[0], self.guard(idx[0]));
-        Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i))).collect())
+        Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i))))
     }
 
+    /// Every shard, for a script or a command over all keys. Another such
+    /// command is the likely holder, and it releases shard 0 last: waiting
+    /// there, spinning briefly, leaves the others free when it is taken.
     pub fn lock_all(&self) -> Locked<'_> {
-        let first = (0, self.guard(0));
-        Locked::new(self, first, (1..SHARDS).map(|i| (i, self.guard(i))).collect())
+        let first = (0, sync::lock_spinning(&self.shards[0].0));
+        Locked::new(self, first, (1..SHARDS).map(|i| (i, self.guard(i))))
     }
 
     /// Keys per database, how many of them expire, and the keys' average

@@ -65,8 +65,15 @@ fn trim_fraction(s: &str) -> &str {
 }
 
 impl Reply {
+    /// A connection's reply buffer, sized for a batch of pipelined replies.
     pub fn new() -> Reply {
         Reply { buf: Vec::with_capacity(16 * 1024), resp3: false }
+    }
+
+    /// A buffer for one reply that is read back at once (a command a script
+    /// calls): a connection's 16 KiB each time was most of a script's cost.
+    pub fn scratch(resp3: bool) -> Reply {
+        Reply { buf: Vec::with_capacity(64), resp3 }
     }
 
     fn header(&mut self, prefix: u8, n: i64) {

@@ -9,7 +9,7 @@ use mlua::{Lua, Table, Value};
 
 use super::convert::reply_to_lua;
 use crate::cmd::spec::{Spec, flag};
-use crate::cmd::{lookup, run_locked, write_error};
+use crate::cmd::{lookup, run_locked, write_error, write_refused};
 use crate::keyspace::Locked;
 use crate::resp::Reply;
 use crate::server::Server;
@@ -74,8 +74,7 @@ impl Bridge<'_, '_> {
             self.server.replication().propagate(db, &[b"MULTI"]);
             self.multi_sent = true;
         }
-        let mut out = Reply::new();
-        out.resp3 = self.resp3;
+        let mut out = Reply::scratch(self.resp3);
         let (result, back) = run_locked(self.server, self.session, &mut out, spec, &args, self.ks.take(), true);
         self.ks = back;
         match result {
@@ -107,8 +106,8 @@ impl Bridge<'_, '_> {
             if self.read_only {
                 return Err("ERR Write commands are not allowed from read-only scripts.".into());
             }
-            if self.server.replication().is_replica() && !self.session.from_primary {
-                return Err("READONLY You can't write against a read only replica.".into());
+            if let Some(why) = write_refused(self.server, self.session) {
+                return Err(why.into());
             }
         }
         if spec.has(flag::DENYOOM) && !self.session.from_primary && !self.server.make_room() {

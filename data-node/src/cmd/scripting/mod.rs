@@ -1,6 +1,7 @@
 //! Lua scripting: EVAL & co with SCRIPT, and functions (FUNCTION, FCALL).
 //! - `vm`: one Lua 5.1 VM per worker thread, sandboxed as Redis's
 //! - `run`: running a script or a function under every shard lock
+//! - `handoff`: when a long script gives its worker thread away
 //! - `call`: `redis.call`/`redis.pcall` from a script
 //! - `convert`: replies ⇄ Lua values
 //! - `library`: function libraries (FUNCTION LOAD, and the first FCALL here)
@@ -11,6 +12,7 @@ mod cjson;
 mod cmsgpack;
 mod convert;
 mod functions;
+mod handoff;
 mod library;
 mod run;
 mod structlib;
@@ -79,8 +81,8 @@ fn script_flags(body: &[u8]) -> Result<Option<Vec<String>>, Error> {
     let (Some(line), _) = vm::shebang(body) else { return Ok(None) };
     let mut parts = line[2..].split_whitespace();
     let engine = parts.next().unwrap_or("");
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(format!("ERR Could not find engine '{engine}'").into());
+    if engine != "lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: #!{engine}").into());
     }
     let mut flags = Vec::new();
     for part in parts {
@@ -97,8 +99,35 @@ fn script_flags(body: &[u8]) -> Result<Option<Vec<String>>, Error> {
     Ok(Some(flags))
 }
 
+/// What a script's or function's declared flags make of it before it runs,
+/// as Redis turns them into command flags: one not declared `no-writes` is
+/// a write (refused on a replica or without enough good replicas), one
+/// without `allow-oom` or `no-writes` is refused over maxmemory, one without
+/// `allow-stale` is refused by a replica whose link is down.
+fn refuse_by_flags(ctx: &Ctx, flags: &[String]) -> CmdResult {
+    let has = |name: &str| flags.iter().any(|f| f == name);
+    let (server, session) = (ctx.server, &*ctx.session);
+    if !has("allow-oom") && !has("no-writes") && !session.from_primary && !server.make_room() {
+        return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+    }
+    if !has("no-writes")
+        && let Some(why) = super::write_refused(server, session)
+    {
+        return Err(why.into());
+    }
+    if !has("allow-stale")
+        && let Some(why) = super::stale_refused(server, session)
+    {
+        return Err(why.into());
+    }
+    Ok(())
+}
+
 fn run_body(ctx: &mut Ctx, sha: String, body: Arc<Vec<u8>>, read_only: bool) -> CmdResult {
     let flags = script_flags(&body)?;
+    if let Some(flags) = &flags {
+        refuse_by_flags(ctx, flags)?;
+    }
     let no_writes = flags.as_ref().is_some_and(|f| f.iter().any(|f| f == "no-writes"));
     if read_only && flags.is_some() && !no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
@@ -143,6 +172,7 @@ fn fcall_body(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     let Some((_, function)) = ctx.server.scripts().library_of(&name) else {
         return Err("ERR Function not found".into());
     };
+    refuse_by_flags(ctx, &function.flags)?;
     let no_writes = function.flags.iter().any(|f| f == "no-writes");
     if read_only && !no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());

@@ -10,6 +10,7 @@ use mlua::{Function, HookTriggers, Lua, MultiValue, Table, Value, VmState};
 
 use super::call::Bridge;
 use super::convert::{error_text, lua_to_reply};
+use super::handoff::Handoff;
 use super::vm::{Vm, with_vm};
 use crate::cmd::Ctx;
 use crate::cmd::error::{CmdResult, Error};
@@ -77,9 +78,8 @@ pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_o
     });
     let out = &mut *ctx.out;
     let resp3 = out.resp3;
-    let outcome = off_the_runtime(|| {
-        with_vm(server.scripts(), |vm| in_vm(vm, &bridge, server, &target, keys, argv, resp3)).and_then(|r| r)
-    });
+    let outcome =
+        with_vm(server.scripts(), |vm| in_vm(vm, &bridge, server, &target, keys, argv, resp3)).and_then(|r| r);
     let mut bridge = bridge.into_inner();
     bridge.finish();
     bridge.session.db = db;
@@ -91,23 +91,17 @@ pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_o
     }
     match outcome {
         Ok(Reply::Value(buf)) => {
+            // A script that returns redis.error_reply(...) answers an error
+            // reply, counted in errorstats as any other.
+            if let Some(text) = buf.strip_prefix(b"-") {
+                let text = String::from_utf8_lossy(text.strip_suffix(b"\r\n").unwrap_or(text));
+                server.command_stats().error_reply(&text);
+            }
             out.buf.extend_from_slice(&buf);
             Ok(())
         }
         Ok(Reply::Error(message)) => Err(format!("{message} script: {}", target.name()).into()),
         Err(message) => Err(message.into()),
-    }
-}
-
-/// Runs `f`, which may take long (a script), telling a multi-thread tokio
-/// runtime first: the connections queued on this worker move to another,
-/// so they are answered (`-BUSY`, SCRIPT KILL) while it runs.
-fn off_the_runtime<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(f)
-        }
-        _ => f(),
     }
 }
 
@@ -141,8 +135,7 @@ fn in_vm(
     if !ok {
         return Ok(Reply::Error(raised(&value)));
     }
-    let mut out = crate::resp::Reply::new();
-    out.resp3 = resp3;
+    let mut out = crate::resp::Reply::scratch(resp3);
     lua_to_reply(&value, &mut out);
     Ok(Reply::Value(out.buf))
 }
@@ -160,17 +153,25 @@ fn call(
 ) -> mlua::Result<MultiValue> {
     let keys = sequence(lua, keys)?;
     let argv = sequence(lua, argv)?;
-    let redis: Table = vm.redis()?;
+    let redis = vm.redis();
     let is_function = matches!(target, Target::Function { .. });
     if !is_function {
         lua.globals().raw_set("KEYS", keys.clone())?;
         lua.globals().raw_set("ARGV", argv.clone())?;
     }
     let watched = Arc::clone(server);
-    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+    let handoff = Handoff::new(server);
+    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, _| {
+        handoff.check();
         if watched.scripts().kill_requested() {
             let by = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
-            return Err(mlua::Error::runtime(format!("ERR Script killed by user with {by}...")));
+            let killed = format!("ERR Script killed by user with {by}...");
+            // A script may catch the error with pcall: from now on every line
+            // (and every jump back in a loop) raises it again, as in Redis,
+            // until nothing is left to catch it.
+            let again = killed.clone();
+            lua.set_hook(HookTriggers::new().every_line(), move |_, _| Err(mlua::Error::runtime(again.clone())))?;
+            return Err(mlua::Error::runtime(killed));
         }
         Ok(VmState::Continue)
     })?;
@@ -200,8 +201,7 @@ fn call(
                 }
             })?,
         )?;
-        let protected: Function = lua.load("return function(f, ...) return pcall(f, ...) end").eval()?;
-        if is_function { protected.call((f, keys, argv)) } else { protected.call(f) }
+        if is_function { vm.protected_call(f, (keys, argv)) } else { vm.protected_call(f, ()) }
     })
 }
 

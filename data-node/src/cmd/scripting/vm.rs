@@ -22,6 +22,10 @@ pub struct Vm {
     scripts: HashMap<String, Function>,
     /// Function name → its callback, once its library ran here.
     pub functions: HashMap<String, Function>,
+    /// PACK_ARGUMENTS and PROTECTED_CALL, compiled once per VM, not per run.
+    packer: Function,
+    protected_call: Function,
+    redis: Table,
 }
 
 /// Runs `f` with this thread's VM, made (again) if the shared cache moved on.
@@ -79,15 +83,15 @@ rawset(_G, 'rawset', function(t, k, v)
 end)
 "#;
 
-/// Where the function wrapping `redis.pcall` is kept.
-const PACKER: &str = "ferrocache.packer";
-
 const PACK_ARGUMENTS: &str = r#"
 return function(f)
     local select = select
     return function(...) return f({ n = select('#', ...), ... }) end
 end
 "#;
+
+/// Calls a script's function under `pcall`, so what it raises comes back as a value.
+const PROTECTED_CALL: &str = "return function(f, ...) return pcall(f, ...) end";
 
 /// Where the real `redis` table is kept (scripts see a read-only view).
 pub const REDIS_TABLE: &str = "ferrocache.redis";
@@ -118,8 +122,9 @@ impl Vm {
         }
         let redis = redis_table(&lua)?;
         lua.set_named_registry_value(REDIS_TABLE, &redis)?;
+        let real_redis = redis.clone();
         let packer: Function = lua.load(PACK_ARGUMENTS).set_name("=prelude").eval()?;
-        lua.set_named_registry_value(PACKER, packer)?;
+        let protected_call: Function = lua.load(PROTECTED_CALL).set_name("=prelude").eval()?;
         globals.raw_set("redis", redis)?;
         globals.raw_set("bit", super::bit::table(&lua)?)?;
         globals.raw_set("cmsgpack", super::cmsgpack::table(&lua)?)?;
@@ -131,7 +136,15 @@ impl Vm {
         lua.load(PRELUDE).set_name("=prelude").exec()?;
         lua.load(READONLY_LIBRARIES).set_name("=prelude").exec()?;
         lua.load(PROTECT_GLOBALS).set_name("=prelude").exec()?;
-        Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new() })
+        Ok(Vm {
+            lua,
+            generation,
+            scripts: HashMap::new(),
+            functions: HashMap::new(),
+            packer,
+            protected_call,
+            redis: real_redis,
+        })
     }
 
     /// The compiled script `sha`, compiling `body` if this VM has not yet.
@@ -147,13 +160,19 @@ impl Vm {
 
     /// A function passing its arguments to `f` packed as `{n = count, ...}`.
     pub fn pack_arguments(&self, f: Function) -> mlua::Result<Function> {
-        let maker: Function = self.lua.named_registry_value(PACKER)?;
-        maker.call(f)
+        self.packer.call(f)
+    }
+
+    /// Calls `f` with `args` under `pcall`: `(true, value)` or `(false, error)`.
+    pub fn protected_call(&self, f: Function, args: impl mlua::IntoLuaMulti) -> mlua::Result<MultiValue> {
+        let mut all = args.into_lua_multi(&self.lua)?;
+        all.push_front(Value::Function(f));
+        self.protected_call.call(all)
     }
 
     /// The real `redis` table, where each run sets `call`, `pcall` and `setresp`.
-    pub fn redis(&self) -> mlua::Result<Table> {
-        self.lua.named_registry_value(REDIS_TABLE)
+    pub fn redis(&self) -> &Table {
+        &self.redis
     }
 }
 
