@@ -82,13 +82,26 @@ fn functions_load_call_list_and_go() {
 
 /// A script past busy-reply-threshold: others get -BUSY (not a hang), SCRIPT
 /// KILL stops it, and the server answers again.
+/// A script runs on the worker thread that read it, and gives that thread
+/// away once it passes busy-reply-threshold: so even a node with one worker
+/// answers BUSY and takes SCRIPT KILL, and a script that catches the kill
+/// with pcall is stopped at its next line, as Redis stops it.
 #[test]
 fn a_busy_script_answers_busy_and_is_killed() {
-    let n = Node::start();
+    let forever = "while true do end";
+    let catches_kill = "local f = function() while 1 do redis.call('ping') end end while 1 do pcall(f) end";
+    for (threads, script) in [("2", forever), ("1", forever), ("2", catches_kill), ("1", catches_kill)] {
+        busy_script_is_killed(&Node::start_with(&["--threads", threads]), script);
+    }
+}
+
+fn busy_script_is_killed(n: &Node, script: &'static str) {
     let mut c = n.conn();
     let () = cmd("CONFIG").arg("SET").arg("busy-reply-threshold").arg(100).query(&mut c).unwrap();
     let mut runner = n.conn();
-    let running = std::thread::spawn(move || err_of(cmd("EVAL").arg("while true do end").arg(0).query(&mut runner)));
+    // A script the kill does not stop fails the test here, not by hanging it.
+    runner.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let running = std::thread::spawn(move || err_of(cmd("EVAL").arg(script).arg(0).query(&mut runner)));
     let mut other = n.conn();
     other.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     wait_until("another client is answered BUSY", || match cmd("PING").query::<String>(&mut other) {
@@ -97,10 +110,62 @@ fn a_busy_script_answers_busy_and_is_killed() {
     });
     let () = cmd("SCRIPT").arg("KILL").query(&mut other).unwrap();
     let killed = running.join().unwrap();
-    assert!(killed.contains("Script killed by user with SCRIPT KILL"), "{killed}");
+    assert!(killed.contains("Script killed by user with SCRIPT KILL"), "{script}: {killed}");
     assert_eq!(cmd("PING").query::<String>(&mut other).unwrap(), "PONG");
     let not_busy = err_of(cmd("SCRIPT").arg("KILL").query(&mut other));
     assert!(not_busy.starts_with("NOTBUSY"), "{not_busy}");
+}
+
+/// A script that declares flags (`#!lua ...`) is checked as the command
+/// those flags make of it before it runs; one without is checked per command.
+#[test]
+fn declared_script_flags_are_checked_before_the_script_runs() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let () = cmd("SET").arg("x").arg("some value").query(&mut c).unwrap();
+    let eval = |c: &mut redis::Connection, body: &str| cmd("EVAL").arg(body).arg(1).arg("x").query::<redis::Value>(c);
+    let read = "return redis.call('get', KEYS[1])";
+
+    let () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(1).query(&mut c).unwrap();
+    assert!(eval(&mut c, &format!("#!lua flags=no-writes\n{read}")).is_ok());
+    assert!(eval(&mut c, read).is_ok(), "without flags, only its commands are judged");
+    for body in [format!("#!lua\n{read}"), "return redis.call('set', KEYS[1], 1)".to_owned()] {
+        let refused = err_of(eval(&mut c, &body));
+        assert!(refused.starts_with("NOREPLICAS Not enough good replicas to write."), "{body}: {refused}");
+    }
+    let () = cmd("CONFIG").arg("SET").arg("min-replicas-to-write").arg(0).query(&mut c).unwrap();
+
+    let () = cmd("CONFIG").arg("SET").arg("maxmemory").arg(1).query(&mut c).unwrap();
+    let refused = err_of(eval(&mut c, &format!("#!lua\n{read}")));
+    assert!(refused.starts_with("OOM command not allowed when used memory > 'maxmemory'"), "{refused}");
+    for flags in ["allow-oom", "no-writes"] {
+        assert!(eval(&mut c, &format!("#!lua flags={flags}\n{read}")).is_ok(), "{flags}");
+    }
+    let () = cmd("CONFIG").arg("SET").arg("maxmemory").arg(0).query(&mut c).unwrap();
+
+    let engine = err_of(eval(&mut c, "#!not-lua\nreturn 1"));
+    assert_eq!(engine, "ERR Unexpected engine in script shebang: #!not-lua");
+}
+
+/// What scripts leave in INFO: error replies they return are counted by
+/// code, and the script cache and function libraries are counted.
+#[test]
+fn scripts_show_in_info() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let () = cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    let returned = err_of(cmd("EVAL").arg("return redis.error_reply('MY_ERR_CODE custom msg')").arg(0).query(&mut c));
+    assert_eq!(returned, "MY_ERR_CODE custom msg");
+    let errors: String = cmd("INFO").arg("errorstats").query(&mut c).unwrap();
+    assert!(errors.contains("errorstat_MY_ERR_CODE:count=1"), "{errors}");
+
+    let _: String = cmd("SCRIPT").arg("LOAD").arg("return 2").query(&mut c).unwrap();
+    let library = "#!lua name=lib\nredis.register_function('f1', function() return 1 end)\nredis.register_function('f2', function() return 2 end)";
+    let _: String = cmd("FUNCTION").arg("LOAD").arg(library).query(&mut c).unwrap();
+    let memory: String = cmd("INFO").arg("memory").query(&mut c).unwrap();
+    for field in ["number_of_cached_scripts:2", "number_of_functions:2", "number_of_libraries:1"] {
+        assert!(memory.contains(field), "{field} in {memory}");
+    }
 }
 
 /// A script's writes reach replicas as its effects, in one transaction;
