@@ -186,6 +186,16 @@ pub(crate) fn write_refused(server: &Server, session: &Session) -> Option<&'stat
     None
 }
 
+/// Why a command that may grow memory is refused: over maxmemory, with
+/// nothing the policy may evict. A replica applies its primary's writes
+/// whatever its own maxmemory says.
+pub(crate) fn oom_refused(server: &Server, session: &Session) -> Option<&'static str> {
+    if session.from_primary || server.make_room() {
+        return None;
+    }
+    Some("OOM command not allowed when used memory > 'maxmemory'.")
+}
+
 /// Why a command that may not read stale data is refused on a replica whose
 /// link is down with `replica-serve-stale-data no`.
 pub(crate) fn stale_refused(server: &Server, session: &Session) -> Option<&'static str> {
@@ -266,9 +276,10 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     if !session.from_primary && server.pause().holds(|| may_write(server, spec, args, session)) {
         return Flow::Paused;
     }
-    // A replica applies its primary's writes whatever its own maxmemory says.
-    if spec.has(flag::DENYOOM) && !session.from_primary && !server.make_room() {
-        out.error("OOM command not allowed when used memory > 'maxmemory'.");
+    if spec.has(flag::DENYOOM)
+        && let Some(why) = oom_refused(server, session)
+    {
+        out.error(why);
         return Flow::Continue;
     }
     let mut ks = lock_for(server, spec, args);

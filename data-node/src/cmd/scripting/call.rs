@@ -9,7 +9,7 @@ use mlua::{Lua, Table, Value};
 
 use super::convert::reply_to_lua;
 use crate::cmd::spec::{Spec, flag};
-use crate::cmd::{lookup, run_locked, write_error, write_refused};
+use crate::cmd::{lookup, oom_refused, run_locked, write_error, write_refused};
 use crate::keyspace::Locked;
 use crate::resp::Reply;
 use crate::server::Server;
@@ -110,8 +110,10 @@ impl Bridge<'_, '_> {
                 return Err(why.into());
             }
         }
-        if spec.has(flag::DENYOOM) && !self.session.from_primary && !self.server.make_room() {
-            return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+        if spec.has(flag::DENYOOM)
+            && let Some(why) = oom_refused(self.server, self.session)
+        {
+            return Err(why.into());
         }
         Ok(spec)
     }

@@ -59,7 +59,7 @@ pub fn allowed_while_busy(spec: &Spec, args: &[&[u8]]) -> bool {
 /// Whether EVAL, EVALSHA or FCALL runs a script or function declared
 /// `no-writes` (then CLIENT PAUSE WRITE lets it through, as Redis does).
 pub fn declares_no_writes(server: &crate::server::Server, spec: &Spec, args: &[&[u8]]) -> bool {
-    let no_writes = |flags: &[String]| flags.iter().any(|f| f == "no-writes");
+    let no_writes = |flags: &[String]| declares(flags, "no-writes");
     let Some(&target) = args.get(1) else { return false };
     match spec.name {
         "eval" => script_flags(target).ok().flatten().is_some_and(|f| no_writes(&f)),
@@ -74,6 +74,11 @@ pub fn declares_no_writes(server: &crate::server::Server, spec: &Spec, args: &[&
             .is_some_and(|(_, function)| no_writes(&function.flags)),
         _ => false,
     }
+}
+
+/// Whether a script's or function's flags include `flag`.
+fn declares(flags: &[String], flag: &str) -> bool {
+    flags.iter().any(|f| f == flag)
 }
 
 /// The flags a script's `#!lua flags=...` line declares; None without one.
@@ -105,10 +110,13 @@ fn script_flags(body: &[u8]) -> Result<Option<Vec<String>>, Error> {
 /// without `allow-oom` or `no-writes` is refused over maxmemory, one without
 /// `allow-stale` is refused by a replica whose link is down.
 fn refuse_by_flags(ctx: &Ctx, flags: &[String]) -> CmdResult {
-    let has = |name: &str| flags.iter().any(|f| f == name);
+    let has = |name: &str| declares(flags, name);
     let (server, session) = (ctx.server, &*ctx.session);
-    if !has("allow-oom") && !has("no-writes") && !session.from_primary && !server.make_room() {
-        return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+    if !has("allow-oom")
+        && !has("no-writes")
+        && let Some(why) = super::oom_refused(server, session)
+    {
+        return Err(why.into());
     }
     if !has("no-writes")
         && let Some(why) = super::write_refused(server, session)
@@ -128,7 +136,7 @@ fn run_body(ctx: &mut Ctx, sha: String, body: Arc<Vec<u8>>, read_only: bool) -> 
     if let Some(flags) = &flags {
         refuse_by_flags(ctx, flags)?;
     }
-    let no_writes = flags.as_ref().is_some_and(|f| f.iter().any(|f| f == "no-writes"));
+    let no_writes = flags.as_ref().is_some_and(|f| declares(f, "no-writes"));
     if read_only && flags.is_some() && !no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }
@@ -173,7 +181,7 @@ fn fcall_body(ctx: &mut Ctx, read_only: bool) -> CmdResult {
         return Err("ERR Function not found".into());
     };
     refuse_by_flags(ctx, &function.flags)?;
-    let no_writes = function.flags.iter().any(|f| f == "no-writes");
+    let no_writes = declares(&function.flags, "no-writes");
     if read_only && !no_writes {
         return Err("ERR Can not execute a script with write flag using *_ro command.".into());
     }

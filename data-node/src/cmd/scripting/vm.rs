@@ -25,6 +25,7 @@ pub struct Vm {
     /// PACK_ARGUMENTS and PROTECTED_CALL, compiled once per VM, not per run.
     packer: Function,
     protected_call: Function,
+    /// The real `redis` table (also in the registry as REDIS_TABLE).
     redis: Table,
 }
 
@@ -122,10 +123,9 @@ impl Vm {
         }
         let redis = redis_table(&lua)?;
         lua.set_named_registry_value(REDIS_TABLE, &redis)?;
-        let real_redis = redis.clone();
         let packer: Function = lua.load(PACK_ARGUMENTS).set_name("=prelude").eval()?;
         let protected_call: Function = lua.load(PROTECTED_CALL).set_name("=prelude").eval()?;
-        globals.raw_set("redis", redis)?;
+        globals.raw_set("redis", redis.clone())?;
         globals.raw_set("bit", super::bit::table(&lua)?)?;
         globals.raw_set("cmsgpack", super::cmsgpack::table(&lua)?)?;
         globals.raw_set("cjson", super::cjson::table(&lua)?)?;
@@ -136,15 +136,7 @@ impl Vm {
         lua.load(PRELUDE).set_name("=prelude").exec()?;
         lua.load(READONLY_LIBRARIES).set_name("=prelude").exec()?;
         lua.load(PROTECT_GLOBALS).set_name("=prelude").exec()?;
-        Ok(Vm {
-            lua,
-            generation,
-            scripts: HashMap::new(),
-            functions: HashMap::new(),
-            packer,
-            protected_call,
-            redis: real_redis,
-        })
+        Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new(), packer, protected_call, redis })
     }
 
     /// The compiled script `sha`, compiling `body` if this VM has not yet.
