@@ -2,6 +2,11 @@ use clap::Parser;
 use data_node::config::Flags;
 use data_node::server::Server;
 
+/// mimalloc: Lua's strings and tables, keys and replies are many small
+/// allocations, which it serves from per-thread pages for less than glibc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let flags = Flags::parse();
     let runtime = match data_node::start_runtime(&flags) {

@@ -25,6 +25,22 @@ pub fn lock_spinning<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     lock(m)
 }
 
+/// `m` if it comes free by `deadline` (spinning, then yielding); None if not.
+pub fn lock_by<T: ?Sized>(m: &Mutex<T>, deadline: std::time::Instant) -> Option<MutexGuard<'_, T>> {
+    const SPINS: u32 = 64;
+    let mut round = 0;
+    loop {
+        match m.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) if round < SPINS => std::hint::spin_loop(),
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => std::thread::yield_now(),
+            Err(TryLockError::WouldBlock) => return None,
+        }
+        round += 1;
+    }
+}
+
 pub fn read<T: ?Sized>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|e| e.into_inner())
 }

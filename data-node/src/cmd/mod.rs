@@ -26,7 +26,7 @@ mod typed;
 pub(crate) mod zsets;
 
 use std::sync::{Arc, LazyLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hashbrown::HashMap;
 
@@ -253,18 +253,25 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         Ok(found) => found,
         Err(e) => return reject(server, session, out, args, e),
     };
+    // A command that must wait for a script running on another worker: a
+    // short one lets go of the shards within microseconds, so they are
+    // waited for here, briefly, before the client is parked until it ends.
+    let mut early = None;
     if !session.from_primary
         && let Some((started, is_function)) = server.scripts().running_since()
         && !scripting::allowed_while_busy(spec, args)
     {
-        let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
-        let busy_at = started + std::time::Duration::from_millis(threshold);
-        if Instant::now() < busy_at {
-            return Flow::ScriptRunning { busy_at };
+        early = lock_within(server, spec, args, WAIT_FOR_SCRIPT);
+        if early.is_none() {
+            let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
+            let busy_at = started + Duration::from_millis(threshold);
+            if Instant::now() < busy_at {
+                return Flow::ScriptRunning { busy_at };
+            }
+            let kill = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
+            let busy = format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.");
+            return reject(server, session, out, args, busy.into());
         }
-        let kill = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
-        let busy = format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.");
-        return reject(server, session, out, args, busy.into());
     }
     if let Some(queue) = session.multi.as_mut()
         && !spec.has(flag::NOQUEUE)
@@ -282,7 +289,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         out.error(why);
         return Flow::Continue;
     }
-    let mut ks = lock_for(server, spec, args);
+    let mut ks = early.or_else(|| lock_for(server, spec, args));
     if let Some(locked) = ks.as_mut() {
         locked.for_primary_link(session.from_primary);
     }
@@ -341,14 +348,36 @@ fn may_write(server: &Server, spec: &Spec, args: &[&[u8]], session: &Session) ->
 }
 
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
+    if !spec.locks_all()
+        && let Keys::Range { first: 1, last: 1, .. } = spec.keys
+    {
+        return Some(server.keyspace().lock_one(args[1]));
+    }
+    match locked_keys(spec, args)? {
+        None => Some(server.keyspace().lock_all()),
+        Some(keys) => Some(server.keyspace().lock_keys(keys)),
+    }
+}
+
+/// How long a command waits in place for a script on another worker.
+const WAIT_FOR_SCRIPT: Duration = Duration::from_micros(100);
+
+/// `lock_for`'s locks if they come free within `wait`; None if not, or if
+/// the command takes no locks (it would otherwise answer during the script).
+fn lock_within<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]], wait: Duration) -> Option<Locked<'a>> {
+    server.keyspace().lock_by(locked_keys(spec, args)?, Instant::now() + wait)
+}
+
+/// The keys whose shards a command locks: None for no locks, `Some(None)`
+/// for every shard.
+fn locked_keys<'a>(spec: &Spec, args: &[&'a [u8]]) -> Option<Option<Vec<&'a [u8]>>> {
     if spec.locks_all() {
-        return Some(server.keyspace().lock_all());
+        return Some(None);
     }
     match spec.keys {
         Keys::None => None,
-        Keys::All => Some(server.keyspace().lock_all()),
-        Keys::Range { first: 1, last: 1, .. } => Some(server.keyspace().lock_one(args[1])),
-        _ => Some(server.keyspace().lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
+        Keys::All => Some(None),
+        _ => Some(Some(spec.key_positions(args).into_iter().map(|i| args[i]).collect())),
     }
 }
 

@@ -28,6 +28,7 @@ use crate::sync;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::time::Instant;
 
 pub use clock::{Clock, lfu_decayed, lru_idle_secs};
 pub use collections::{Hash, List, Set, set_small_hash_limits};
@@ -54,6 +55,17 @@ pub(crate) fn hash_key(key: &[u8]) -> u64 {
 /// the top seven as the tag, so the shard index must come from neither.
 fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize & (SHARDS - 1)
+}
+
+/// The distinct shards of `keys` in ascending order (shard 0 for none).
+fn shards_of<'k>(keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<usize> {
+    let mut idx: Vec<usize> = keys.into_iter().map(|k| shard_of(hash_key(k))).collect();
+    idx.sort_unstable();
+    idx.dedup();
+    if idx.is_empty() {
+        idx.push(0);
+    }
+    idx
 }
 
 /// Told of a key's removal by expiry or eviction: (database, key).
@@ -171,14 +183,22 @@ impl Keyspace {
     }
 
     pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Locked<'_> {
-        let mut idx: Vec<usize> = keys.into_iter().map(|k| shard_of(hash_key(k))).collect();
-        idx.sort_unstable();
-        idx.dedup();
-        if idx.is_empty() {
-            idx.push(0);
-        }
+        let idx = shards_of(keys);
         let first = (idx[0], self.guard(idx[0]));
         Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i))))
+    }
+
+    /// The shards of `keys` (every shard for None), if the first of them
+    /// comes free by `deadline`. Once it is held the others are taken as
+    /// usual: whoever holds one of them holds it briefly, or waits for a
+    /// shard this caller already has (locks are taken in ascending order).
+    pub fn lock_by(&self, keys: Option<Vec<&[u8]>>, deadline: Instant) -> Option<Locked<'_>> {
+        let idx = match keys {
+            None => (0..SHARDS).collect(),
+            Some(keys) => shards_of(keys),
+        };
+        let first = (idx[0], sync::lock_by(&self.shards[idx[0]].0, deadline)?);
+        Some(Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i)))))
     }
 
     /// Every shard, for a script or a command over all keys. Another such

@@ -272,3 +272,55 @@ fn cjson_cmsgpack_bit_and_struct_are_there_and_read_only() {
     let err = err_of(cmd("EVAL").arg("rawset(cjson, 'encode', nil)").arg(0).query(&mut c));
     assert!(err.contains("Attempt to modify a readonly table"), "{err}");
 }
+
+/// Scripts that read a value and write it back changed (racy unless the
+/// script is atomic) on several connections at once, with plain commands on
+/// the same key from others: on two worker threads, those commands wait for
+/// each script's locks in place, and no update is lost.
+#[test]
+fn scripts_stay_atomic_beside_other_clients_on_two_workers() {
+    let n = Node::start_with(&["--threads", "2"]);
+    let bump = "local v = tonumber(redis.call('GET', KEYS[1]) or '0'); redis.call('SET', KEYS[1], v + 1); return v + 1";
+    const SCRIPTERS: usize = 4;
+    const INCRS: usize = 2;
+    const ROUNDS: usize = 300;
+    std::thread::scope(|s| {
+        for _ in 0..SCRIPTERS {
+            s.spawn(|| {
+                let mut c = n.conn();
+                let mut pipe = redis::pipe();
+                for _ in 0..ROUNDS {
+                    pipe.cmd("EVAL").arg(bump).arg(1).arg("shared");
+                }
+                let _: Vec<i64> = pipe.query(&mut c).unwrap();
+            });
+        }
+        for _ in 0..INCRS {
+            s.spawn(|| {
+                let mut c = n.conn();
+                for _ in 0..ROUNDS {
+                    let _: i64 = cmd("INCR").arg("shared").query(&mut c).unwrap();
+                }
+            });
+        }
+    });
+    let mut c = n.conn();
+    let total: i64 = cmd("GET").arg("shared").query(&mut c).unwrap();
+    assert_eq!(total, ((SCRIPTERS + INCRS) * ROUNDS) as i64);
+}
+
+/// `redis.setresp(3)` holds for the script that calls it, not the next one.
+#[test]
+fn setresp_lasts_one_script() {
+    let n = Node::start();
+    let mut c = n.conn();
+    let () = cmd("HSET").arg("h").arg("f").arg("v").query(&mut c).unwrap();
+    let map_kind = "local r = redis.call('HGETALL', KEYS[1]); return type(r['map'])";
+    let as_resp3: String =
+        cmd("EVAL").arg(format!("redis.setresp(3); {map_kind}")).arg(1).arg("h").query(&mut c).unwrap();
+    assert_eq!(as_resp3, "table");
+    let next: String = cmd("EVAL").arg(map_kind).arg(1).arg("h").query(&mut c).unwrap();
+    assert_eq!(next, "nil");
+    let bad = err_of(cmd("EVAL").arg("redis.setresp(4)").arg(0).query(&mut c));
+    assert!(bad.contains("RESP version must be 2 or 3"), "{bad}");
+}

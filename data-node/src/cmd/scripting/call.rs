@@ -22,8 +22,6 @@ pub struct Bridge<'a, 'k> {
     pub ks: Option<Locked<'k>>,
     /// EVAL_RO, FCALL_RO, or a `no-writes` script.
     pub read_only: bool,
-    /// `redis.setresp(3)` was called.
-    pub resp3: bool,
     /// Keys written, to wake clients blocked on them once the locks are gone.
     pub written: Vec<(usize, Vec<u8>)>,
     /// A MULTI went down the replication stream: an EXEC must follow.
@@ -74,7 +72,7 @@ impl Bridge<'_, '_> {
             self.server.replication().propagate(db, &[b"MULTI"]);
             self.multi_sent = true;
         }
-        let mut out = Reply::scratch(self.resp3);
+        let mut out = Reply::scratch(super::vm::ScriptResp::get(lua));
         let (result, back) = run_locked(self.server, self.session, &mut out, spec, &args, self.ks.take(), true);
         self.ks = back;
         match result {

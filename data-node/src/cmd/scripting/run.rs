@@ -1,5 +1,5 @@
-//! Running a script or a function: the keys and arguments, the `redis`
-//! table's per-run functions, a hook that stops a killed script, the reply.
+//! Running a script or a function: the keys and arguments, the callback
+//! behind `redis.pcall`, a hook that stops a killed script, the reply.
 //! The dispatcher locked every shard (the specs say `EVERY_SHARD`), so no
 //! other client sees a script half done, whichever keys it touches.
 
@@ -11,7 +11,7 @@ use mlua::{Function, HookTriggers, Lua, MultiValue, Table, Value, VmState};
 use super::call::Bridge;
 use super::convert::{error_text, lua_to_reply};
 use super::handoff::Handoff;
-use super::vm::{Vm, with_vm};
+use super::vm::{ScriptResp, Vm, with_vm};
 use crate::cmd::Ctx;
 use crate::cmd::error::{CmdResult, Error};
 use crate::scripts::Running;
@@ -72,7 +72,6 @@ pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_o
         session: &mut *ctx.session,
         ks: ctx.ks.take(),
         read_only,
-        resp3: false,
         written: Vec::new(),
         multi_sent: false,
     });
@@ -153,7 +152,6 @@ fn call(
 ) -> mlua::Result<MultiValue> {
     let keys = sequence(lua, keys)?;
     let argv = sequence(lua, argv)?;
-    let redis = vm.redis();
     let is_function = matches!(target, Target::Function { .. });
     if !is_function {
         lua.globals().raw_set("KEYS", keys.clone())?;
@@ -175,34 +173,13 @@ fn call(
         }
         Ok(VmState::Continue)
     })?;
-    lua.scope(|scope| {
-        let packed_pcall = scope.create_function(|lua, packed: Table| bridge.borrow_mut().pcall(lua, packed))?;
-        redis.raw_set("pcall", vm.pack_arguments(packed_pcall)?)?;
-        redis.raw_set(
-            "setresp",
-            scope.create_function(|_, version: i64| {
-                if version != 2 && version != 3 {
-                    return Err(mlua::Error::runtime("RESP version must be 2 or 3."));
-                }
-                bridge.borrow_mut().resp3 = version == 3;
-                Ok(())
-            })?,
-        )?;
-        redis.raw_set(
-            "acl_check_cmd",
-            scope.create_function(|_, args: MultiValue| {
-                let Some(Value::String(name)) = args.front() else {
-                    return Err(mlua::Error::runtime("ERR Invalid command passed to redis.acl_check_cmd()"));
-                };
-                match crate::cmd::lookup(&name.as_bytes()) {
-                    // No ACLs yet: the default user may run every command.
-                    Some(_) => Ok(true),
-                    None => Err(mlua::Error::runtime("ERR Invalid command passed to redis.acl_check_cmd()")),
-                }
-            })?,
-        )?;
+    ScriptResp::set(lua, false);
+    let result = lua.scope(|scope| {
+        vm.set_pcall(Some(scope.create_function(|lua, packed: Table| bridge.borrow_mut().pcall(lua, packed))?))?;
         if is_function { vm.protected_call(f, (keys, argv)) } else { vm.protected_call(f, ()) }
-    })
+    });
+    vm.set_pcall(None)?;
+    result
 }
 
 fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {

@@ -5,7 +5,7 @@
 //! use; a VM older than the cache's generation (SCRIPT FLUSH, FUNCTION LOAD
 //! ...) is made again.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
@@ -22,11 +22,10 @@ pub struct Vm {
     scripts: HashMap<String, Function>,
     /// Function name → its callback, once its library ran here.
     pub functions: HashMap<String, Function>,
-    /// PACK_ARGUMENTS and PROTECTED_CALL, compiled once per VM, not per run.
-    packer: Function,
+    /// Where `redis.pcall` finds the running script's callback.
+    pcall_slot: Table,
+    /// PROTECTED_CALL, compiled once per VM, not per run.
     protected_call: Function,
-    /// The real `redis` table (also in the registry as REDIS_TABLE).
-    redis: Table,
 }
 
 /// Runs `f` with this thread's VM, made (again) if the shared cache moved on.
@@ -84,10 +83,16 @@ rawset(_G, 'rawset', function(t, k, v)
 end)
 "#;
 
-const PACK_ARGUMENTS: &str = r#"
-return function(f)
-    local select = select
-    return function(...) return f({ n = select('#', ...), ... }) end
+/// `redis.pcall`, made once per VM: it passes its arguments packed as
+/// `{n = count, ...}` to the running script's own callback, which each run
+/// puts in `slot.run` (made per run, it borrows what the run holds).
+const PCALL: &str = r#"
+local slot = ...
+local select, error = select, error
+return function(...)
+    local run = slot.run
+    if not run then error("redis.pcall called with no script running", 2) end
+    return run({ n = select('#', ...), ... })
 end
 "#;
 
@@ -123,7 +128,10 @@ impl Vm {
         }
         let redis = redis_table(&lua)?;
         lua.set_named_registry_value(REDIS_TABLE, &redis)?;
-        let packer: Function = lua.load(PACK_ARGUMENTS).set_name("=prelude").eval()?;
+        let pcall_slot = lua.create_table()?;
+        let pcall: Function = lua.load(PCALL).set_name("=prelude").call(&pcall_slot)?;
+        redis.raw_set("pcall", pcall)?;
+        lua.set_app_data(ScriptResp(Cell::new(false)));
         let protected_call: Function = lua.load(PROTECTED_CALL).set_name("=prelude").eval()?;
         globals.raw_set("redis", redis.clone())?;
         globals.raw_set("bit", super::bit::table(&lua)?)?;
@@ -136,7 +144,7 @@ impl Vm {
         lua.load(PRELUDE).set_name("=prelude").exec()?;
         lua.load(READONLY_LIBRARIES).set_name("=prelude").exec()?;
         lua.load(PROTECT_GLOBALS).set_name("=prelude").exec()?;
-        Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new(), packer, protected_call, redis })
+        Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new(), pcall_slot, protected_call })
     }
 
     /// The compiled script `sha`, compiling `body` if this VM has not yet.
@@ -150,9 +158,9 @@ impl Vm {
         Ok(f)
     }
 
-    /// A function passing its arguments to `f` packed as `{n = count, ...}`.
-    pub fn pack_arguments(&self, f: Function) -> mlua::Result<Function> {
-        self.packer.call(f)
+    /// Makes `run` the callback of `redis.pcall` (and `redis.call`), or none.
+    pub fn set_pcall(&self, run: Option<Function>) -> mlua::Result<()> {
+        self.pcall_slot.raw_set("run", run)
     }
 
     /// Calls `f` with `args` under `pcall`: `(true, value)` or `(false, error)`.
@@ -161,10 +169,20 @@ impl Vm {
         all.push_front(Value::Function(f));
         self.protected_call.call(all)
     }
+}
 
-    /// The real `redis` table, where each run sets `call`, `pcall` and `setresp`.
-    pub fn redis(&self) -> &Table {
-        &self.redis
+/// Whether the running script asked for RESP3 replies (`redis.setresp(3)`).
+pub struct ScriptResp(pub Cell<bool>);
+
+impl ScriptResp {
+    pub fn get(lua: &Lua) -> bool {
+        lua.app_data_ref::<ScriptResp>().is_some_and(|r| r.0.get())
+    }
+
+    pub fn set(lua: &Lua, resp3: bool) {
+        if let Some(r) = lua.app_data_ref::<ScriptResp>() {
+            r.0.set(resp3);
+        }
     }
 }
 
@@ -178,10 +196,32 @@ pub fn compile(lua: &Lua, body: &[u8], name: &str) -> Result<Function, String> {
     })
 }
 
-/// The `redis` table's functions that need no per-run state; `call`,
-/// `pcall`, `setresp` and `acl_check_cmd` are set for each run.
+/// The `redis` table's functions but `pcall` (and `call`, made of it).
 fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
+    redis.raw_set(
+        "setresp",
+        lua.create_function(|lua, version: i64| {
+            if version != 2 && version != 3 {
+                return Err(mlua::Error::runtime("RESP version must be 2 or 3."));
+            }
+            ScriptResp::set(lua, version == 3);
+            Ok(())
+        })?,
+    )?;
+    redis.raw_set(
+        "acl_check_cmd",
+        lua.create_function(|_, args: MultiValue| {
+            let Some(Value::String(name)) = args.front() else {
+                return Err(mlua::Error::runtime("ERR Invalid command passed to redis.acl_check_cmd()"));
+            };
+            match crate::cmd::lookup(&name.as_bytes()) {
+                // No ACLs yet: the default user may run every command.
+                Some(_) => Ok(true),
+                None => Err(mlua::Error::runtime("ERR Invalid command passed to redis.acl_check_cmd()")),
+            }
+        })?,
+    )?;
     redis.raw_set(
         "sha1hex",
         lua.create_function(|lua, args: MultiValue| {
