@@ -348,14 +348,15 @@ fn may_write(server: &Server, spec: &Spec, args: &[&[u8]], session: &Session) ->
 }
 
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
-    if !spec.locks_all()
-        && let Keys::Range { first: 1, last: 1, .. } = spec.keys
-    {
-        return Some(server.keyspace().lock_one(args[1]));
+    // The hot path: no key list collected, as `locked_keys` does for the rare wait.
+    if spec.locks_all() {
+        return Some(server.keyspace().lock_all());
     }
-    match locked_keys(spec, args)? {
-        None => Some(server.keyspace().lock_all()),
-        Some(keys) => Some(server.keyspace().lock_keys(keys)),
+    match spec.keys {
+        Keys::None => None,
+        Keys::All => Some(server.keyspace().lock_all()),
+        Keys::Range { first: 1, last: 1, .. } => Some(server.keyspace().lock_one(args[1])),
+        _ => Some(server.keyspace().lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
     }
 }
 
