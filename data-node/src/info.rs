@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+use crate::keyspace::Locked;
 use crate::server::Server;
 
 const SECTIONS: [&str; 11] = [
@@ -49,7 +50,9 @@ fn cpu_seconds() -> (f64, f64) {
     (ticks(11), ticks(12))
 }
 
-pub fn render(s: &Server, wanted: &[String]) -> String {
+/// The sections of INFO `wanted`; the keyspace's figures come through `ks`
+/// (held exclusively: INFO may run inside a script, which holds the shards).
+pub fn render(s: &Server, ks: &mut Locked, wanted: &[String]) -> String {
     let all = wanted.iter().any(|w| w == "all" || w == "everything");
     let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
     let mut out = String::new();
@@ -66,8 +69,8 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
             "server" => server(s),
             "clients" => clients(s),
             "memory" => memory(s),
-            "persistence" => persistence(s),
-            "stats" => stats(s),
+            "persistence" => persistence(s, ks),
+            "stats" => stats(s, ks),
             "replication" => replication(s),
             "cpu" => cpu(),
             // Client libraries read cluster_enabled from here.
@@ -81,7 +84,7 @@ pub fn render(s: &Server, wanted: &[String]) -> String {
                 continue;
             }
             _ => {
-                keyspace(s, &mut out);
+                keyspace(ks, &mut out);
                 continue;
             }
         };
@@ -156,11 +159,11 @@ fn memory(s: &Server) -> Fields {
     ]
 }
 
-fn persistence(s: &Server) -> Fields {
+fn persistence(s: &Server, ks: &mut Locked) -> Fields {
     let p = s.persistence();
     vec![
         ("loading", "0".into()),
-        ("rdb_changes_since_last_save", p.changes_since_save(s.keyspace()).to_string()),
+        ("rdb_changes_since_last_save", p.changes_since_save(ks.changes()).to_string()),
         ("rdb_bgsave_in_progress", u8::from(p.background_in_progress()).to_string()),
         ("rdb_last_save_time", p.last_save_secs().to_string()),
         ("rdb_last_bgsave_status", if p.last_save_ok() { "ok" } else { "err" }.into()),
@@ -170,8 +173,8 @@ fn persistence(s: &Server) -> Fields {
     ]
 }
 
-fn stats(s: &Server) -> Fields {
-    let ks = s.keyspace().stats();
+fn stats(s: &Server, ks: &mut Locked) -> Fields {
+    let ks = ks.stats();
     let st = s.stats();
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
     vec![
@@ -251,8 +254,8 @@ fn cpu() -> Fields {
     vec![("used_cpu_sys", format!("{sys:.6}")), ("used_cpu_user", format!("{user:.6}"))]
 }
 
-fn keyspace(s: &Server, out: &mut String) {
-    for (db, (keys, expires, avg_ttl)) in s.keyspace().db_sizes().into_iter().enumerate() {
+fn keyspace(ks: &mut Locked, out: &mut String) {
+    for (db, (keys, expires, avg_ttl)) in ks.db_sizes().into_iter().enumerate() {
         if keys > 0 {
             let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n");
         }

@@ -45,9 +45,10 @@ impl Persistence {
         }
     }
 
-    /// Writes since the last successful save (rdb_changes_since_last_save).
-    pub fn changes_since_save(&self, keyspace: &Keyspace) -> u64 {
-        keyspace.changes().saturating_sub(self.changes_at_save.load(Ordering::Relaxed))
+    /// Writes since the last successful save (rdb_changes_since_last_save),
+    /// of the keyspace's `changes` so far.
+    pub fn changes_since_save(&self, changes: u64) -> u64 {
+        changes.saturating_sub(self.changes_at_save.load(Ordering::Relaxed))
     }
 
     /// Claims the one background save slot; false if a save is under way.

@@ -38,6 +38,11 @@ pub struct Session {
     /// A blocked pop runs again after a write to one of its keys: a key now
     /// of another type keeps it blocked (as in Redis) instead of answering WRONGTYPE.
     pub woken: bool,
+    /// Used memory was over maxmemory, with nothing the policy could evict,
+    /// when this exclusive command (a script, EXEC) began: Redis's
+    /// pre_command_oom_state. A script's writes are refused by it; nothing
+    /// is evicted while the script holds its shards.
+    pub out_of_memory: bool,
     /// Where this client waits while its command is blocked.
     pub blocked: Option<crate::blocking::Blocked>,
     /// Calls of one command in a row not yet added to INFO commandstats:
@@ -66,6 +71,7 @@ impl Session {
             from_primary: false,
             listening_port: 0,
             woken: false,
+            out_of_memory: false,
             blocked: None,
             calls: None,
         }

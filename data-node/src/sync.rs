@@ -9,18 +9,25 @@ pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `m` if it is free now.
+pub fn try_lock<T: ?Sized>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
 /// Spins, then yields, before sleeping on `m`: for a lock whose holder lets
 /// go within microseconds, where a futex sleep and wake-up cost more.
 pub fn lock_spinning<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     const SPINS: u32 = 64;
     const YIELDS: u32 = 32;
     for round in 0..SPINS + YIELDS {
-        match m.try_lock() {
-            Ok(guard) => return guard,
-            Err(TryLockError::Poisoned(e)) => return e.into_inner(),
-            Err(TryLockError::WouldBlock) if round < SPINS => std::hint::spin_loop(),
-            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        if let Some(guard) = try_lock(m) {
+            return guard;
         }
+        if round < SPINS { std::hint::spin_loop() } else { std::thread::yield_now() }
     }
     lock(m)
 }
@@ -30,14 +37,17 @@ pub fn lock_by<T: ?Sized>(m: &Mutex<T>, deadline: std::time::Instant) -> Option<
     const SPINS: u32 = 64;
     let mut round = 0;
     loop {
-        match m.try_lock() {
-            Ok(guard) => return Some(guard),
-            Err(TryLockError::Poisoned(e)) => return Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) if round < SPINS => std::hint::spin_loop(),
-            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => std::thread::yield_now(),
-            Err(TryLockError::WouldBlock) => return None,
+        if let Some(guard) = try_lock(m) {
+            return Some(guard);
         }
-        round += 1;
+        if round < SPINS {
+            round += 1;
+            std::hint::spin_loop()
+        } else if std::time::Instant::now() < deadline {
+            std::thread::yield_now()
+        } else {
+            return None;
+        }
     }
 }
 

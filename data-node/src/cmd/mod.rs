@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use hashbrown::HashMap;
 
-use crate::keyspace::Locked;
+use crate::keyspace::{Locked, Wanted};
 use crate::resp::Reply;
 use crate::server::Server;
 use crate::session::Session;
@@ -142,13 +142,6 @@ impl<'a, 'k> Ctx<'a, 'k> {
         self.session.db
     }
 
-    /// Releases the shard locks the dispatcher took, for a command that then
-    /// reads keyspace-wide figures through the keyspace itself (which locks
-    /// each shard in turn).
-    pub fn unlock(&mut self) {
-        self.ks = None;
-    }
-
     pub fn arg(&self, i: usize) -> &'a [u8] {
         self.args[i]
     }
@@ -193,8 +186,10 @@ pub(crate) fn oom_refused(server: &Server, session: &Session) -> Option<&'static
     if session.from_primary || server.make_room() {
         return None;
     }
-    Some("OOM command not allowed when used memory > 'maxmemory'.")
+    Some(OUT_OF_MEMORY)
 }
+
+pub(crate) const OUT_OF_MEMORY: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// Why a command that may not read stale data is refused on a replica whose
 /// link is down with `replica-serve-stale-data no`.
@@ -253,24 +248,26 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         Ok(found) => found,
         Err(e) => return reject(server, session, out, args, e),
     };
-    // A command that must wait for a script running on another worker: a
-    // short one lets go of the shards within microseconds, so they are
-    // waited for here, briefly, before the client is parked until it ends.
+    // A script runs on another worker. Past the busy threshold everyone is
+    // told so. Before it, a command whose shards the script has not taken
+    // runs now (the script, holding its shards to its end, is ordered after
+    // it); one the script holds waits briefly in place, since a short script
+    // lets go within microseconds, and is then parked until the script ends.
     let mut early = None;
     if !session.from_primary
         && let Some((started, is_function)) = server.scripts().running_since()
         && !scripting::allowed_while_busy(spec, args)
     {
-        early = lock_within(server, spec, args, WAIT_FOR_SCRIPT);
-        if early.is_none() {
-            let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
-            let busy_at = started + Duration::from_millis(threshold);
-            if Instant::now() < busy_at {
-                return Flow::ScriptRunning { busy_at };
-            }
+        let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
+        let busy_at = started + Duration::from_millis(threshold);
+        if Instant::now() >= busy_at {
             let kill = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
             let busy = format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.");
             return reject(server, session, out, args, busy.into());
+        }
+        early = lock_within(server, spec, args, WAIT_FOR_SCRIPT);
+        if early.is_none() {
+            return Flow::ScriptRunning { busy_at };
         }
     }
     if let Some(queue) = session.multi.as_mut()
@@ -282,6 +279,11 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     }
     if !session.from_primary && server.pause().holds(|| may_write(server, spec, args, session)) {
         return Flow::Paused;
+    }
+    // Eviction takes shard locks, so it happens now, before a command that
+    // holds the keyspace exclusively takes its own.
+    if spec.exclusive() || spec.name == "exec" {
+        session.out_of_memory = oom_refused(server, session).is_some();
     }
     if spec.has(flag::DENYOOM)
         && let Some(why) = oom_refused(server, session)
@@ -348,15 +350,15 @@ fn may_write(server: &Server, spec: &Spec, args: &[&[u8]], session: &Session) ->
 }
 
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
-    // The hot path: no key list collected, as `locked_keys` does for the rare wait.
-    if spec.locks_all() {
-        return Some(server.keyspace().lock_all());
+    // The hot path: no key list collected, as `wanted_locks` does for the rare wait.
+    let ks = server.keyspace();
+    if spec.exclusive() {
+        return Some(ks.lock_exclusive(spec.key_positions(args).into_iter().map(|i| args[i])));
     }
     match spec.keys {
         Keys::None => None,
-        Keys::All => Some(server.keyspace().lock_all()),
-        Keys::Range { first: 1, last: 1, .. } => Some(server.keyspace().lock_one(args[1])),
-        _ => Some(server.keyspace().lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
+        Keys::Range { first: 1, last: 1, .. } => Some(ks.lock_one(args[1])),
+        _ => Some(ks.lock_keys(spec.key_positions(args).into_iter().map(|i| args[i]))),
     }
 }
 
@@ -366,19 +368,16 @@ const WAIT_FOR_SCRIPT: Duration = Duration::from_micros(100);
 /// `lock_for`'s locks if they come free within `wait`; None if not, or if
 /// the command takes no locks (it would otherwise answer during the script).
 fn lock_within<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]], wait: Duration) -> Option<Locked<'a>> {
-    server.keyspace().lock_by(locked_keys(spec, args)?, Instant::now() + wait)
+    server.keyspace().lock_by(wanted_locks(spec, args)?, Instant::now() + wait)
 }
 
-/// The keys whose shards a command locks: None for no locks, `Some(None)`
-/// for every shard.
-fn locked_keys<'a>(spec: &Spec, args: &[&'a [u8]]) -> Option<Option<Vec<&'a [u8]>>> {
-    if spec.locks_all() {
-        return Some(None);
-    }
+/// The locks `lock_for` takes; None for none.
+fn wanted_locks<'a>(spec: &Spec, args: &[&'a [u8]]) -> Option<Wanted<'a>> {
+    let keys = || spec.key_positions(args).into_iter().map(|i| args[i]).collect();
     match spec.keys {
+        _ if spec.exclusive() => Some(Wanted::Exclusive(keys())),
         Keys::None => None,
-        Keys::All => Some(None),
-        _ => Some(Some(spec.key_positions(args).into_iter().map(|i| args[i]).collect())),
+        _ => Some(Wanted::Keys(keys())),
     }
 }
 

@@ -5,8 +5,8 @@ use super::error::{CmdResult, Error};
 use super::spec::{NO_KEYS, Spec, flag::*, spec};
 
 pub const COMMANDS: &[Spec] = &[
-    spec!("save", 1, ADMIN | NOQUEUE, NO_KEYS, save),
-    spec!("bgsave", -1, ADMIN | NOQUEUE, NO_KEYS, bgsave),
+    spec!("save", 1, ADMIN | NOQUEUE | NOSCRIPT, NO_KEYS, save),
+    spec!("bgsave", -1, ADMIN | NOQUEUE | NOSCRIPT, NO_KEYS, bgsave),
     spec!("lastsave", 1, FAST | LOADING | STALE, NO_KEYS, lastsave),
 ];
 

@@ -9,8 +9,9 @@ use super::spec::{Keys, NO_KEYS, Spec, flag::*, spec};
 use crate::{glob, info};
 
 pub const COMMANDS: &[Spec] = &[
-    spec!("info", -1, LOADING | STALE, NO_KEYS, info),
-    spec!("config", -2, ADMIN | NOQUEUE | LOADING | STALE, NO_KEYS, config),
+    // INFO reads every shard's figures: it holds the keyspace exclusively.
+    spec!("info", -1, LOADING | STALE | EXCLUSIVE, NO_KEYS, info),
+    spec!("config", -2, ADMIN | NOQUEUE | NOSCRIPT | LOADING | STALE, NO_KEYS, config),
     spec!("command", -1, LOADING | STALE, NO_KEYS, command),
     spec!("time", 1, FAST | LOADING | STALE, NO_KEYS, time),
     spec!("slowlog", -2, ADMIN | LOADING | STALE, NO_KEYS, slowlog),
@@ -22,7 +23,8 @@ pub const COMMANDS: &[Spec] = &[
 
 fn info(ctx: &mut Ctx) -> CmdResult {
     let sections: Vec<String> = ctx.args[1..].iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
-    let text = info::render(ctx.server, &sections);
+    let server = ctx.server;
+    let text = info::render(server, ctx.ks(), &sections);
     ctx.out.verbatim(&text);
     Ok(())
 }

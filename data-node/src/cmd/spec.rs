@@ -31,8 +31,9 @@ pub mod flag {
     pub const NOSCRIPT: u32 = 1 << 14;
     /// Runs while a script is busy instead of answering `-BUSY`.
     pub const ALLOW_BUSY: u32 = 1 << 15;
-    /// Holds every shard, whatever keys it declares (scripts may touch others).
-    pub const EVERY_SHARD: u32 = 1 << 16;
+    /// Holds the keyspace exclusively, taking any shard it uses, declared or
+    /// not (scripts may touch keys they did not declare; INFO reads them all).
+    pub const EXCLUSIVE: u32 = 1 << 16;
 }
 
 /// Where a command's keys are, as Redis's COMMAND INFO describes them.
@@ -70,9 +71,9 @@ impl Spec {
         self.flags & f != 0
     }
 
-    /// Whether running it takes every shard's lock.
-    pub fn locks_all(&self) -> bool {
-        matches!(self.keys, Keys::All) || self.has(flag::EVERY_SHARD)
+    /// Whether it holds the keyspace exclusively (see `keyspace::acquire`).
+    pub fn exclusive(&self) -> bool {
+        matches!(self.keys, Keys::All) || self.has(flag::EXCLUSIVE)
     }
 
     /// Positions of the keys in `args`; it never fails, bad numkeys give none.

@@ -98,12 +98,12 @@ fn exec(ctx: &mut Ctx) -> CmdResult {
     let server = ctx.server;
     let argvs: Vec<Vec<&[u8]>> = queue.iter().map(|c| c.iter().map(|a| a.as_slice()).collect()).collect();
     let specs: Vec<&'static Spec> = argvs.iter().filter_map(|a| lookup(a[0])).collect();
-    let whole = specs.iter().any(|s| s.locks_all());
+    let whole = specs.iter().any(|s| s.exclusive());
     let mut keys: Vec<&[u8]> = ctx.session.watched.iter().map(|(_, k, _, _)| k.as_slice()).collect();
     for (spec, args) in specs.iter().zip(&argvs) {
         keys.extend(spec.key_positions(args).into_iter().map(|i| args[i]));
     }
-    let mut ks = Some(if whole { server.keyspace().lock_all() } else { server.keyspace().lock_keys(keys) });
+    let mut ks = Some(if whole { server.keyspace().lock_exclusive(keys) } else { server.keyspace().lock_keys(keys) });
     if let Some(locked) = ks.as_mut() {
         locked.for_primary_link(ctx.session.from_primary);
     }

@@ -10,12 +10,13 @@ use std::sync::atomic::Ordering;
 
 use hashbrown::hash_table::OccupiedEntry;
 
+use super::acquire::Exclusive;
 use super::clock::{lfu_new, lfu_stamp, lfu_touch, lru_stamp};
 use super::entry::{Entry, Value};
 use super::shard::table_cost;
-use super::shard::{Shard, ShardStats};
+use super::shard::{DbSizes, Shard, ShardStats};
 use super::small_bytes::SmallBytes;
-use super::{Keyspace, hash_key, shard_of};
+use super::{Keyspace, SHARDS, hash_key, shard_of};
 use crate::rand;
 
 pub struct Locked<'a> {
@@ -27,6 +28,9 @@ pub struct Locked<'a> {
     /// for malloc's thread cache: a slow allocation on every script.)
     rest: Vec<MutexGuard<'a, Shard>>,
     rest_shards: u64,
+    /// Held by an exclusive holder, which takes other shards on first use.
+    /// Declared after the guards: released after them.
+    exclusive: Option<Exclusive<'a>>,
     /// Precise time, read on first use (0 until then): most commands never
     /// need it, and clock reads are a visible cost at a million commands a second.
     now: Cell<u64>,
@@ -59,6 +63,7 @@ impl<'a> Locked<'a> {
         ks: &'a Keyspace,
         first: (usize, MutexGuard<'a, Shard>),
         rest: impl ExactSizeIterator<Item = (usize, MutexGuard<'a, Shard>)>,
+        exclusive: Option<Exclusive<'a>>,
     ) -> Locked<'a> {
         let lfu = ks.policy().is_lfu();
         let mut rest_shards = 0u64;
@@ -73,6 +78,7 @@ impl<'a> Locked<'a> {
             first,
             rest: guards,
             rest_shards,
+            exclusive,
             now: Cell::new(0),
             coarse: ks.coarse_ms(),
             lfu,
@@ -118,13 +124,34 @@ impl<'a> Locked<'a> {
             return &mut self.first.1;
         }
         if self.rest_shards & (1 << idx) == 0 {
-            panic!("shard {idx} used without being locked: the command's key spec is wrong");
+            self.take(idx);
         }
         let at = (self.rest_shards & ((1 << idx) - 1)).count_ones() as usize;
         &mut self.rest[at]
     }
 
+    /// Locks shard `idx` for an exclusive holder, keeping `rest` in order.
+    fn take(&mut self, idx: usize) {
+        if self.exclusive.is_none() {
+            panic!("shard {idx} used without being locked: the command's key spec is wrong");
+        }
+        let guard = self.ks.take_shard(idx);
+        let at = (self.rest_shards & ((1 << idx) - 1)).count_ones() as usize;
+        self.rest.insert(at, guard);
+        self.rest_shards |= 1 << idx;
+    }
+
+    /// Every shard held, for commands over the whole keyspace: an exclusive
+    /// holder takes the ones it does not hold yet.
     fn shards(&mut self) -> impl Iterator<Item = &mut Shard> {
+        if self.exclusive.is_some() && self.rest.len() < SHARDS - 1 {
+            let first = self.first.0;
+            for i in (0..SHARDS).filter(|&i| i != first) {
+                if self.rest_shards & (1 << i) == 0 {
+                    self.take(i);
+                }
+            }
+        }
         std::iter::once(&mut *self.first.1).chain(self.rest.iter_mut().map(|s| &mut **s))
     }
 
@@ -312,13 +339,24 @@ impl<'a> Locked<'a> {
         None
     }
 
+    /// Hits, misses, expiries and evictions over the shards held (all of
+    /// them for an exclusive holder).
     pub fn stats(&mut self) -> ShardStats {
         let mut total = ShardStats::default();
-        for s in self.shards() {
-            total.hits += s.stats.hits;
-            total.misses += s.stats.misses;
-        }
+        self.shards().for_each(|s| total.add(&s.stats));
         total
+    }
+
+    /// As `Keyspace::changes`, through these locks (an exclusive holder's).
+    pub fn changes(&mut self) -> u64 {
+        self.shards().map(|s| s.changes).sum()
+    }
+
+    /// As `Keyspace::db_sizes`, through these locks (an exclusive holder's).
+    pub fn db_sizes(&mut self) -> Vec<(usize, usize, u64)> {
+        let mut sizes = DbSizes::new(self.ks.databases, self.now());
+        self.shards().for_each(|s| sizes.add(s));
+        sizes.finish()
     }
 
     /// Registers a WATCH on a key; returns its current version.

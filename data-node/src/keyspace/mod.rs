@@ -1,9 +1,10 @@
 //! The keyspace: databases of keys spread over many mutex-guarded shards.
 //!
-//! A command locks the shards its keys hash to (in ascending order, so two
-//! multi-key commands never deadlock) and works through the `Locked` view;
-//! commands over the whole keyspace (KEYS, FLUSHALL, EXEC of such) lock all.
+//! A command locks the shards its keys hash to and works through the
+//! `Locked` view; scripts and commands over the whole keyspace hold the
+//! keyspace exclusively and take shards as they use them (`acquire`).
 //!
+//! - `acquire`: how locks are taken without deadlock
 //! - `small_bytes`: short strings stored inline
 //! - `entry`: one key's record and its value types
 //! - `collections`, `zset`: list, hash, set and sorted set containers
@@ -13,6 +14,7 @@
 //! - `evict`: maxmemory eviction by sampling
 //! - `memory`, `clock`: allocation sizes and time stamps
 
+mod acquire;
 mod clock;
 mod collections;
 mod entry;
@@ -28,8 +30,8 @@ use crate::sync;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
-use std::time::Instant;
 
+pub use acquire::Wanted;
 pub use clock::{Clock, lfu_decayed, lru_idle_secs};
 pub use collections::{Hash, List, Set, set_small_hash_limits};
 pub use entry::{Entry, Value};
@@ -92,6 +94,8 @@ pub struct Keyspace {
     passive_expiry: std::sync::atomic::AtomicBool,
     /// Unix ms until which expired keys are hidden but not deleted (CLIENT PAUSE).
     expiry_held_until: AtomicU64,
+    /// Who may take shards in any order (see `acquire`).
+    exclusive: acquire::ExclusiveLock,
 }
 
 impl Keyspace {
@@ -110,6 +114,7 @@ impl Keyspace {
             on_removal: std::sync::OnceLock::new(),
             passive_expiry: std::sync::atomic::AtomicBool::new(false),
             expiry_held_until: AtomicU64::new(0),
+            exclusive: acquire::ExclusiveLock::new(),
         }
     }
 
@@ -177,57 +182,12 @@ impl Keyspace {
         sync::lock(&self.shards[idx].0)
     }
 
-    pub fn lock_one(&self, key: &[u8]) -> Locked<'_> {
-        let idx = shard_of(hash_key(key));
-        Locked::new(self, (idx, self.guard(idx)), std::iter::empty())
-    }
-
-    pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> Locked<'_> {
-        let idx = shards_of(keys);
-        let first = (idx[0], self.guard(idx[0]));
-        Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i))))
-    }
-
-    /// The shards of `keys` (every shard for None), if the first of them
-    /// comes free by `deadline`. Once it is held the others are taken as
-    /// usual: whoever holds one of them holds it briefly, or waits for a
-    /// shard this caller already has (locks are taken in ascending order).
-    pub fn lock_by(&self, keys: Option<Vec<&[u8]>>, deadline: Instant) -> Option<Locked<'_>> {
-        let idx = match keys {
-            None => (0..SHARDS).collect(),
-            Some(keys) => shards_of(keys),
-        };
-        let first = (idx[0], sync::lock_by(&self.shards[idx[0]].0, deadline)?);
-        Some(Locked::new(self, first, idx[1..].iter().map(|&i| (i, self.guard(i)))))
-    }
-
-    /// Every shard, for a script or a command over all keys. Another such
-    /// command is the likely holder, and it releases shard 0 last: waiting
-    /// there, spinning briefly, leaves the others free when it is taken.
-    pub fn lock_all(&self) -> Locked<'_> {
-        let first = (0, sync::lock_spinning(&self.shards[0].0));
-        Locked::new(self, first, (1..SHARDS).map(|i| (i, self.guard(i))))
-    }
-
     /// Keys per database, how many of them expire, and the keys' average
     /// remaining TTL in ms, for INFO keyspace.
     pub fn db_sizes(&self) -> Vec<(usize, usize, u64)> {
-        let now = self.now_ms();
-        let mut sizes = vec![(0, 0, 0u128); self.databases];
-        for i in 0..SHARDS {
-            let shard = self.guard(i);
-            for (db, d) in shard.dbs.iter().enumerate() {
-                sizes[db].0 += d.len();
-                sizes[db].1 += d.volatile();
-                if d.volatile() > 0 {
-                    sizes[db].2 += d.ttl_sum(now);
-                }
-            }
-        }
-        sizes
-            .into_iter()
-            .map(|(keys, vol, sum)| (keys, vol, if vol > 0 { (sum / vol as u128) as u64 } else { 0 }))
-            .collect()
+        let mut sizes = shard::DbSizes::new(self.databases, self.now_ms());
+        (0..SHARDS).for_each(|i| sizes.add(&self.guard(i)));
+        sizes.finish()
     }
 
     /// Calls `f` with every live entry of `db`, holding one shard at a time.
@@ -241,13 +201,7 @@ impl Keyspace {
 
     pub fn stats(&self) -> ShardStats {
         let mut total = ShardStats::default();
-        for i in 0..SHARDS {
-            let s = self.guard(i).stats();
-            total.hits += s.hits;
-            total.misses += s.misses;
-            total.expired += s.expired;
-            total.evicted += s.evicted;
-        }
+        (0..SHARDS).for_each(|i| total.add(&self.guard(i).stats));
         total
     }
 

@@ -78,6 +78,45 @@ pub struct ShardStats {
     pub evicted: u64,
 }
 
+impl ShardStats {
+    pub(super) fn add(&mut self, other: &ShardStats) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.expired += other.expired;
+        self.evicted += other.evicted;
+    }
+}
+
+/// Keys per database, how many of them expire, and their average remaining
+/// TTL in ms (INFO keyspace), summed shard by shard.
+pub(super) struct DbSizes {
+    sizes: Vec<(usize, usize, u128)>,
+    now: u64,
+}
+
+impl DbSizes {
+    pub(super) fn new(databases: usize, now: u64) -> DbSizes {
+        DbSizes { sizes: vec![(0, 0, 0); databases], now }
+    }
+
+    pub(super) fn add(&mut self, shard: &Shard) {
+        for (size, d) in self.sizes.iter_mut().zip(shard.dbs.iter()) {
+            size.0 += d.len();
+            size.1 += d.volatile();
+            if d.volatile() > 0 {
+                size.2 += d.ttl_sum(self.now);
+            }
+        }
+    }
+
+    pub(super) fn finish(self) -> Vec<(usize, usize, u64)> {
+        self.sizes
+            .into_iter()
+            .map(|(keys, vol, sum)| (keys, vol, if vol > 0 { (sum / vol as u128) as u64 } else { 0 }))
+            .collect()
+    }
+}
+
 pub struct Shard {
     pub(super) dbs: Box<[Db]>,
     pub(super) used: usize,
@@ -152,9 +191,5 @@ impl Shard {
         d.expiries = BinaryHeap::new();
         d.volatile = 0;
         self.used -= freed;
-    }
-
-    pub fn stats(&self) -> ShardStats {
-        self.stats
     }
 }

@@ -15,6 +15,7 @@ mod protocol;
 mod pubsub_tx;
 mod redis_py;
 mod replication;
+mod script_locks;
 mod scripting;
 mod server;
 mod slow_clients;

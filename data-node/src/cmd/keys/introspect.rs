@@ -112,11 +112,10 @@ pub(super) fn memory(ctx: &mut Ctx) -> CmdResult {
 
 /// MEMORY STATS: what this node knows of its memory, under redis-server's names.
 fn memory_stats(ctx: &mut Ctx) {
-    ctx.unlock();
     let used = ctx.server.used_memory();
     let peak = ctx.server.peak_memory(used);
     let rss = crate::info::rss_bytes();
-    let sizes = ctx.server.keyspace().db_sizes();
+    let sizes = ctx.ks().db_sizes();
     let keys: usize = sizes.iter().map(|(k, _, _)| k).sum();
     let dbs: Vec<(usize, usize, usize)> =
         sizes.iter().enumerate().filter(|(_, (k, _, _))| *k > 0).map(|(db, (k, e, _))| (db, *k, *e)).collect();

@@ -32,8 +32,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("move", 3, WRITE | FAST, KEY1, move_),
     spec!("dump", 2, READONLY, KEY1, dump::dump),
     spec!("restore", -4, WRITE | DENYOOM, KEY1, dump::restore),
-    spec!("sort", -2, WRITE | DENYOOM | EVERY_SHARD, Keys::Store, sort::sort_cmd),
-    spec!("sort_ro", -2, READONLY | EVERY_SHARD, KEY1, sort::sort_ro),
+    spec!("sort", -2, WRITE | DENYOOM | EXCLUSIVE, Keys::Store, sort::sort_cmd),
+    spec!("sort_ro", -2, READONLY | EXCLUSIVE, KEY1, sort::sort_ro),
     spec!("expire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, expire),
     spec!("pexpire", -3, WRITE | FAST | RELATIVE_TTL, KEY1, pexpire),
     spec!("expireat", -3, WRITE | FAST | RELATIVE_TTL, KEY1, expireat),
@@ -49,7 +49,8 @@ pub const COMMANDS: &[Spec] = &[
     spec!("flushall", -1, WRITE, Keys::All, flushall),
     spec!("swapdb", 3, WRITE | FAST, Keys::All, swapdb),
     spec!("object", -2, READONLY, KEY2, object),
-    spec!("memory", -2, READONLY, KEY2, memory),
+    // MEMORY STATS reads every shard's figures.
+    spec!("memory", -2, READONLY | EXCLUSIVE, KEY2, memory),
 ];
 
 fn del(ctx: &mut Ctx) -> CmdResult {

@@ -9,7 +9,7 @@ use mlua::{Lua, Table, Value};
 
 use super::convert::reply_to_lua;
 use crate::cmd::spec::{Spec, flag};
-use crate::cmd::{lookup, oom_refused, run_locked, write_error, write_refused};
+use crate::cmd::{OUT_OF_MEMORY, lookup, run_locked, write_error, write_refused};
 use crate::keyspace::Locked;
 use crate::resp::Reply;
 use crate::server::Server;
@@ -108,10 +108,8 @@ impl Bridge<'_, '_> {
                 return Err(why.into());
             }
         }
-        if spec.has(flag::DENYOOM)
-            && let Some(why) = oom_refused(self.server, self.session)
-        {
-            return Err(why.into());
+        if spec.has(flag::DENYOOM) && self.session.out_of_memory {
+            return Err(OUT_OF_MEMORY.into());
         }
         Ok(spec)
     }

@@ -1,6 +1,6 @@
 //! Lua scripting: EVAL & co with SCRIPT, and functions (FUNCTION, FCALL).
 //! - `vm`: one Lua 5.1 VM per worker thread, sandboxed as Redis's
-//! - `run`: running a script or a function under every shard lock
+//! - `run`: running a script or a function, holding the keyspace exclusively
 //! - `handoff`: when a long script gives its worker thread away
 //! - `call`: `redis.call`/`redis.pcall` from a script
 //! - `convert`: replies ⇄ Lua values
@@ -29,8 +29,8 @@ use run::{Target, keys_and_args};
 
 /// The declared keys: numkeys at 2, then the keys.
 const DECLARED: Keys = Keys::NumKeys { at: 2, dest: 0 };
-/// Scripts hold every shard: they may touch keys they did not declare.
-const SCRIPT: u32 = NOSCRIPT | STALE | EVERY_SHARD;
+/// Scripts hold the keyspace exclusively: they may touch keys they did not declare.
+const SCRIPT: u32 = NOSCRIPT | STALE | EXCLUSIVE;
 
 pub const COMMANDS: &[Spec] = &[
     spec!("eval", -3, SCRIPT | MAY_REPLICATE, DECLARED, eval),
@@ -112,11 +112,8 @@ fn script_flags(body: &[u8]) -> Result<Option<Vec<String>>, Error> {
 fn refuse_by_flags(ctx: &Ctx, flags: &[String]) -> CmdResult {
     let has = |name: &str| declares(flags, name);
     let (server, session) = (ctx.server, &*ctx.session);
-    if !has("allow-oom")
-        && !has("no-writes")
-        && let Some(why) = super::oom_refused(server, session)
-    {
-        return Err(why.into());
+    if !has("allow-oom") && !has("no-writes") && session.out_of_memory {
+        return Err(super::OUT_OF_MEMORY.into());
     }
     if !has("no-writes")
         && let Some(why) = super::write_refused(server, session)

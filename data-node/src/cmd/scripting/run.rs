@@ -1,7 +1,8 @@
 //! Running a script or a function: the keys and arguments, the callback
 //! behind `redis.pcall`, a hook that stops a killed script, the reply.
-//! The dispatcher locked every shard (the specs say `EVERY_SHARD`), so no
-//! other client sees a script half done, whichever keys it touches.
+//! The dispatcher took the keyspace exclusively (the specs say `EXCLUSIVE`):
+//! the script locks each shard it touches until it ends, so no other client
+//! sees it half done, whichever keys it touches.
 
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -1,0 +1,104 @@
+//! What a script holds while it runs: the shards it touches, to its end.
+//! Commands on other keys are served meanwhile; commands that read the
+//! whole keyspace's figures (INFO, DBSIZE, MEMORY STATS) work from inside a
+//! script or a transaction; a script over maxmemory neither hangs nor
+//! evicts while it holds its shards.
+
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::common::{Node, cmd, err_of};
+use crate::replication::wait_until;
+
+/// A connection that fails the test instead of hanging it.
+fn conn(n: &Node) -> redis::Connection {
+    let c = n.conn();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
+
+fn script_running(c: &mut redis::Connection) -> bool {
+    let stats: Value = cmd("FUNCTION").arg("STATS").query(c).unwrap();
+    let Value::Array(fields) = stats else { panic!("FUNCTION STATS: {stats:?}") };
+    !matches!(fields.get(1), Some(Value::Nil))
+}
+
+/// A script sets `a`, runs a second by the server's clock, then sets `a`
+/// again. On two workers, a client reading `b` is answered while it runs; a
+/// client reading `a` waits for its end and never sees the first value.
+#[test]
+fn other_keys_are_served_while_a_script_runs() {
+    let n = Node::start_with(&["--threads", "2"]);
+    let mut setup = conn(&n);
+    let () = cmd("SET").arg("b").arg("untouched").query(&mut setup).unwrap();
+    let script = "redis.call('SET', KEYS[1], 'during')
+        local t0 = redis.call('TIME')
+        while true do
+            local t = redis.call('TIME')
+            if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 1000000 then break end
+        end
+        redis.call('SET', KEYS[1], 'done')
+        return 'finished'";
+    let mut runner = conn(&n);
+    let running = std::thread::spawn(move || cmd("EVAL").arg(script).arg(1).arg("a").query::<String>(&mut runner));
+    let mut other = conn(&n);
+    wait_until("the script runs", || script_running(&mut other));
+    let b: String = cmd("GET").arg("b").query(&mut other).unwrap();
+    assert_eq!(b, "untouched");
+    assert!(script_running(&mut other), "GET b was answered only after the script ended");
+    let a: String = cmd("GET").arg("a").query(&mut other).unwrap();
+    assert_eq!(a, "done");
+    assert_eq!(running.join().unwrap().unwrap(), "finished");
+}
+
+/// INFO reads every shard's counters; a script or a transaction holding
+/// some shards used to wait for itself there, and the node stopped.
+#[test]
+fn keyspace_figures_from_scripts_and_transactions() {
+    for threads in ["1", "2"] {
+        let n = Node::start_with(&["--threads", threads]);
+        let mut c = conn(&n);
+        let () = cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+        let info: String = cmd("EVAL").arg("return redis.call('INFO', 'all')").arg(1).arg("k").query(&mut c).unwrap();
+        assert!(info.contains("db0:keys=1,expires=0"), "{info}");
+        assert!(info.contains("rdb_changes_since_last_save:1"), "{info}");
+        let size: i64 = cmd("EVAL").arg("return redis.call('DBSIZE')").arg(0).query(&mut c).unwrap();
+        assert_eq!(size, 1);
+        let keys: i64 = cmd("EVAL")
+            .arg("local s = redis.call('MEMORY', 'STATS') for i = 1, #s, 2 do if s[i] == 'keys.count' then return s[i + 1] end end")
+            .arg(0)
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(keys, 1);
+        let (set, info): (String, String) =
+            redis::pipe().atomic().cmd("SET").arg("k2").arg("v").cmd("INFO").arg("keyspace").query(&mut c).unwrap();
+        assert_eq!(set, "OK");
+        assert!(info.contains("db0:keys=2"), "{info}");
+        let refused = err_of(cmd("EVAL").arg("return redis.call('CONFIG', 'RESETSTAT')").arg(0).query(&mut c));
+        assert!(refused.contains("not allowed from script"), "{refused}");
+    }
+}
+
+/// Redis refuses a script's writes by the memory state from before it
+/// began and evicts nothing while it runs. A long script over maxmemory
+/// under allkeys-lru runs to its end, and the next command evicts; under
+/// noeviction its writes are refused with OOM, its reads still served.
+#[test]
+fn a_script_over_maxmemory_runs_without_evicting_midway() {
+    let n = Node::start_with(&["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]);
+    let mut c = conn(&n);
+    let fill = "for i = 1, 30000 do redis.call('SET', 'f' .. i, string.rep('x', 100)) end return redis.call('DBSIZE')";
+    let size: i64 = cmd("EVAL").arg(fill).arg(0).query(&mut c).unwrap();
+    assert_eq!(size, 30000, "nothing is evicted while the script runs");
+    let () = cmd("SET").arg("after").arg("x").query(&mut c).unwrap();
+    let stats: String = cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(!stats.contains("evicted_keys:0\r"), "{stats}");
+
+    let () = cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("noeviction").query(&mut c).unwrap();
+    let () = cmd("CONFIG").arg("SET").arg("maxmemory").arg("1").query(&mut c).unwrap();
+    let refused = err_of(cmd("EVAL").arg("return redis.call('SET', KEYS[1], 'x')").arg(1).arg("after").query(&mut c));
+    assert!(refused.starts_with("OOM command not allowed"), "{refused}");
+    let read: String = cmd("EVAL").arg("return redis.call('GET', KEYS[1])").arg(1).arg("after").query(&mut c).unwrap();
+    assert_eq!(read, "x");
+}
