@@ -155,7 +155,7 @@ fn memory(s: &Server) -> Fields {
         ("maxmemory_human", human(max)),
         ("maxmemory_policy", s.keyspace().policy().name().into()),
         ("mem_fragmentation_ratio", format!("{:.2}", if used > 0 { rss as f64 / used as f64 } else { 0.0 })),
-        ("mem_allocator", "libc".into()),
+        ("mem_allocator", "mimalloc".into()),
     ]
 }
 

@@ -265,9 +265,11 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
             let busy = format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.");
             return reject(server, session, out, args, busy.into());
         }
-        early = lock_within(server, spec, args, WAIT_FOR_SCRIPT);
-        if early.is_none() {
-            return Flow::ScriptRunning { busy_at };
+        if !spec.has(flag::LOCKS_ITSELF) {
+            early = lock_within(server, spec, args, WAIT_FOR_SCRIPT);
+            if early.is_none() {
+                return Flow::ScriptRunning { busy_at };
+            }
         }
     }
     if let Some(queue) = session.multi.as_mut()
@@ -296,6 +298,9 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         locked.for_primary_link(session.from_primary);
     }
     let flow = run(server, session, out, spec, args, ks, no_block);
+    if matches!(flow, Flow::ScriptRunning { .. }) {
+        return flow; // not run: it runs again once the script ends
+    }
     session.commands += 1;
     session.last_cmd = spec.name;
     let ended = Instant::now();
@@ -352,6 +357,9 @@ fn may_write(server: &Server, spec: &Spec, args: &[&[u8]], session: &Session) ->
 fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locked<'a>> {
     // The hot path: no key list collected, as `wanted_locks` does for the rare wait.
     let ks = server.keyspace();
+    if spec.has(flag::LOCKS_ITSELF) {
+        return None;
+    }
     if spec.exclusive() {
         return Some(ks.lock_exclusive(spec.key_positions(args).into_iter().map(|i| args[i])));
     }
@@ -364,6 +372,20 @@ fn lock_for<'a>(server: &'a Server, spec: &Spec, args: &[&[u8]]) -> Option<Locke
 
 /// How long a command waits in place for a script on another worker.
 const WAIT_FOR_SCRIPT: Duration = Duration::from_micros(100);
+
+/// The keyspace, exclusively, with the shards of `keys`, for a command
+/// that locks itself; while another worker's script runs, only if it ends
+/// within `WAIT_FOR_SCRIPT`, else the Flow that parks the client until then.
+pub(crate) fn lock_exclusive_now<'a>(server: &'a Server, keys: &[&[u8]]) -> Result<Locked<'a>, Flow> {
+    let ks = server.keyspace();
+    let Some((started, _)) = server.scripts().running_since() else {
+        return Ok(ks.lock_exclusive(keys.iter().copied()));
+    };
+    let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
+    let busy_at = started + Duration::from_millis(threshold);
+    ks.lock_by(Wanted::Exclusive(keys.to_vec()), Instant::now() + WAIT_FOR_SCRIPT)
+        .ok_or(Flow::ScriptRunning { busy_at })
+}
 
 /// `lock_for`'s locks if they come free within `wait`; None if not, or if
 /// the command takes no locks (it would otherwise answer during the script).

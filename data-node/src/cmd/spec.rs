@@ -34,6 +34,10 @@ pub mod flag {
     /// Holds the keyspace exclusively, taking any shard it uses, declared or
     /// not (scripts may touch keys they did not declare; INFO reads them all).
     pub const EXCLUSIVE: u32 = 1 << 16;
+    /// Takes its exclusive locks itself, once it has done what needs none
+    /// (a script sets up its Lua call first, overlapping another worker's
+    /// script); inside EXEC it gets the transaction's.
+    pub const LOCKS_ITSELF: u32 = 1 << 17;
 }
 
 /// Where a command's keys are, as Redis's COMMAND INFO describes them.

@@ -29,8 +29,9 @@ use run::{Target, keys_and_args};
 
 /// The declared keys: numkeys at 2, then the keys.
 const DECLARED: Keys = Keys::NumKeys { at: 2, dest: 0 };
-/// Scripts hold the keyspace exclusively: they may touch keys they did not declare.
-const SCRIPT: u32 = NOSCRIPT | STALE | EXCLUSIVE;
+/// Scripts hold the keyspace exclusively: they may touch keys they did not
+/// declare. They take it once their Lua call is set up (`run`).
+const SCRIPT: u32 = NOSCRIPT | STALE | EXCLUSIVE | LOCKS_ITSELF;
 
 pub const COMMANDS: &[Spec] = &[
     spec!("eval", -3, SCRIPT | MAY_REPLICATE, DECLARED, eval),
@@ -83,6 +84,9 @@ fn declares(flags: &[String], flag: &str) -> bool {
 
 /// The flags a script's `#!lua flags=...` line declares; None without one.
 fn script_flags(body: &[u8]) -> Result<Option<Vec<String>>, Error> {
+    if !body.starts_with(b"#!") {
+        return Ok(None);
+    }
     let (Some(line), _) = vm::shebang(body) else { return Ok(None) };
     let mut parts = line[2..].split_whitespace();
     let engine = parts.next().unwrap_or("");

@@ -1,8 +1,11 @@
 //! Running a script or a function: the keys and arguments, the callback
 //! behind `redis.pcall`, a hook that stops a killed script, the reply.
-//! The dispatcher took the keyspace exclusively (the specs say `EXCLUSIVE`):
-//! the script locks each shard it touches until it ends, so no other client
-//! sees it half done, whichever keys it touches.
+//! Once the call is set up, the run takes the keyspace exclusively (the
+//! specs say `EXCLUSIVE | LOCKS_ITSELF`; inside EXEC it borrows the
+//! transaction's locks): the script locks each shard it touches until it
+//! ends, so no other client sees it half done, whichever keys it touches.
+//! Setting up and converting the reply happen outside the locks, beside
+//! another worker's script.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -13,8 +16,9 @@ use super::call::Bridge;
 use super::convert::{error_text, lua_to_reply};
 use super::handoff::Handoff;
 use super::vm::{ScriptResp, Vm, with_vm};
-use crate::cmd::Ctx;
 use crate::cmd::error::{CmdResult, Error};
+use crate::cmd::{Ctx, Flow, lock_exclusive_now};
+use crate::keyspace::Locked;
 use crate::scripts::Running;
 use crate::server::Server;
 
@@ -58,37 +62,29 @@ pub fn keys_and_args<'a>(args: &[&'a [u8]], at: usize, not_a_number: &'static st
 /// Runs `target` for the client of `ctx`, writing its reply.
 pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> CmdResult {
     let server = ctx.server;
-    let is_function = matches!(target, Target::Function { .. });
-    let command = ctx.args.iter().map(|a| a.to_vec()).collect();
-    let _running = server.scripts().start(Running {
-        started: std::time::Instant::now(),
-        is_function,
-        name: target.name(),
-        command,
-        wrote: false,
-    });
     let db = ctx.session.db;
+    // Inside EXEC the transaction's locks: lent to the script, given back.
+    let mut given = ctx.ks.take();
     let bridge = RefCell::new(Bridge {
         server,
         session: &mut *ctx.session,
-        ks: ctx.ks.take(),
+        ks: None,
         read_only,
         written: Vec::new(),
         multi_sent: false,
     });
-    let out = &mut *ctx.out;
-    let resp3 = out.resp3;
-    let outcome =
-        with_vm(server.scripts(), |vm| in_vm(vm, &bridge, server, &target, keys, argv, resp3)).and_then(|r| r);
-    let mut bridge = bridge.into_inner();
-    bridge.finish();
+    let call = Call { target: &target, keys, argv, command: ctx.args };
+    let resp3 = ctx.out.resp3;
+    let outcome = with_vm(server.scripts(), |vm| in_vm(vm, &bridge, server, &call, &mut given, resp3)).and_then(|r| r);
+    let bridge = bridge.into_inner();
     bridge.session.db = db;
-    drop(bridge.ks.take());
+    ctx.ks = given;
     if server.blocking().any() {
         for (db, key) in &bridge.written {
             server.blocking().signal(*db, key);
         }
     }
+    let out = &mut *ctx.out;
     match outcome {
         Ok(Reply::Value(buf)) => {
             // A script that returns redis.error_reply(...) answers an error
@@ -101,33 +97,85 @@ pub fn run(ctx: &mut Ctx, target: Target, keys: &[&[u8]], argv: &[&[u8]], read_o
             Ok(())
         }
         Ok(Reply::Error(message)) => Err(format!("{message} script: {}", target.name()).into()),
+        Ok(Reply::Wait(flow)) => {
+            ctx.flow = Some(flow);
+            Ok(())
+        }
         Err(message) => Err(message.into()),
     }
 }
 
-/// A script's outcome: the reply's bytes, or the error it raised.
+/// What a run is asked to do.
+struct Call<'c> {
+    target: &'c Target,
+    keys: &'c [&'c [u8]],
+    argv: &'c [&'c [u8]],
+    /// The client's command, for FUNCTION STATS.
+    command: &'c [&'c [u8]],
+}
+
+/// A script's outcome: the reply's bytes, the error it raised, or (before
+/// it ran) the wait for another worker's script to end.
 enum Reply {
     Value(Vec<u8>),
     Error(String),
+    Wait(Flow),
 }
 
-#[allow(clippy::too_many_arguments)]
-fn in_vm(
+/// Sets the call up, then takes the keyspace (unless `given` holds it),
+/// runs the script, and lets the locks go before converting its reply.
+fn in_vm<'k>(
     vm: &mut Vm,
-    bridge: &RefCell<Bridge>,
-    server: &Arc<Server>,
-    target: &Target,
-    keys: &[&[u8]],
-    argv: &[&[u8]],
+    bridge: &RefCell<Bridge<'_, 'k>>,
+    server: &'k Arc<Server>,
+    call: &Call,
+    given: &mut Option<Locked<'k>>,
     resp3: bool,
 ) -> Result<Reply, String> {
-    let f = match target {
+    let f = match call.target {
         Target::Script { sha, body } => vm.script(sha, body)?,
         Target::Function { name } => vm.function(server.scripts(), name)?,
     };
     let lua = vm.lua.clone();
-    let result = call(&lua, vm, bridge, server, target, f, keys, argv);
+    let is_function = matches!(call.target, Target::Function { .. });
+    let args = match prepare(&lua, server, call.keys, call.argv, is_function) {
+        Ok(args) => args,
+        Err(e) => {
+            lua.remove_hook();
+            return Err(format!("ERR {e}"));
+        }
+    };
+    let running = Running {
+        started: std::time::Instant::now(),
+        is_function,
+        name: call.target.name(),
+        command: call.command.iter().map(|a| a.to_vec()).collect(),
+        wrote: false,
+    };
+    let lent = given.is_some();
+    let ks = match given.take() {
+        Some(ks) => ks,
+        None => match lock_exclusive_now(server, call.keys) {
+            Ok(ks) => ks,
+            Err(flow) => {
+                lua.remove_hook();
+                return Ok(Reply::Wait(flow));
+            }
+        },
+    };
+    bridge.borrow_mut().ks = Some(ks);
+    let running = server.scripts().start(running);
+    let result = invoke(&lua, vm, bridge, f, args);
     lua.remove_hook();
+    {
+        let mut bridge = bridge.borrow_mut();
+        bridge.finish();
+        let ks = bridge.ks.take();
+        if lent {
+            *given = ks;
+        }
+    }
+    drop(running);
     let values = result.map_err(|e| format!("ERR {e}"))?;
     let mut values = values.into_iter();
     let ok = matches!(values.next(), Some(Value::Boolean(true)));
@@ -140,24 +188,17 @@ fn in_vm(
     Ok(Reply::Value(out.buf))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn call(
+/// What needs no lock: KEYS and ARGV (a function's arguments instead), and
+/// the hook that stops a killed script.
+fn prepare(
     lua: &Lua,
-    vm: &Vm,
-    bridge: &RefCell<Bridge>,
     server: &Arc<Server>,
-    target: &Target,
-    f: Function,
     keys: &[&[u8]],
     argv: &[&[u8]],
-) -> mlua::Result<MultiValue> {
+    is_function: bool,
+) -> mlua::Result<Option<(Table, Table)>> {
     let keys = sequence(lua, keys)?;
     let argv = sequence(lua, argv)?;
-    let is_function = matches!(target, Target::Function { .. });
-    if !is_function {
-        lua.globals().raw_set("KEYS", keys.clone())?;
-        lua.globals().raw_set("ARGV", argv.clone())?;
-    }
     let watched = Arc::clone(server);
     let handoff = Handoff::new(server);
     lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, _| {
@@ -174,10 +215,29 @@ fn call(
         }
         Ok(VmState::Continue)
     })?;
+    if is_function {
+        return Ok(Some((keys, argv)));
+    }
+    lua.globals().raw_set("KEYS", keys)?;
+    lua.globals().raw_set("ARGV", argv)?;
+    Ok(None)
+}
+
+/// The call itself, with `redis.pcall` reaching this run's bridge.
+fn invoke(
+    lua: &Lua,
+    vm: &Vm,
+    bridge: &RefCell<Bridge>,
+    f: Function,
+    function_args: Option<(Table, Table)>,
+) -> mlua::Result<MultiValue> {
     ScriptResp::set(lua, false);
     let result = lua.scope(|scope| {
         vm.set_pcall(Some(scope.create_function(|lua, packed: Table| bridge.borrow_mut().pcall(lua, packed))?))?;
-        if is_function { vm.protected_call(f, (keys, argv)) } else { vm.protected_call(f, ()) }
+        match function_args {
+            Some(args) => vm.protected_call(f, args),
+            None => vm.protected_call(f, ()),
+        }
     });
     vm.set_pcall(None)?;
     result
