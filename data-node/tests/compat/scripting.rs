@@ -95,6 +95,20 @@ fn a_busy_script_answers_busy_and_is_killed() {
     }
 }
 
+/// A library's load sets a hook of its own (its timeout); the VM's kill
+/// watch comes back after it, so a script run on the same worker afterwards
+/// is still stopped by SCRIPT KILL.
+#[test]
+fn a_busy_script_after_a_library_loads_is_still_killed() {
+    let n = Node::start_with(&["--threads", "1"]);
+    let mut c = n.conn();
+    let library = "#!lua name=lib\nredis.register_function('one', function() return 1 end)";
+    let _: String = cmd("FUNCTION").arg("LOAD").arg(library).query(&mut c).unwrap();
+    let one: i64 = cmd("FCALL").arg("one").arg(0).query(&mut c).unwrap();
+    assert_eq!(one, 1);
+    busy_script_is_killed(&n, "while true do end");
+}
+
 fn busy_script_is_killed(n: &Node, script: &'static str) {
     let mut c = n.conn();
     let () = cmd("CONFIG").arg("SET").arg("busy-reply-threshold").arg(100).query(&mut c).unwrap();

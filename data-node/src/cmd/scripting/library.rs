@@ -160,7 +160,7 @@ fn run_library(lua: &Lua, code: &[u8]) -> Result<Vec<(FunctionInfo, Function)>, 
         chunk.call::<()>(())?;
         loaded.call::<()>(())
     });
-    lua.remove_hook();
+    super::watch::restore(lua).map_err(|e| format!("ERR {e}"))?;
     if let Err(e) = result {
         return Err(format!("ERR Error registering functions: {}", message_of(&e)));
     }

@@ -1,6 +1,7 @@
 //! Lua scripting: EVAL & co with SCRIPT, and functions (FUNCTION, FCALL).
 //! - `vm`: one Lua 5.1 VM per worker thread, sandboxed as Redis's
 //! - `run`: running a script or a function, holding the keyspace exclusively
+//! - `watch`: the hook that hands a long script's worker off or stops it
 //! - `handoff`: when a long script gives its worker thread away
 //! - `call`: `redis.call`/`redis.pcall` from a script
 //! - `convert`: replies ⇄ Lua values
@@ -17,6 +18,7 @@ mod library;
 mod run;
 mod structlib;
 mod vm;
+mod watch;
 
 use std::sync::Arc;
 

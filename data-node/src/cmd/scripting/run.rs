@@ -1,5 +1,5 @@
 //! Running a script or a function: the keys and arguments, the callback
-//! behind `redis.pcall`, a hook that stops a killed script, the reply.
+//! behind `redis.pcall`, the reply.
 //! Once the call is set up, the run takes the keyspace exclusively (the
 //! specs say `EXCLUSIVE | LOCKS_ITSELF`; inside EXEC it borrows the
 //! transaction's locks): the script locks each shard it touches until it
@@ -10,12 +10,12 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use mlua::{Function, HookTriggers, Lua, MultiValue, Table, Value, VmState};
+use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::call::Bridge;
 use super::convert::{error_text, lua_to_reply};
-use super::handoff::Handoff;
 use super::vm::{ScriptResp, Vm, with_vm};
+use super::watch;
 use crate::cmd::error::{CmdResult, Error};
 use crate::cmd::{Ctx, Flow, lock_exclusive_now};
 use crate::keyspace::Locked;
@@ -36,9 +36,6 @@ impl Target {
         }
     }
 }
-
-/// How often (in Lua instructions) a running script checks for a kill.
-const HOOK_EVERY: u32 = 10_000;
 
 /// A script's keys and its other arguments.
 pub type KeysAndArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
@@ -141,7 +138,7 @@ fn in_vm<'k>(
     let args = match prepare(&lua, server, call.keys, call.argv, is_function) {
         Ok(args) => args,
         Err(e) => {
-            lua.remove_hook();
+            let _ = watch::end(&lua);
             return Err(format!("ERR {e}"));
         }
     };
@@ -158,7 +155,7 @@ fn in_vm<'k>(
         None => match lock_exclusive_now(server, call.keys) {
             Ok(ks) => ks,
             Err(flow) => {
-                lua.remove_hook();
+                let _ = watch::end(&lua);
                 return Ok(Reply::Wait(flow));
             }
         },
@@ -166,7 +163,7 @@ fn in_vm<'k>(
     bridge.borrow_mut().ks = Some(ks);
     let running = server.scripts().start(running);
     let result = invoke(&lua, vm, bridge, f, args);
-    lua.remove_hook();
+    let watch_back = watch::end(&lua);
     {
         let mut bridge = bridge.borrow_mut();
         bridge.finish();
@@ -176,6 +173,7 @@ fn in_vm<'k>(
         }
     }
     drop(running);
+    watch_back.map_err(|e| format!("ERR {e}"))?;
     let values = result.map_err(|e| format!("ERR {e}"))?;
     let mut values = values.into_iter();
     let ok = matches!(values.next(), Some(Value::Boolean(true)));
@@ -189,7 +187,7 @@ fn in_vm<'k>(
 }
 
 /// What needs no lock: KEYS and ARGV (a function's arguments instead), and
-/// the hook that stops a killed script.
+/// the watch that stops a killed script.
 fn prepare(
     lua: &Lua,
     server: &Arc<Server>,
@@ -199,27 +197,13 @@ fn prepare(
 ) -> mlua::Result<Option<(Table, Table)>> {
     let keys = sequence(lua, keys)?;
     let argv = sequence(lua, argv)?;
-    let watched = Arc::clone(server);
-    let handoff = Handoff::new(server);
-    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |lua, _| {
-        handoff.check();
-        if watched.scripts().kill_requested() {
-            let by = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
-            let killed = format!("ERR Script killed by user with {by}...");
-            // A script may catch the error with pcall: from now on every line
-            // (and every jump back in a loop) raises it again, as in Redis,
-            // until nothing is left to catch it.
-            let again = killed.clone();
-            lua.set_hook(HookTriggers::new().every_line(), move |_, _| Err(mlua::Error::runtime(again.clone())))?;
-            return Err(mlua::Error::runtime(killed));
-        }
-        Ok(VmState::Continue)
-    })?;
     if is_function {
+        watch::begin(lua, server, is_function);
         return Ok(Some((keys, argv)));
     }
     lua.globals().raw_set("KEYS", keys)?;
     lua.globals().raw_set("ARGV", argv)?;
+    watch::begin(lua, server, is_function);
     Ok(None)
 }
 

@@ -144,6 +144,7 @@ impl Vm {
         lua.load(PRELUDE).set_name("=prelude").exec()?;
         lua.load(READONLY_LIBRARIES).set_name("=prelude").exec()?;
         lua.load(PROTECT_GLOBALS).set_name("=prelude").exec()?;
+        super::watch::install(&lua)?;
         Ok(Vm { lua, generation, scripts: HashMap::new(), functions: HashMap::new(), pcall_slot, protected_call })
     }
 
