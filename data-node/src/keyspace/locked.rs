@@ -46,9 +46,9 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         let (i, s) = &self.first;
         self.ks.used[*i].0.store(s.used, Ordering::Relaxed);
-        // Released last-taken first, the first shard last: a command waiting
-        // for the first then finds the others free, instead of following this
-        // one through them and sleeping at each (64 times for a script).
+        // Released highest first, the first shard last: a command waiting for
+        // the first then finds the others free, instead of following this one
+        // through them and sleeping at each.
         let mut shards = self.rest_shards;
         while let Some(s) = self.rest.pop() {
             let i = 63 - shards.leading_zeros() as usize;
