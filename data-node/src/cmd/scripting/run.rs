@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Lua, Table, Value};
 
 use super::call::Bridge;
 use super::convert::{error_text, lua_to_reply};
@@ -150,30 +150,44 @@ fn in_vm<'k>(
         wrote: false,
     };
     let lent = given.is_some();
-    let ks = match given.take() {
-        Some(ks) => ks,
-        None => match lock_exclusive_now(server, call.keys) {
-            Ok(ks) => ks,
-            Err(flow) => {
-                let _ = watch::end(&lua);
-                return Ok(Reply::Wait(flow));
-            }
-        },
-    };
-    bridge.borrow_mut().ks = Some(ks);
-    let running = server.scripts().start(running);
-    let result = invoke(&lua, vm, bridge, f, args);
-    let watch_back = watch::end(&lua);
-    {
+    // `redis.pcall`'s callback for this run is made before the locks are
+    // taken, and the scope that owns it is dropped after they are let go.
+    let ran = lua.scope(|scope| {
+        vm.set_pcall(Some(scope.create_function(|lua, packed: Table| bridge.borrow_mut().pcall(lua, packed))?))?;
+        let ks = match given.take() {
+            Some(ks) => ks,
+            None => match lock_exclusive_now(server, call.keys) {
+                Ok(ks) => ks,
+                Err(flow) => return Ok(Err(flow)),
+            },
+        };
+        bridge.borrow_mut().ks = Some(ks);
+        let running = server.scripts().start(running);
+        ScriptResp::set(&lua, false);
+        let result = match args {
+            Some(args) => vm.protected_call(f, args),
+            None => vm.protected_call(f, ()),
+        };
         let mut bridge = bridge.borrow_mut();
         bridge.finish();
         let ks = bridge.ks.take();
+        drop(bridge);
         if lent {
             *given = ks;
+        } else {
+            drop(ks);
         }
-    }
-    drop(running);
-    watch_back.map_err(|e| format!("ERR {e}"))?;
+        drop(running);
+        Ok(Ok(result))
+    });
+    let pcall_back = vm.set_pcall(None);
+    let watch_back = watch::end(&lua);
+    let result = match ran {
+        Ok(Ok(result)) => result,
+        Ok(Err(flow)) => return Ok(Reply::Wait(flow)),
+        Err(e) => Err(e),
+    };
+    pcall_back.and(watch_back).map_err(|e| format!("ERR {e}"))?;
     let values = result.map_err(|e| format!("ERR {e}"))?;
     let mut values = values.into_iter();
     let ok = matches!(values.next(), Some(Value::Boolean(true)));
@@ -205,26 +219,6 @@ fn prepare(
     lua.globals().raw_set("ARGV", argv)?;
     watch::begin(lua, server, is_function);
     Ok(None)
-}
-
-/// The call itself, with `redis.pcall` reaching this run's bridge.
-fn invoke(
-    lua: &Lua,
-    vm: &Vm,
-    bridge: &RefCell<Bridge>,
-    f: Function,
-    function_args: Option<(Table, Table)>,
-) -> mlua::Result<MultiValue> {
-    ScriptResp::set(lua, false);
-    let result = lua.scope(|scope| {
-        vm.set_pcall(Some(scope.create_function(|lua, packed: Table| bridge.borrow_mut().pcall(lua, packed))?))?;
-        match function_args {
-            Some(args) => vm.protected_call(f, args),
-            None => vm.protected_call(f, ()),
-        }
-    });
-    vm.set_pcall(None)?;
-    result
 }
 
 fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
