@@ -120,3 +120,48 @@ fn commands_after_a_script_in_a_transaction_still_run() {
         .unwrap();
     assert_eq!((set_by_script.as_str(), set.as_str(), got.as_str()), ("OK", "OK", "from script"));
 }
+
+/// Scripts that INCR undeclared keys in shuffled orders (taking shards in
+/// any order) beside MGETs over all of them (taking shards in ascending
+/// order) and plain INCRs, on two workers: nobody deadlocks (a hang fails
+/// the read timeout) and no increment is lost.
+#[test]
+fn scripts_taking_shards_out_of_order_beside_multi_key_commands_finish() {
+    const KEYS: usize = 16;
+    const ROUNDS: usize = 400;
+    let n = Node::start_with(&["--threads", "2"]);
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("counter:{i}")).collect();
+    let incr_each = "for _, k in ipairs(ARGV) do redis.call('INCR', k) end return #ARGV";
+    std::thread::scope(|s| {
+        for offset in [3, 7] {
+            let keys = &keys;
+            let n = &n;
+            s.spawn(move || {
+                let mut c = conn(n);
+                let mut pipe = redis::pipe();
+                for round in 0..ROUNDS {
+                    let mut order: Vec<&String> = keys.iter().collect();
+                    order.rotate_left((round * offset) % KEYS);
+                    if round % 2 == 1 {
+                        order.reverse();
+                    }
+                    pipe.cmd("EVAL").arg(incr_each).arg(0).arg(order);
+                }
+                let _: Vec<i64> = pipe.query(&mut c).unwrap();
+            });
+        }
+        for _ in 0..2 {
+            let (keys, n) = (&keys, &n);
+            s.spawn(move || {
+                let mut c = conn(n);
+                for round in 0..ROUNDS {
+                    let _: Vec<Option<i64>> = cmd("MGET").arg(keys).query(&mut c).unwrap();
+                    let _: i64 = cmd("INCR").arg(&keys[round % KEYS]).query(&mut c).unwrap();
+                }
+            });
+        }
+    });
+    let mut c = conn(&n);
+    let values: Vec<i64> = cmd("MGET").arg(&keys).query(&mut c).unwrap();
+    assert_eq!(values.iter().sum::<i64>(), (2 * ROUNDS * KEYS + 2 * ROUNDS) as i64, "{values:?}");
+}
