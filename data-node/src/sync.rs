@@ -21,33 +21,34 @@ pub fn try_lock<T: ?Sized>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
 /// Spins, then yields, before sleeping on `m`: for a lock whose holder lets
 /// go within microseconds, where a futex sleep and wake-up cost more.
 pub fn lock_spinning<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    const SPINS: u32 = 64;
     const YIELDS: u32 = 32;
-    for round in 0..SPINS + YIELDS {
-        if let Some(guard) = try_lock(m) {
-            return guard;
-        }
-        if round < SPINS { std::hint::spin_loop() } else { std::thread::yield_now() }
-    }
-    lock(m)
+    let yields = std::cell::Cell::new(0);
+    lock_unless(m, || yields.replace(yields.get() + 1) >= YIELDS).unwrap_or_else(|| lock(m))
 }
 
 /// `m` if it comes free by `deadline` (spinning, then yielding); None if not.
 pub fn lock_by<T: ?Sized>(m: &Mutex<T>, deadline: std::time::Instant) -> Option<MutexGuard<'_, T>> {
+    lock_unless(m, || std::time::Instant::now() >= deadline)
+}
+
+/// `m` once it comes free, spinning briefly, then yielding; None as soon as
+/// `give_up` says so (asked only once the spins are over).
+pub fn lock_unless<T: ?Sized>(m: &Mutex<T>, give_up: impl Fn() -> bool) -> Option<MutexGuard<'_, T>> {
     const SPINS: u32 = 64;
-    let mut round = 0;
+    for _ in 0..SPINS {
+        if let Some(guard) = try_lock(m) {
+            return Some(guard);
+        }
+        std::hint::spin_loop();
+    }
     loop {
         if let Some(guard) = try_lock(m) {
             return Some(guard);
         }
-        if round < SPINS {
-            round += 1;
-            std::hint::spin_loop()
-        } else if std::time::Instant::now() < deadline {
-            std::thread::yield_now()
-        } else {
+        if give_up() {
             return None;
         }
+        std::thread::yield_now();
     }
 }
 

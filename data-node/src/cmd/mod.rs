@@ -258,8 +258,7 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
         && let Some((started, is_function)) = server.scripts().running_since()
         && !scripting::allowed_while_busy(spec, args)
     {
-        let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
-        let busy_at = started + Duration::from_millis(threshold);
+        let busy_at = busy_at(server, started);
         if Instant::now() >= busy_at {
             let kill = if is_function { "FUNCTION KILL" } else { "SCRIPT KILL" };
             let busy = format!("BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE.");
@@ -282,15 +281,14 @@ pub fn execute(server: &Arc<Server>, session: &mut Session, out: &mut Reply, arg
     if !session.from_primary && server.pause().holds(|| may_write(server, spec, args, session)) {
         return Flow::Paused;
     }
-    // Eviction takes shard locks, so it happens now, before a command that
-    // holds the keyspace exclusively takes its own.
-    if spec.exclusive() || spec.name == "exec" {
+    // Eviction takes shard locks, so it happens now, before the command takes
+    // its own: a command holding the keyspace exclusively (a script, EXEC)
+    // refuses its writes by this state.
+    if spec.has(flag::DENYOOM) || spec.exclusive() || spec.name == "exec" {
         session.out_of_memory = oom_refused(server, session).is_some();
     }
-    if spec.has(flag::DENYOOM)
-        && let Some(why) = oom_refused(server, session)
-    {
-        out.error(why);
+    if spec.has(flag::DENYOOM) && session.out_of_memory {
+        out.error(OUT_OF_MEMORY);
         return Flow::Continue;
     }
     let mut ks = early.or_else(|| lock_for(server, spec, args));
@@ -381,10 +379,14 @@ pub(crate) fn lock_exclusive_now<'a>(server: &'a Server, keys: &[&[u8]]) -> Resu
     let Some((started, _)) = server.scripts().running_since() else {
         return Ok(ks.lock_exclusive(keys.iter().copied()));
     };
-    let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
-    let busy_at = started + Duration::from_millis(threshold);
     ks.lock_by(Wanted::Exclusive(keys.to_vec()), Instant::now() + WAIT_FOR_SCRIPT)
-        .ok_or(Flow::ScriptRunning { busy_at })
+        .ok_or_else(|| Flow::ScriptRunning { busy_at: busy_at(server, started) })
+}
+
+/// When a script that started at `started` makes other clients `-BUSY`.
+fn busy_at(server: &Server, started: Instant) -> Instant {
+    let threshold = server.live().busy_reply_threshold.load(std::sync::atomic::Ordering::Relaxed);
+    started + Duration::from_millis(threshold)
 }
 
 /// `lock_for`'s locks if they come free within `wait`; None if not, or if

@@ -145,21 +145,6 @@ impl Keyspace {
     /// Shard `idx` for a caller holding another: None if it is busy while an
     /// exclusive holder runs (the caller must let go of what it holds).
     fn lock_beside(&self, idx: usize) -> Option<MutexGuard<'_, Shard>> {
-        const SPINS: u32 = 64;
-        let mut round = 0;
-        loop {
-            if let Some(guard) = sync::try_lock(&self.shards[idx].0) {
-                return Some(guard);
-            }
-            if self.exclusive.active.load(Ordering::SeqCst) {
-                return None;
-            }
-            if round < SPINS {
-                round += 1;
-                std::hint::spin_loop()
-            } else {
-                std::thread::yield_now()
-            }
-        }
+        sync::lock_unless(&self.shards[idx].0, || self.exclusive.active.load(Ordering::SeqCst))
     }
 }

@@ -211,14 +211,15 @@ fn prepare(
 ) -> mlua::Result<Option<(Table, Table)>> {
     let keys = sequence(lua, keys)?;
     let argv = sequence(lua, argv)?;
-    if is_function {
-        watch::begin(lua, server, is_function);
-        return Ok(Some((keys, argv)));
-    }
-    lua.globals().raw_set("KEYS", keys)?;
-    lua.globals().raw_set("ARGV", argv)?;
+    let function_args = if is_function {
+        Some((keys, argv))
+    } else {
+        lua.globals().raw_set("KEYS", keys)?;
+        lua.globals().raw_set("ARGV", argv)?;
+        None
+    };
     watch::begin(lua, server, is_function);
-    Ok(None)
+    Ok(function_args)
 }
 
 fn sequence(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
