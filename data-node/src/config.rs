@@ -53,6 +53,43 @@ pub struct Flags {
     /// Most clients connected at once.
     #[arg(long, env = "FERRO_MAXCLIENTS", default_value_t = 10000)]
     pub maxclients: usize,
+    /// Save points, as redis-server's `save`: "SECONDS CHANGES ..." ("" for none).
+    #[arg(long, env = "FERRO_SAVE", default_value = "", value_parser = parse_save)]
+    pub save: SavePoints,
+}
+
+/// `--save`'s value (a newtype: clap reads a bare Vec as a repeated flag).
+#[derive(Debug, Clone)]
+pub struct SavePoints(pub Vec<SavePoint>);
+
+fn parse_save(s: &str) -> Result<SavePoints, String> {
+    parse_save_points(s).map(SavePoints).map_err(str::to_owned)
+}
+
+/// `save` points: after `secs` seconds, if at least `changes` writes happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SavePoint {
+    pub secs: u64,
+    pub changes: u64,
+}
+
+/// Parses CONFIG SET save's value: pairs of seconds and changes ("" for none).
+pub fn parse_save_points(value: &str) -> Result<Vec<SavePoint>, &'static str> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(2) {
+        return Err("Invalid save parameters");
+    }
+    words
+        .chunks(2)
+        .map(|pair| match (pair[0].parse(), pair[1].parse()) {
+            (Ok(secs), Ok(changes)) => Ok(SavePoint { secs, changes }),
+            _ => Err("Invalid save parameters"),
+        })
+        .collect()
+}
+
+pub fn format_save_points(points: &[SavePoint]) -> String {
+    points.iter().map(|p| format!("{} {}", p.secs, p.changes)).collect::<Vec<_>>().join(" ")
 }
 
 fn parse_replicaof(s: &str) -> Result<(String, u16), String> {
@@ -160,6 +197,17 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_points_parse_as_redis_writes_them() {
+        let points = parse_save_points("3600 1  300 100").expect("valid");
+        assert_eq!(points, vec![SavePoint { secs: 3600, changes: 1 }, SavePoint { secs: 300, changes: 100 }]);
+        assert_eq!(format_save_points(&points), "3600 1 300 100");
+        assert_eq!(parse_save_points("").expect("none"), vec![]);
+        assert!(parse_save_points("3600").is_err());
+        assert!(parse_save_points("10 x").is_err());
+        assert!(parse_save_points("-1 5").is_err());
+    }
 
     #[test]
     fn memory_sizes() {

@@ -157,6 +157,21 @@ async fn follow_flow(
     loop {
         match flow {
             Flow::Continue => return true,
+            Flow::FullSync(sync) => {
+                let s = server.clone();
+                let Ok((preamble, attached)) = tokio::task::spawn_blocking(move || sync.run(&s)).await else {
+                    return false;
+                };
+                out.buf.extend_from_slice(&preamble);
+                match attached {
+                    Some(attached) => flow = Flow::Replica(attached),
+                    None => {
+                        let _ = flush(server, wr, out, &session.handle).await;
+                        return false;
+                    }
+                }
+                continue;
+            }
             Flow::Replica(attached) => {
                 if flush(server, wr, out, &session.handle).await.is_ok() {
                     crate::replica_link::serve(server, &session.handle, wr, attached).await;

@@ -161,16 +161,44 @@ fn memory(s: &Server) -> Fields {
 
 fn persistence(s: &Server, ks: &mut Locked) -> Fields {
     let p = s.persistence();
+    let current = p.current();
+    let ongoing = p.current_duration(s.now_ms()).map_or(-1, |secs| secs as i64);
     vec![
         ("loading", "0".into()),
+        ("async_loading", "0".into()),
+        // A snapshot's extra memory is the entries writes changed under it,
+        // written early and held until the file has them (no fork, no pages copied).
+        ("current_cow_peak", current.early_bytes.to_string()),
+        ("current_cow_size", current.early_bytes.to_string()),
+        ("current_cow_size_age", "0".into()),
+        ("current_fork_perc", format!("{:.2}", percent(current.keys_done, current.keys_total))),
+        ("current_save_keys_processed", current.keys_done.to_string()),
+        ("current_save_keys_total", current.keys_total.to_string()),
         ("rdb_changes_since_last_save", p.changes_since_save(ks.changes()).to_string()),
         ("rdb_bgsave_in_progress", u8::from(p.background_in_progress()).to_string()),
         ("rdb_last_save_time", p.last_save_secs().to_string()),
         ("rdb_last_bgsave_status", if p.last_save_ok() { "ok" } else { "err" }.into()),
+        ("rdb_last_bgsave_time_sec", p.last_duration().to_string()),
+        ("rdb_current_bgsave_time_sec", ongoing.to_string()),
+        ("rdb_saves", p.saves().to_string()),
+        ("rdb_last_cow_size", p.last_early_bytes().to_string()),
+        ("rdb_last_load_keys_expired", "0".into()),
         ("rdb_last_load_keys_loaded", p.keys_loaded().to_string()),
         ("aof_enabled", "0".into()),
         ("aof_rewrite_in_progress", "0".into()),
+        ("aof_rewrite_scheduled", "0".into()),
+        ("aof_last_rewrite_time_sec", "-1".into()),
+        ("aof_current_rewrite_time_sec", "-1".into()),
+        ("aof_last_bgrewrite_status", "ok".into()),
+        ("aof_rewrites", "0".into()),
+        ("aof_last_write_status", "ok".into()),
+        ("module_fork_in_progress", "0".into()),
+        ("module_fork_last_cow_size", "0".into()),
     ]
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 }
 }
 
 fn stats(s: &Server, ks: &mut Locked) -> Fields {

@@ -105,7 +105,11 @@ async fn tick(server: Arc<Server>) {
         }
         let s = server.clone();
         // Expiry takes shard locks: keep it off the async workers' fast path.
-        let _ = tokio::task::spawn_blocking(move || housekeeping(&s)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            housekeeping(&s);
+            s.save_if_due();
+        })
+        .await;
     }
 }
 

@@ -75,12 +75,14 @@ fn main() -> std::process::ExitCode {
                 // it and its replicas continue with a partial resync.
                 if let Some((replid, offset)) = server.replication().history() {
                     let rdb = server.live().rdb_path();
-                    match data_node::rdb::save_with_replication(
-                        server.keyspace(),
-                        &rdb,
-                        Some((&replid, offset)),
-                        &server.scripts().library_codes(),
-                    ) {
+                    let functions = server.scripts().library_codes();
+                    let header = data_node::rdb::Header {
+                        now_ms: server.now_ms(),
+                        used_memory: server.used_memory() as usize,
+                        replication: Some((&replid, offset)),
+                        functions: &functions,
+                    };
+                    match data_node::rdb::save(server.keyspace(), &rdb, &header, &mut |_| {}) {
                         Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),
                         Err(e) => eprintln!("data-node: saving {} failed: {e}", rdb.display()),
                     }

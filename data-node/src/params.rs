@@ -35,7 +35,8 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("lua-time-limit", l.busy_reply_threshold.load(Ordering::Relaxed).to_string()),
         ("hll-sparse-max-bytes", l.hll_sparse_max_bytes.load(Ordering::Relaxed).to_string()),
         ("proto-max-bulk-len", (512u64 * 1024 * 1024).to_string()),
-        ("save", String::new()),
+        ("save", crate::persistence::format_save_points(&s.persistence().save_points())),
+        ("stop-writes-on-bgsave-error", yes_no(s.persistence().stop_writes_on_error()).into()),
         ("appendonly", "no".into()),
         ("hz", "10".into()),
         ("lfu-log-factor", "10".into()),
@@ -134,11 +135,11 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
             }
             *sync::write(&l.dbfilename) = v
         }
-        // Snapshots are taken on demand (SAVE, BGSAVE); no automatic save
-        // points or AOF yet: accept turning them off, refuse turning them on.
-        "save" if v.trim().is_empty() => {}
+        "save" => s.persistence().set_save_points(crate::persistence::parse_save_points(&v).map_err(|why| bad(&name, why))?),
+        "stop-writes-on-bgsave-error" => s.persistence().set_stop_writes_on_error(parse_yes_no(&name, &v)?),
+        // No AOF: accept turning it off, refuse turning it on.
         "appendonly" if v.eq_ignore_ascii_case("no") => {}
-        "save" | "appendonly" => return Err(bad(&name, "automatic save points and AOF are not supported yet; use SAVE or BGSAVE")),
+        "appendonly" => return Err(bad(&name, "AOF is not supported; snapshots (SAVE, BGSAVE, save points) are")),
         knob if crate::knobs::find(knob).is_some() => {
             let knob = crate::knobs::find(knob).ok_or_else(|| Error::Unknown(name.clone()))?;
             let value = knob.check(&v).map_err(|why| bad(&name, &why))?;

@@ -70,7 +70,7 @@ impl Server {
             started: Instant::now(),
             run_id: crate::rand::random_hex(40),
             peak_memory: AtomicU64::new(0),
-            persistence: Persistence::new(keyspace.now_ms() / 1000),
+            persistence: Persistence::new(keyspace.now_ms() / 1000, flags.save.0.clone()),
             replication,
             scripts: crate::scripts::Scripts::default(),
             pause: Pause::new(clock),
@@ -165,9 +165,42 @@ impl Server {
         true
     }
 
-    /// Saves the keyspace to its RDB file (SAVE, BGSAVE).
+    /// Saves a snapshot of the keyspace to its RDB file (SAVE, BGSAVE), the
+    /// node serving on meanwhile.
     pub fn save(&self) -> Result<usize, crate::rdb::RdbError> {
-        self.persistence.save(&self.keyspace, &self.live.rdb_path(), &self.scripts.library_codes())
+        let functions = self.scripts.library_codes();
+        let header = crate::rdb::Header {
+            now_ms: self.now_ms(),
+            used_memory: self.used_memory() as usize,
+            replication: None,
+            functions: &functions,
+        };
+        self.persistence.save(&self.keyspace, &self.live.rdb_path(), &header)
+    }
+
+    /// Starts a save on a thread of its own (BGSAVE, save points).
+    pub fn background_save(self: &Arc<Self>) -> Result<(), &'static str> {
+        if !self.persistence.start_background() {
+            return Err("ERR Background save already in progress");
+        }
+        let server = self.clone();
+        let started = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
+            if let Err(e) = server.save() {
+                eprintln!("data-node: background save failed: {e}");
+            }
+            server.persistence().end_background();
+        });
+        started.map(|_| ()).map_err(|_| {
+            self.persistence.end_background();
+            "ERR could not start a background save"
+        })
+    }
+
+    /// Called on every tick: a scheduled BGSAVE, or a save point reached.
+    pub fn save_if_due(self: &Arc<Self>) {
+        if self.persistence.due(|| self.keyspace.changes(), self.now_ms() / 1000) {
+            let _ = self.background_save();
+        }
     }
 
     /// Called on every server tick (100 ms).

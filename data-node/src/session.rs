@@ -35,6 +35,8 @@ pub struct Session {
     pub from_primary: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub listening_port: u16,
+    /// REPLCONF rdb-only 1: a SYNC/PSYNC wants the snapshot alone.
+    pub rdb_only: bool,
     /// A blocked pop runs again after a write to one of its keys: a key now
     /// of another type keeps it blocked (as in Redis) instead of answering WRONGTYPE.
     pub woken: bool,
@@ -70,6 +72,7 @@ impl Session {
             reported_cmd: "NULL",
             from_primary: false,
             listening_port: 0,
+            rdb_only: false,
             woken: false,
             out_of_memory: false,
             blocked: None,

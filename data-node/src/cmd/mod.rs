@@ -92,6 +92,9 @@ pub enum Flow {
     /// PSYNC/SYNC answered (the preamble is in the reply): the connection now
     /// carries the replication stream to this replica.
     Replica(crate::replication::feed::Attached),
+    /// PSYNC/SYNC needs a snapshot: take it off the async workers, send it,
+    /// then carry the stream (unless the sync is rdb-only).
+    FullSync(replication::FullSync),
     /// CLIENT PAUSE holds this command: run it again once the pause ends.
     Paused,
     /// A script runs: run this again when it ends, or at `busy_at` (when it
@@ -171,6 +174,9 @@ pub(crate) fn write_refused(server: &Server, session: &Session) -> Option<&'stat
     if server.replication().is_replica() {
         return Some("READONLY You can't write against a read only replica.");
     }
+    if server.persistence().refuses_writes() {
+        return Some(MISCONF);
+    }
     let needed = server.live().min_replicas_to_write.load(std::sync::atomic::Ordering::Relaxed);
     let max_lag = server.live().min_replicas_max_lag.load(std::sync::atomic::Ordering::Relaxed);
     if !server.replication().enough_replicas(needed, max_lag, server.now_ms()) {
@@ -188,6 +194,8 @@ pub(crate) fn oom_refused(server: &Server, session: &Session) -> Option<&'static
     }
     Some(OUT_OF_MEMORY)
 }
+
+const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 pub(crate) const OUT_OF_MEMORY: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 

@@ -21,32 +21,33 @@ fn save(ctx: &mut Ctx) -> CmdResult {
         }
         Err(e) => {
             eprintln!("data-node: SAVE failed: {e}");
-            Err(Error::Reply("ERR".into()))
+            Err(Error::Reply(format!("ERR Saving the snapshot failed: {e}").into()))
         }
     }
 }
 
-/// Writes the snapshot on a thread of its own; shards are locked one at a
-/// time, so clients keep being served meanwhile.
+/// Writes the snapshot on a thread of its own while clients are served.
+/// A replica's full sync taking its snapshot is our "other child": BGSAVE
+/// SCHEDULE then starts the save once it ends.
 fn bgsave(ctx: &mut Ctx) -> CmdResult {
-    if ctx.argc() > 2 || (ctx.argc() == 2 && !super::args::eq(ctx.arg(1), "schedule")) {
-        return Err(Error::Reply("ERR syntax error".into()));
-    }
+    let schedule = match ctx.argc() {
+        1 => false,
+        2 if super::args::eq(ctx.arg(1), "schedule") => true,
+        _ => return Err(Error::Reply("ERR syntax error".into())),
+    };
     let p = ctx.server.persistence();
-    if !p.start_background() {
+    if p.background_in_progress() {
         return Err(Error::Reply("ERR Background save already in progress".into()));
     }
-    let server = ctx.server.clone();
-    let started = std::thread::Builder::new().name("bgsave".into()).spawn(move || {
-        if let Err(e) = server.save() {
-            eprintln!("data-node: BGSAVE failed: {e}");
+    if ctx.server.keyspace().snapshot_under_way() {
+        if !schedule {
+            return Err(Error::Reply("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into()));
         }
-        server.persistence().end_background();
-    });
-    if started.is_err() {
-        p.end_background();
-        return Err(Error::Reply("ERR could not start a background save".into()));
+        p.schedule();
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
     }
+    ctx.server.background_save().map_err(|e| Error::Reply(e.into()))?;
     ctx.out.simple("Background saving started");
     Ok(())
 }

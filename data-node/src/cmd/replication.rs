@@ -94,10 +94,18 @@ fn replconf(ctx: &mut Ctx) -> CmdResult {
         if eq(name, "listening-port") {
             let port = int(value)?;
             ctx.session.listening_port = u16::try_from(port).map_err(|_| Error::from("ERR invalid port"))?;
+        } else if eq(name, "rdb-only") {
+            // redis-cli --rdb and our control plane's backups: the snapshot
+            // alone, then the connection closes.
+            ctx.session.rdb_only = match value {
+                b"1" => true,
+                b"0" => false,
+                _ => return Err("ERR rdb-only must be 0 or 1".into()),
+            };
         } else if eq(name, "ack") || eq(name, "getack") {
             // Only meaningful on a replication link: no reply, as in Redis.
             return Ok(());
-        } else if !(eq(name, "capa") || eq(name, "ip-address") || eq(name, "rdb-only") || eq(name, "rdb-filter-only")) {
+        } else if !(eq(name, "capa") || eq(name, "ip-address") || eq(name, "rdb-filter-only")) {
             return Err(format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(name)).into());
         }
         i += 2;
@@ -125,22 +133,57 @@ fn attach(ctx: &mut Ctx, replid: Option<&[u8]>, from: Option<&[u8]>, announce: b
         ),
         _ => None,
     };
-    let (preamble, attached) = match partial {
-        Some(found) => found,
-        None => {
-            let (mut preamble, attached) =
-                server.replication().attach_full(server.keyspace(), &server.scripts().library_codes(), id, addr, port);
-            if !announce {
-                // SYNC: the snapshot without the +FULLRESYNC line.
-                let line = preamble.iter().position(|b| *b == b'\n').map_or(0, |p| p + 1);
-                preamble.drain(..line);
-            }
-            (preamble, attached)
+    match partial {
+        Some((preamble, attached)) => {
+            ctx.out.buf.extend_from_slice(&preamble);
+            ctx.flow = Some(Flow::Replica(attached));
         }
-    };
-    ctx.out.buf.extend_from_slice(&preamble);
-    ctx.flow = Some(Flow::Replica(attached));
+        None => {
+            let rdb_only = ctx.session.rdb_only;
+            ctx.flow = Some(Flow::FullSync(FullSync { id, addr, port, announce, rdb_only }));
+        }
+    }
     Ok(())
+}
+
+/// A full resynchronisation to run off the async workers: it lasts as long
+/// as the snapshot takes to write.
+pub struct FullSync {
+    id: u64,
+    addr: String,
+    port: u16,
+    /// PSYNC's +FULLRESYNC line; SYNC has none.
+    announce: bool,
+    /// The snapshot alone: no stream, the connection closes after it.
+    pub rdb_only: bool,
+}
+
+impl FullSync {
+    /// The bytes to send first, and the replica's place in the stream
+    /// (None for an rdb-only sync).
+    pub fn run(self, server: &crate::server::Server) -> (Vec<u8>, Option<crate::replication::feed::Attached>) {
+        let functions = server.scripts().library_codes();
+        if self.rdb_only {
+            let rdb = crate::rdb::snapshot_bytes(server.keyspace(), &functions, || {});
+            let mut preamble = if self.announce {
+                let (replid, offset) = server.replication().with_feed(|f| (f.replid.clone(), f.offset));
+                format!("+FULLRESYNC {replid} {offset}\r\n").into_bytes()
+            } else {
+                Vec::new()
+            };
+            preamble.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
+            preamble.extend_from_slice(&rdb);
+            return (preamble, None);
+        }
+        let (mut preamble, attached) =
+            server.replication().attach_full(server.keyspace(), &functions, self.id, self.addr, self.port);
+        if !self.announce {
+            // SYNC: the snapshot without the +FULLRESYNC line.
+            let line = preamble.iter().position(|b| *b == b'\n').map_or(0, |p| p + 1);
+            preamble.drain(..line);
+        }
+        (preamble, Some(attached))
+    }
 }
 
 fn psync(ctx: &mut Ctx) -> CmdResult {

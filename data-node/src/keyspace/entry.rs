@@ -52,12 +52,15 @@ impl Value {
     }
 }
 
-const EXPIRE_BITS: u32 = 48;
+const EXPIRE_BITS: u32 = 47;
 const EXPIRE_MASK: u64 = (1 << EXPIRE_BITS) - 1;
+const MARK: u64 = 1 << EXPIRE_BITS;
+const ACCESS_SHIFT: u32 = 48;
 
-/// A key and its value. `meta` packs the expiry time (unix ms, 48 bits, 0 when
-/// the key is persistent) with a 16-bit access stamp used by LRU/LFU eviction;
-/// keeping the entry at 56 bytes lets malloc serve it from a 64-byte chunk.
+/// A key and its value. `meta` packs the expiry time (unix ms, 47 bits, 0 when
+/// the key is persistent; the year 6429 at most), the snapshot mark (see
+/// `snapshot`) and a 16-bit access stamp used by LRU/LFU eviction; keeping
+/// the entry at 56 bytes lets malloc serve it from a 64-byte chunk.
 #[derive(Debug)]
 pub struct Entry {
     pub key: SmallBytes,
@@ -88,11 +91,21 @@ impl Entry {
     }
 
     pub fn access(&self) -> u16 {
-        (self.meta >> EXPIRE_BITS) as u16
+        (self.meta >> ACCESS_SHIFT) as u16
     }
 
     pub fn set_access(&mut self, stamp: u16) {
-        self.meta = (self.meta & EXPIRE_MASK) | ((stamp as u64) << EXPIRE_BITS);
+        self.meta = (self.meta & (EXPIRE_MASK | MARK)) | ((stamp as u64) << ACCESS_SHIFT);
+    }
+
+    /// The snapshot mark: equal to its shard's mark once the snapshot under
+    /// way has this entry (and whenever none is under way).
+    pub(super) fn mark(&self) -> bool {
+        self.meta & MARK != 0
+    }
+
+    pub(super) fn set_mark(&mut self, mark: bool) {
+        self.meta = (self.meta & !MARK) | if mark { MARK } else { 0 };
     }
 
     /// What this entry costs the process: its box, its key and value's heap bytes.
@@ -118,8 +131,15 @@ mod tests {
         assert_eq!(e.access(), 7);
         e.set_access(u16::MAX);
         assert_eq!(e.expires_at(), 1_700_000_000_000);
+        e.set_mark(true);
         e.set_expires_at(0);
         assert_eq!(e.access(), u16::MAX);
+        assert!(e.mark());
         assert!(!e.is_expired(u64::MAX));
+        e.set_access(0);
+        e.set_expires_at(EXPIRE_MASK + 5);
+        assert!(e.mark() && e.access() == 0 && e.expires_at() == EXPIRE_MASK);
+        e.set_mark(false);
+        assert_eq!(e.expires_at(), EXPIRE_MASK);
     }
 }

@@ -141,6 +141,11 @@ impl<'a> Locked<'a> {
         self.rest_shards |= 1 << idx;
     }
 
+    /// Calls `f` with every shard (an exclusive holder's).
+    pub(super) fn each_shard(&mut self, f: &mut dyn FnMut(&mut Shard)) {
+        self.shards().for_each(f);
+    }
+
     /// Every shard held, for commands over the whole keyspace: an exclusive
     /// holder takes the ones it does not hold yet.
     fn shards(&mut self) -> impl Iterator<Item = &mut Shard> {
@@ -210,11 +215,12 @@ impl<'a> Locked<'a> {
     /// Write access to a live entry. The key's watchers are told it changed.
     pub fn get_mut(&mut self, db: usize, key: &[u8]) -> Option<EntryMut<'_>> {
         let (hash, shard) = self.find(db, key)?;
-        let Shard { dbs, used, changes, .. } = shard;
+        let Shard { dbs, used, changes, mark, snapshot, .. } = shard;
         *changes += 1;
         let d = &mut dbs[db];
         d.bump_watch(key);
-        let occ = d.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        let mut occ = d.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        Shard::settle(snapshot, *mark, db, occ.get_mut());
         let before = occ.get().mem_size();
         Some(EntryMut { occ: Some(occ), expiries: &mut d.expiries, volatile: &mut d.volatile, used, before, hash })
     }
@@ -234,10 +240,12 @@ impl<'a> Locked<'a> {
     }
 
     /// Stores an entry built elsewhere (RENAME, MOVE, COPY), keeping its TTL.
-    pub fn insert_entry(&mut self, db: usize, entry: Box<Entry>) {
+    pub fn insert_entry(&mut self, db: usize, mut entry: Box<Entry>) {
         let hash = hash_key(&entry.key);
         let shard = self.shard(shard_of(hash));
-        let Shard { dbs, used, changes, .. } = shard;
+        let Shard { dbs, used, changes, mark, snapshot, .. } = shard;
+        // Made after any snapshot's cut: no snapshot is owed it.
+        entry.set_mark(*mark);
         *changes += 1;
         let d = &mut dbs[db];
         d.bump_watch(&entry.key);
@@ -249,6 +257,7 @@ impl<'a> Locked<'a> {
         *used += entry.mem_size();
         match d.table.find_entry(hash, |e| e.key == entry.key) {
             Ok(mut slot) => {
+                Shard::settle(snapshot, *mark, db, slot.get_mut());
                 let old = std::mem::replace(slot.get_mut(), entry);
                 if old.expires_at() != 0 {
                     d.volatile -= 1;
@@ -282,14 +291,6 @@ impl<'a> Locked<'a> {
     pub fn flush_db(&mut self, db: usize) {
         for shard in self.shards() {
             shard.flush_db(db);
-        }
-    }
-
-    /// Calls `f` with every live entry of `db` (the caller holds every shard).
-    pub fn visit_db(&mut self, db: usize, f: &mut dyn FnMut(&Entry)) {
-        let now = self.now();
-        for shard in self.shards() {
-            shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).for_each(|e| f(e));
         }
     }
 

@@ -10,6 +10,7 @@
 //! - `collections`, `zset`: list, hash, set and sorted set containers
 //! - `shard`: one shard's tables, expiry queue and watch versions
 //! - `locked`: the view a command works through, and `EntryMut`
+//! - `snapshot`: point-in-time snapshots taken while serving
 //! - `expire`: the active expiry cycle
 //! - `evict`: maxmemory eviction by sampling
 //! - `memory`, `clock`: allocation sizes and time stamps
@@ -24,6 +25,7 @@ mod locked;
 mod memory;
 mod shard;
 mod small_bytes;
+mod snapshot;
 mod zset;
 
 use crate::sync;
@@ -39,6 +41,7 @@ pub use evict::Policy;
 pub use locked::{EntryMut, Locked};
 pub use shard::ShardStats;
 pub use small_bytes::SmallBytes;
+pub use snapshot::{Encoder, Snapshot, SnapshotProgress};
 pub use zset::{Score, ZSet};
 
 use shard::Shard;
@@ -96,6 +99,8 @@ pub struct Keyspace {
     expiry_held_until: AtomicU64,
     /// Who may take shards in any order (see `acquire`).
     exclusive: acquire::ExclusiveLock,
+    /// Held by the snapshot under way (see `snapshot`).
+    snapshot_slot: Mutex<()>,
 }
 
 impl Keyspace {
@@ -115,6 +120,7 @@ impl Keyspace {
             passive_expiry: std::sync::atomic::AtomicBool::new(false),
             expiry_held_until: AtomicU64::new(0),
             exclusive: acquire::ExclusiveLock::new(),
+            snapshot_slot: Mutex::new(()),
         }
     }
 
@@ -188,15 +194,6 @@ impl Keyspace {
         let mut sizes = shard::DbSizes::new(self.databases, self.now_ms());
         (0..SHARDS).for_each(|i| sizes.add(&self.guard(i)));
         sizes.finish()
-    }
-
-    /// Calls `f` with every live entry of `db`, holding one shard at a time.
-    pub fn visit_db(&self, db: usize, mut f: impl FnMut(&Entry)) {
-        let now = self.now_ms();
-        for i in 0..SHARDS {
-            let shard = self.guard(i);
-            shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).for_each(|e| f(e));
-        }
     }
 
     pub fn stats(&self) -> ShardStats {

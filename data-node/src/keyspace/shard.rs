@@ -8,6 +8,7 @@ use hashbrown::{HashMap, HashTable};
 
 use super::entry::Entry;
 use super::small_bytes::SmallBytes;
+use super::snapshot::ShardSnapshot;
 
 /// What a key table of this capacity costs: a pointer and a control byte per bucket.
 pub(super) fn table_cost(capacity: usize) -> usize {
@@ -124,6 +125,9 @@ pub struct Shard {
     /// Writes to keys since the start (INFO's rdb_changes_since_last_save
     /// counts from the last save's total).
     pub(super) changes: u64,
+    /// Every entry's mark but those a snapshot under way is owed (`snapshot`).
+    pub(super) mark: bool,
+    pub(super) snapshot: Option<ShardSnapshot>,
 }
 
 impl Shard {
@@ -133,6 +137,17 @@ impl Shard {
             used: 0,
             stats: ShardStats::default(),
             changes: 0,
+            mark: false,
+            snapshot: None,
+        }
+    }
+
+    /// Before a write changes or removes `entry` of `db`: a snapshot under
+    /// way that is owed it takes it first.
+    #[inline]
+    pub(super) fn settle(snapshot: &mut Option<ShardSnapshot>, mark: bool, db: usize, entry: &mut Entry) {
+        if let Some(snapshot) = snapshot {
+            snapshot.settle(mark, db, entry);
         }
     }
 
@@ -144,7 +159,9 @@ impl Shard {
         eq: impl FnMut(&Box<Entry>) -> bool,
     ) -> Option<Box<Entry>> {
         let d = &mut self.dbs[db];
-        let entry = d.table.find_entry(hash, eq).ok()?.remove().0;
+        let mut found = d.table.find_entry(hash, eq).ok()?;
+        Shard::settle(&mut self.snapshot, self.mark, db, found.get_mut());
+        let entry = found.remove().0;
         if entry.expires_at() != 0 {
             d.volatile -= 1;
         }
@@ -179,6 +196,9 @@ impl Shard {
         std::mem::swap(&mut x.table, &mut y.table);
         std::mem::swap(&mut x.expiries, &mut y.expiries);
         std::mem::swap(&mut x.volatile, &mut y.volatile);
+        if let Some(snapshot) = &mut self.snapshot {
+            snapshot.swap_dbs(a, b);
+        }
         self.changes += 1;
     }
 
@@ -187,9 +207,12 @@ impl Shard {
         let freed: usize = d.table.iter().map(|e| e.mem_size()).sum::<usize>() + table_cost(d.table.capacity());
         d.bump_watches_of_present_keys();
         self.changes += d.table.len() as u64;
-        d.table = HashTable::new();
+        let table = std::mem::take(&mut d.table);
         d.expiries = BinaryHeap::new();
         d.volatile = 0;
         self.used -= freed;
+        if let Some(snapshot) = &mut self.snapshot {
+            snapshot.set_aside(db, table);
+        }
     }
 }

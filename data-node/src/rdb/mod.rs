@@ -6,15 +6,19 @@
 //!   encodings redis-server writes (intset, listpack, quicklist, LZF).
 //! - `crc64`: the trailing checksum.
 //!
-//! `save` and `load` are the file-level entry points (SAVE, BGSAVE, startup).
+//! `save` and `load` are the file-level entry points (SAVE, BGSAVE, startup);
+//! `snapshot_bytes` serves a replica's full sync.
 
 mod crc64;
 mod read;
 mod write;
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Keyspace, SnapshotProgress};
+
+pub use write::Header;
 
 pub const VERSION: u32 = 10;
 
@@ -78,37 +82,51 @@ pub struct Loaded {
     pub functions: Vec<Vec<u8>>,
 }
 
-/// Writes the keyspace to `path` through a temporary file and a rename, so a
-/// crash mid-save leaves the previous file whole. Returns the keys written.
-/// `functions` are the function libraries' code, saved before the keys.
-pub fn save(ks: &Keyspace, path: &Path, functions: &[Vec<u8>]) -> Result<usize, RdbError> {
-    save_with_replication(ks, path, None, functions)
-}
-
-/// `save`, recording the replication id and offset the data stands at.
-pub fn save_with_replication(
+/// Writes a snapshot of the keyspace to `path` through a temporary file
+/// and a rename, so a failure (a full disk) or a crash mid-save leaves the
+/// previous file whole and no partial one. Returns the keys written.
+pub fn save(
     ks: &Keyspace,
     path: &Path,
-    replication: Option<(&str, u64)>,
-    functions: &[Vec<u8>],
+    header: &Header,
+    progress: &mut dyn FnMut(SnapshotProgress),
 ) -> Result<usize, RdbError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let file = std::fs::File::create(&tmp)?;
+    let written = write_file(ks, &tmp, header, progress).and_then(|written| {
+        std::fs::rename(&tmp, path)?;
+        Ok(written)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn write_file(
+    ks: &Keyspace,
+    tmp: &Path,
+    header: &Header,
+    progress: &mut dyn FnMut(SnapshotProgress),
+) -> Result<usize, RdbError> {
+    let file = std::fs::File::create(tmp)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-    let written = write::dump(ks, replication, functions, &mut out)?;
+    let mut snapshot = ks.begin_snapshot(Arc::new(write::RdbEncoder), || {});
+    let written = write::dump(header, &mut snapshot, &mut out, progress)?;
+    drop(snapshot);
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
     Ok(written)
 }
 
-/// The snapshot a full resynchronisation sends; the caller holds every shard.
-pub fn dump_locked(
-    all: &mut crate::keyspace::Locked,
-    functions: &[Vec<u8>],
-    out: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    write::dump_locked(all, functions, out)
+/// A snapshot in memory (a replica's full sync); `at_cut` runs at its
+/// point in time, with every shard held.
+pub fn snapshot_bytes(ks: &Keyspace, functions: &[Vec<u8>], at_cut: impl FnOnce()) -> Vec<u8> {
+    let mut snapshot = ks.begin_snapshot(Arc::new(write::RdbEncoder), at_cut);
+    let header = Header { now_ms: ks.now_ms(), used_memory: ks.used_memory(), replication: None, functions };
+    let mut rdb = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write::dump(&header, &mut snapshot, &mut rdb, &mut |_| {});
+    rdb
 }
 
 /// FUNCTION DUMP's payload: each library as in an RDB, then the RDB

@@ -1,20 +1,22 @@
-//! The keyspace as an RDB stream: one shard locked at a time (each key is
-//! written whole; keys in different shards may be seen at slightly different
-//! moments), plain encodings, a CRC-64 at the end.
+//! The keyspace as an RDB stream: a point-in-time snapshot (see
+//! `keyspace::snapshot`), plain encodings, a CRC-64 at the end.
 
 use std::io::Write;
 
 use super::{VERSION, crc64, kind, opcode};
-use crate::keyspace::{Entry, Keyspace, Locked, Value};
+use crate::keyspace::{Encoder, Entry, Snapshot, SnapshotProgress, Value};
 
 struct Out<'w, W: Write> {
     inner: &'w mut W,
-    crc: u64,
+    /// The CRC-64 of what went out so far, when it is being taken.
+    crc: Option<u64>,
 }
 
 impl<W: Write> Out<'_, W> {
     fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.crc = crc64::update(self.crc, bytes);
+        if let Some(crc) = &mut self.crc {
+            *crc = crc64::update(*crc, bytes);
+        }
         self.inner.write_all(bytes)
     }
 
@@ -91,7 +93,7 @@ impl<W: Write> Out<'_, W> {
     fn payload_footer(&mut self) {
         // Writing to memory cannot fail.
         let _ = self.raw(&(VERSION as u16).to_le_bytes());
-        let crc = self.crc;
+        let crc = self.crc.unwrap_or(0);
         let _ = self.inner.write_all(&crc.to_le_bytes());
     }
 }
@@ -107,86 +109,72 @@ fn kind_of(value: &Value) -> u8 {
     }
 }
 
-/// Writes every live key; returns how many. `sizes` are (keys, volatile)
-/// per database; `visit(db, f)` calls `f` with each live entry of `db`.
-#[allow(clippy::too_many_arguments)]
-fn dump_with<W: Write>(
-    now_ms: u64,
-    replication: Option<(&str, u64)>,
-    functions: &[Vec<u8>],
-    used_memory: usize,
-    sizes: Vec<(usize, usize)>,
-    mut visit: impl FnMut(usize, &mut dyn FnMut(&Entry)),
+/// What an RDB file says before its keys.
+pub struct Header<'a> {
+    pub now_ms: u64,
+    pub used_memory: usize,
+    /// Where the data stands in a replication stream: (id, offset).
+    pub replication: Option<(&'a str, u64)>,
+    /// The function libraries' code, written before the keys.
+    pub functions: &'a [Vec<u8>],
+}
+
+/// The snapshot's entries in RDB encoding (the file's checksum is taken
+/// as the bytes go out, not here).
+pub struct RdbEncoder;
+
+impl Encoder for RdbEncoder {
+    fn select_db(&self, db: usize, out: &mut Vec<u8>) {
+        let mut o = Out { inner: out, crc: None };
+        let _ = o.byte(opcode::SELECTDB).and_then(|()| o.len(db as u64));
+    }
+
+    fn entry(&self, entry: &Entry, out: &mut Vec<u8>) {
+        let _ = Out { inner: out, crc: None }.entry(entry);
+    }
+}
+
+/// Writes the snapshot as an RDB stream; returns the keys written.
+/// `progress` is told after each chunk.
+pub fn dump<W: Write>(
+    header: &Header,
+    snapshot: &mut Snapshot,
     w: &mut W,
+    progress: &mut dyn FnMut(SnapshotProgress),
 ) -> std::io::Result<usize> {
-    let mut out = Out { inner: w, crc: 0 };
+    let mut out = Out { inner: w, crc: Some(0) };
     out.raw(format!("REDIS{VERSION:04}").as_bytes())?;
     out.aux("redis-ver", crate::REDIS_VERSION)?;
     out.aux("redis-bits", "64")?;
-    out.aux("ctime", &(now_ms / 1000).to_string())?;
-    out.aux("used-mem", &used_memory.to_string())?;
+    out.aux("ctime", &(header.now_ms / 1000).to_string())?;
+    out.aux("used-mem", &header.used_memory.to_string())?;
     out.aux("aof-base", "0")?;
-    if let Some((id, offset)) = replication {
+    if let Some((id, offset)) = header.replication {
         // Where this data stands in its primary's stream, as redis-server
         // records it: a restarted replica continues from here (PSYNC).
         out.aux("repl-id", id)?;
         out.aux("repl-offset", &offset.to_string())?;
     }
-    for code in functions {
+    for code in header.functions {
         out.byte(opcode::FUNCTION2)?;
         out.string(code)?;
     }
-    let mut written = 0;
-    for (db, (keys, volatile)) in sizes.into_iter().enumerate() {
-        if keys == 0 {
-            continue;
-        }
-        out.byte(opcode::SELECTDB)?;
-        out.len(db as u64)?;
-        // Sizes are a hint for the reader's tables; keys may come and go meanwhile.
-        out.byte(opcode::RESIZEDB)?;
-        out.len(keys as u64)?;
-        out.len(volatile as u64)?;
-        let mut failed = None;
-        visit(db, &mut |entry| {
-            if failed.is_none() {
-                match out.entry(entry) {
-                    Ok(()) => written += 1,
-                    Err(e) => failed = Some(e),
-                }
-            }
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
+    let mut chunk = Vec::with_capacity(1 << 17);
+    while snapshot.next_chunk(&mut chunk) {
+        out.raw(&chunk)?;
+        chunk.clear();
+        progress(snapshot.progress());
     }
     out.byte(opcode::EOF)?;
-    let crc = out.crc;
+    let crc = out.crc.unwrap_or(0);
     out.inner.write_all(&crc.to_le_bytes())?;
-    Ok(written)
-}
-
-/// The whole keyspace, one shard locked at a time.
-pub fn dump<W: Write>(
-    ks: &Keyspace,
-    replication: Option<(&str, u64)>,
-    functions: &[Vec<u8>],
-    w: &mut W,
-) -> std::io::Result<usize> {
-    let sizes = ks.db_sizes().into_iter().map(|(keys, volatile, _)| (keys, volatile)).collect();
-    dump_with(ks.now_ms(), replication, functions, ks.used_memory(), sizes, |db, f| ks.visit_db(db, f), w)
-}
-
-/// A point-in-time snapshot: the caller holds every shard.
-pub fn dump_locked<W: Write>(all: &mut Locked, functions: &[Vec<u8>], w: &mut W) -> std::io::Result<usize> {
-    let sizes = (0..all.databases()).map(|db| (all.dbsize(db), 0)).collect();
-    dump_with(all.now(), None, functions, 0, sizes, |db, f| all.visit_db(db, f), w)
+    Ok(snapshot.progress().keys_written as usize)
 }
 
 /// Each library as an RDB holds it, then the payload footer: FUNCTION DUMP's payload.
 pub fn function_payload(functions: &[Vec<u8>]) -> Vec<u8> {
     let mut payload = Vec::new();
-    let mut out = Out { inner: &mut payload, crc: 0 };
+    let mut out = Out { inner: &mut payload, crc: Some(0) };
     for code in functions {
         let _ = out.byte(opcode::FUNCTION2).and_then(|()| out.string(code));
     }
@@ -197,7 +185,7 @@ pub fn function_payload(functions: &[Vec<u8>]) -> Vec<u8> {
 /// The value's type byte and body, then the payload footer: DUMP's payload.
 pub fn value_payload(value: &Value) -> Vec<u8> {
     let mut payload = Vec::new();
-    let mut out = Out { inner: &mut payload, crc: 0 };
+    let mut out = Out { inner: &mut payload, crc: Some(0) };
     let _ = out.byte(kind_of(value)).and_then(|()| out.value(value));
     out.payload_footer();
     payload

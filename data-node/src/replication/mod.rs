@@ -136,8 +136,10 @@ impl Replication {
     }
 
     /// PSYNC that needs everything: the snapshot and the stream from the
-    /// offset it was taken at. Every shard is held while the snapshot is
-    /// written, so no write falls between the two.
+    /// offset it was taken at. The replica joins the stream at the
+    /// snapshot's cut, with every shard held, so no write falls between the
+    /// two; the snapshot is then written while the node serves on (this
+    /// takes as long as the snapshot: call it off the async workers).
     /// `functions` are the function libraries' code, sent with the keys.
     pub fn attach_full(
         &self,
@@ -147,17 +149,16 @@ impl Replication {
         addr: String,
         port: u16,
     ) -> (Vec<u8>, Attached) {
-        let mut all = keyspace.lock_all();
-        let mut rdb = Vec::new();
-        // Writing to memory cannot fail.
-        let _ = crate::rdb::dump_locked(&mut all, functions, &mut rdb);
-        let mut feed = lock(&self.feed);
-        let attached = feed.attach(id, addr, port, keyspace.now_ms());
-        self.active.store(true, Ordering::Release);
-        let mut preamble = format!("+FULLRESYNC {} {}\r\n${}\r\n", feed.replid, feed.offset, rdb.len()).into_bytes();
+        let mut joined = None;
+        let rdb = crate::rdb::snapshot_bytes(keyspace, functions, || {
+            let mut feed = lock(&self.feed);
+            let attached = feed.attach(id, addr, port, keyspace.now_ms());
+            self.active.store(true, Ordering::Release);
+            joined = Some((feed.replid.clone(), feed.offset, attached));
+        });
+        let (replid, offset, attached) = joined.expect("the cut runs its closure");
+        let mut preamble = format!("+FULLRESYNC {replid} {offset}\r\n${}\r\n", rdb.len()).into_bytes();
         preamble.extend_from_slice(&rdb);
-        drop(feed);
-        drop(all);
         self.stats.full.fetch_add(1, Ordering::Relaxed);
         (preamble, attached)
     }

@@ -43,6 +43,10 @@ impl Node {
         Node { child, port, scratch }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends a signal (STOP, CONT, ...) to the node's process.
     pub fn signal(&self, name: &str) {
         let _ = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status();

@@ -19,4 +19,5 @@ mod script_locks;
 mod scripting;
 mod server;
 mod slow_clients;
+mod snapshots;
 mod strings_keys;
