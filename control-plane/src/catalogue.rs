@@ -39,6 +39,14 @@ pub fn node_type(name: &str) -> Option<&'static NodeType> {
     NODE_TYPES.iter().find(|t| t.cache_node_type == name)
 }
 
+/// The smallest node type whose maxmemory holds `bytes` of data (the
+/// largest there is when none does).
+pub fn smallest_holding(bytes: u64) -> &'static str {
+    let mut types: Vec<&NodeType> = NODE_TYPES.iter().collect();
+    types.sort_by_key(|t| t.memory_bytes());
+    types.iter().find(|t| t.maxmemory_bytes() >= bytes).or(types.last()).map_or("cache.t3.micro", |t| t.cache_node_type)
+}
+
 impl NodeType {
     /// The container's memory limit.
     pub fn memory_bytes(&self) -> u64 {

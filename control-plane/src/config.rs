@@ -100,6 +100,11 @@ impl Config {
         self.data_dir.join("nodes")
     }
 
+    /// Snapshot files (`<name>.rdb`).
+    pub fn snapshots_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("snapshots")
+    }
+
     /// The data-node binary the process runtime runs: the configured one, or
     /// `data-node` beside this executable.
     pub fn process_data_node_bin(&self) -> PathBuf {

@@ -11,6 +11,7 @@
 //! - `catalogue`: node types and engine versions, and what they map to.
 //! - `model`: the records the store keeps (clusters, nodes, groups, events).
 //! - `store/`: SQLite through sqlx; the only place with SQL.
+//! - `backup/`: snapshot files, the worker that takes and copies them, restores.
 //! - `reconciler/`: the only code that changes the world: moves each resource
 //!   from its recorded status towards `available` (or gone) through a runtime.
 //! - `monitor/`: health checks of every group's nodes; failover when a
@@ -25,6 +26,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod catalogue;
 pub mod clock;
 pub mod config;

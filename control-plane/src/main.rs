@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use control_plane::api::{self, AppState};
 use control_plane::auth::{self, Authenticator, Scope};
+use control_plane::backup::{BackupWorker, SnapshotFiles};
 use control_plane::config::{Command, Config, RuntimeKind};
 use control_plane::monitor::Monitor;
 use control_plane::reconciler::Reconciler;
@@ -70,7 +71,16 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
                 .with_context(|| format!("binding the sentinel port to {address}"))?,
         ),
     };
-    let state = AppState { store: store.clone(), auth: authenticator, reconcile: Arc::clone(&wake) };
+    let snapshots = Arc::new(SnapshotFiles::new(config.snapshots_dir()));
+    snapshots.ensure_dir().await.with_context(|| format!("creating {}", config.snapshots_dir().display()))?;
+    let backups = Arc::new(Notify::new());
+    let state = AppState {
+        store: store.clone(),
+        auth: authenticator,
+        reconcile: Arc::clone(&wake),
+        snapshots: Arc::clone(&snapshots),
+        backups: Arc::clone(&backups),
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding the API to {}", config.listen))?;
@@ -102,6 +112,8 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
         ready_timeout: Duration::from_secs(config.node_ready_timeout),
         health_interval: Duration::from_millis(config.health_interval_ms.max(50)),
         failover_misses: config.failover_misses,
+        snapshots,
+        backups,
     };
     if use_docker {
         let runtime = Arc::new(connect_docker(&config, instance).await?);
@@ -145,7 +157,7 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     Ok(())
 }
 
-/// The loops that change the world: the reconciler and the monitor.
+/// The loops that change the world: the reconciler, the backup worker and the monitor.
 struct Background {
     store: Store,
     wake: Arc<Notify>,
@@ -153,6 +165,8 @@ struct Background {
     ready_timeout: Duration,
     health_interval: Duration,
     failover_misses: u32,
+    snapshots: Arc<SnapshotFiles>,
+    backups: Arc<Notify>,
 }
 
 impl Background {
@@ -164,12 +178,14 @@ impl Background {
             Arc::clone(&self.wake),
             self.ready_timeout,
             workers.shutdown_signal(),
+            Arc::clone(&self.snapshots),
         );
         let removed = reconciler.sweep_orphans().await.map_err(|e| anyhow::anyhow!("sweeping orphans: {e}"))?;
         if removed > 0 {
             tracing::info!("removed {removed} orphaned node(s) or network(s)");
         }
         workers.spawn(reconciler);
+        workers.spawn(BackupWorker::new(self.store.clone(), self.snapshots, self.backups));
         let monitor = Monitor::new(
             self.store,
             runtime,

@@ -1,5 +1,7 @@
 //! The few Redis commands the control plane sends to its nodes, over a plain
-//! socket: AUTH, PING, INFO, CONFIG SET. Replies are read just far enough to judge them.
+//! socket: AUTH, PING, INFO, CONFIG SET, and for backups the snapshot a
+//! replica would get (SYNC, rdb-only) and pipelined restores. Replies are
+//! read just far enough to judge them.
 
 use std::time::Duration;
 
@@ -95,6 +97,91 @@ impl NodeClient {
 
     pub async fn config_set(&mut self, name: &str, value: &str) -> Result<(), NodeError> {
         self.expect_ok(&["CONFIG", "SET", name, value]).await
+    }
+
+    /// The node's snapshot, as a replica's full sync gets it (REPLCONF
+    /// rdb-only 1, then SYNC), written to `out`; `progress(written, total)`
+    /// is told as bytes arrive. Returns the size. The node may take as long
+    /// as its snapshot takes before the first byte: up to `wait`.
+    pub async fn sync_rdb(
+        &mut self,
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+        wait: Duration,
+        progress: &mut (dyn FnMut(u64, u64) + Send),
+    ) -> Result<u64, NodeError> {
+        self.expect_ok(&["REPLCONF", "rdb-only", "1"]).await?;
+        self.stream.get_mut().write_all(b"SYNC\r\n").await.map_err(|e| NodeError::Io(self.address.clone(), e))?;
+        let header = async {
+            let mut line = String::new();
+            // redis-server sends newlines as keepalives while it prepares the snapshot.
+            while line.trim().is_empty() {
+                line.clear();
+                if self.stream.read_line(&mut line).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            Ok::<_, std::io::Error>(line.trim_end().to_owned())
+        };
+        let header = tokio::time::timeout(wait, header)
+            .await
+            .map_err(|_| NodeError::Timeout(self.address.clone(), wait))?
+            .map_err(|e| NodeError::Io(self.address.clone(), e))?;
+        let Some(total) = header.strip_prefix('$').and_then(|n| n.parse::<u64>().ok()) else {
+            return Err(NodeError::Refused(self.address.clone(), header));
+        };
+        let mut written = 0u64;
+        let mut buf = vec![0u8; 1 << 16];
+        while written < total {
+            let want = buf.len().min((total - written) as usize);
+            let n = tokio::time::timeout(wait, self.stream.read(&mut buf[..want]))
+                .await
+                .map_err(|_| NodeError::Timeout(self.address.clone(), wait))?
+                .map_err(|e| NodeError::Io(self.address.clone(), e))?;
+            if n == 0 {
+                return Err(NodeError::Io(self.address.clone(), std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            out.write_all(&buf[..n]).await.map_err(|e| NodeError::Io("the snapshot file".into(), e))?;
+            written += n as u64;
+            progress(written, total);
+        }
+        Ok(total)
+    }
+
+    /// Sends `commands` in one go and reads their replies, each of which
+    /// must be +OK; the first that is not is the error.
+    pub async fn pipeline_ok(&mut self, commands: &[Vec<Vec<u8>>]) -> Result<(), NodeError> {
+        let mut frame = Vec::new();
+        for args in commands {
+            frame.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+            for arg in args {
+                frame.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+                frame.extend_from_slice(arg);
+                frame.extend_from_slice(b"\r\n");
+            }
+        }
+        let timeout = IO_TIMEOUT * 5;
+        let exchange = async {
+            self.stream.get_mut().write_all(&frame).await?;
+            let mut refused = None;
+            for _ in commands {
+                let mut line = String::new();
+                if self.stream.read_line(&mut line).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                if line.trim_end() != "+OK" && refused.is_none() {
+                    refused = Some(line.trim_end().to_owned());
+                }
+            }
+            Ok::<_, std::io::Error>(refused)
+        };
+        let refused = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| NodeError::Timeout(self.address.clone(), timeout))?
+            .map_err(|e| NodeError::Io(self.address.clone(), e))?;
+        match refused {
+            None => Ok(()),
+            Some(line) => Err(NodeError::Refused(self.address.clone(), line)),
+        }
     }
 
     async fn expect_ok(&mut self, args: &[&str]) -> Result<(), NodeError> {

@@ -6,6 +6,8 @@ pub type Check = Result<(), String>;
 /// Cache cluster ids: 1–50 characters; replication group ids: 1–40.
 pub const MAX_CLUSTER_ID: usize = 50;
 pub const MAX_GROUP_ID: usize = 40;
+/// Snapshot names: 1–200 characters (each names a file under the data dir).
+pub const MAX_SNAPSHOT_NAME: usize = 200;
 
 /// Letters, digits and hyphens, starting with a letter, no two hyphens in a
 /// row, not ending in a hyphen. Callers store the lowercase form.

@@ -52,6 +52,29 @@ impl Api {
         Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), request_id }
     }
 
+    /// A request with a raw body (or none), answered with its status, one
+    /// header's value and the raw body: snapshot uploads and downloads.
+    pub fn transfer(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        header: &str,
+    ) -> (u16, Option<String>, Vec<u8>) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/octet-stream").body(body);
+        }
+        let response = request.send().expect("HTTP request");
+        let status = response.status().as_u16();
+        let value = response.headers().get(header).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (status, value, response.bytes().map(|b| b.to_vec()).unwrap_or_default())
+    }
+
     pub fn get(&self, path: &str) -> Reply {
         self.send("GET", path, None)
     }

@@ -6,8 +6,10 @@
 //! - `Api`: a blocking JSON client with the admin token (or any other).
 //! - `Runtime`: which node runtime a control plane uses, and its leftovers.
 //! - `scenarios`: the checks every runtime must pass (one conformance suite).
+//! - `backups`: snapshot, download, restore and import, on every runtime.
 
 mod api;
+pub mod backups;
 pub mod failover;
 pub mod scenarios;
 pub mod standalone;

@@ -36,6 +36,18 @@ fn cluster_and_group_lifecycle() {
 }
 
 #[test]
+fn snapshots_restore_into_clusters_and_groups() {
+    if !docker_available() {
+        return;
+    }
+    let prefix = unique_prefix("db");
+    let _cleanup = DockerCleanup(prefix.clone());
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
+    ferrocache_tests::backups::snapshot_and_restore(&cp, &prefix);
+}
+
+#[test]
 fn converges_after_the_control_plane_is_killed() {
     if !docker_available() {
         return;

@@ -29,6 +29,14 @@ fn cluster_and_group_lifecycle() {
 }
 
 #[test]
+fn snapshots_restore_into_clusters_and_groups() {
+    let prefix = unique_prefix("pb");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    ferrocache_tests::backups::snapshot_and_restore(&cp, &prefix);
+}
+
+#[test]
 fn converges_after_the_control_plane_is_killed() {
     let prefix = unique_prefix("pk");
     let nodes = std::env::temp_dir().join(format!("ferrocache-it-{prefix}"));

@@ -27,6 +27,8 @@ pub struct CreateCacheCluster {
     snapshot_window: Option<String>,
     auth_token: Option<String>,
     tags: Option<Vec<TagInput>>,
+    /// Restore: the new cluster holds this snapshot's data.
+    snapshot_name: Option<String>,
 }
 
 impl CreateCacheCluster {
@@ -54,6 +56,7 @@ impl CreateCacheCluster {
             num_cache_nodes,
             settings,
             host_port,
+            restore_from: None,
         })
     }
 }
@@ -61,15 +64,30 @@ impl CreateCacheCluster {
 pub async fn create(
     _: Writer,
     State(state): State<AppState>,
-    Json(input): Json<CreateCacheCluster>,
+    Json(mut input): Json<CreateCacheCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
-    let new = input.check()?;
+    let snapshot = match input.snapshot_name.take() {
+        Some(name) => Some(super::snapshots::restorable(&state, &name).await?),
+        None => None,
+    };
+    if let Some(snapshot) = &snapshot {
+        input.cache_node_type.get_or_insert_with(|| snapshot.config.cache_node_type.clone());
+    }
+    let mut new = input.check()?;
+    if let Some(snapshot) = snapshot {
+        super::snapshots::check_fits(&snapshot, &new.settings.cache_node_type)?;
+        new.restore_from = Some(snapshot.snapshot_name);
+    }
     let id = new.cache_cluster_id.clone();
     state.store.insert_cluster(&new).await.map_err(|e| match e {
         crate::store::StoreError::AlreadyExists => ApiError::CacheClusterAlreadyExists(id.clone()),
         other => other.into(),
     })?;
-    state.store.record_event(source::CACHE_CLUSTER, &id, "Cache cluster creation requested").await?;
+    let message = match &new.restore_from {
+        Some(snapshot) => format!("Cache cluster creation requested, restoring snapshot {snapshot}"),
+        None => "Cache cluster creation requested".to_owned(),
+    };
+    state.store.record_event(source::CACHE_CLUSTER, &id, &message).await?;
     state.reconcile.notify_one();
     Ok((StatusCode::CREATED, axum::Json(view(&state, &id).await?)))
 }

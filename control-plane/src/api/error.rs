@@ -25,6 +25,14 @@ pub enum ApiError {
     InvalidCacheClusterState(String),
     #[error("Replication group {0} is not in available state.")]
     InvalidReplicationGroupState(String),
+    #[error("Snapshot {0} not found.")]
+    SnapshotNotFound(String),
+    #[error("Snapshot {0} already exists.")]
+    SnapshotAlreadyExists(String),
+    #[error("Snapshot {0} is not in a state that allows this (it is being written, or it failed).")]
+    InvalidSnapshotState(String),
+    #[error("No more than {0} snapshots can be kept; delete some first.")]
+    SnapshotQuotaExceeded(i64),
     #[error("Replication group {0} has a failover in progress.")]
     FailoverInProgress(String),
     #[error(
@@ -59,7 +67,12 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidParameterValue(_) | InvalidParameterCombination(_) => StatusCode::BAD_REQUEST,
-            CacheClusterAlreadyExists(_) | ReplicationGroupAlreadyExists(_) => StatusCode::CONFLICT,
+            CacheClusterAlreadyExists(_) | ReplicationGroupAlreadyExists(_) | SnapshotAlreadyExists(_) => {
+                StatusCode::CONFLICT
+            }
+            InvalidSnapshotState(_) => StatusCode::CONFLICT,
+            SnapshotNotFound(_) => StatusCode::NOT_FOUND,
+            SnapshotQuotaExceeded(_) => StatusCode::BAD_REQUEST,
             InvalidCacheClusterState(_) | InvalidReplicationGroupState(_) | FailoverInProgress(_) => {
                 StatusCode::CONFLICT
             }
@@ -87,6 +100,10 @@ impl ApiError {
             ReplicationGroupNotFound(_) => "ReplicationGroupNotFoundFault",
             InvalidCacheClusterState(_) => "InvalidCacheClusterState",
             InvalidReplicationGroupState(_) | FailoverInProgress(_) => "InvalidReplicationGroupState",
+            SnapshotNotFound(_) => "SnapshotNotFoundFault",
+            SnapshotAlreadyExists(_) => "SnapshotAlreadyExistsFault",
+            InvalidSnapshotState(_) => "InvalidSnapshotState",
+            SnapshotQuotaExceeded(_) => "SnapshotQuotaExceededFault",
             MissingAuthenticationToken => "MissingAuthenticationToken",
             InvalidToken(_) => "InvalidToken",
             ExpiredToken => "ExpiredToken",

@@ -11,6 +11,7 @@ mod replica_count;
 mod replication_groups;
 pub mod request;
 mod settings;
+mod snapshots;
 mod tokens;
 mod views;
 
@@ -33,6 +34,10 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Tells the reconciler that desired state changed.
     pub reconcile: Arc<Notify>,
+    /// Where snapshot files live.
+    pub snapshots: Arc<crate::backup::SnapshotFiles>,
+    /// Tells the backup worker a snapshot waits to be written.
+    pub backups: Arc<Notify>,
 }
 
 /// The router with every route, ready to serve.
@@ -69,6 +74,13 @@ fn routes() -> Routes {
         .add("POST", "/v1/replication-groups/{replication_group_id}/test-failover", replication_groups::test_failover)
         .add("POST", "/v1/replication-groups/{replication_group_id}/increase-replica-count", replica_count::increase)
         .add("POST", "/v1/replication-groups/{replication_group_id}/decrease-replica-count", replica_count::decrease)
+        .add("GET", "/v1/snapshots", snapshots::list)
+        .add("POST", "/v1/snapshots", snapshots::create)
+        .add("POST", "/v1/snapshots/import", snapshots::import)
+        .add("GET", "/v1/snapshots/{snapshot_name}", snapshots::describe)
+        .add("DELETE", "/v1/snapshots/{snapshot_name}", snapshots::delete)
+        .add("POST", "/v1/snapshots/{snapshot_name}/copy", snapshots::copy)
+        .add("GET", "/v1/snapshots/{snapshot_name}/download", snapshots::download)
         .add("GET", "/v1/events", events::list)
         .add("POST", "/v1/tokens", tokens::create)
         .add("GET", "/v1/engine-versions", catalogue::engine_versions)

@@ -69,6 +69,7 @@ pub async fn increase(
         .take((wanted - replicas) as usize)
         .map(|name| NewCluster {
             host_port: None,
+            restore_from: None,
             cache_cluster_id: name,
             replication_group_id: Some(id.clone()),
             role: Some(Role::Replica),

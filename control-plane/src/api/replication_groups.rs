@@ -32,6 +32,8 @@ pub struct CreateReplicationGroup {
     snapshot_retention_limit: Option<i64>,
     snapshot_window: Option<String>,
     tags: Option<Vec<TagInput>>,
+    /// Restore: the new group holds this snapshot's data.
+    snapshot_name: Option<String>,
 }
 
 impl CreateReplicationGroup {
@@ -79,6 +81,7 @@ impl CreateReplicationGroup {
         let members = (0..clusters as usize)
             .map(|index| NewCluster {
                 host_port: None,
+                restore_from: None,
                 cache_cluster_id: member_cluster_id(&id, index),
                 replication_group_id: Some(id.clone()),
                 role: Some(if index == 0 { Role::Primary } else { Role::Replica }),
@@ -103,9 +106,25 @@ impl CreateReplicationGroup {
 pub async fn create(
     _: Writer,
     State(state): State<AppState>,
-    Json(input): Json<CreateReplicationGroup>,
+    Json(mut input): Json<CreateReplicationGroup>,
 ) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
-    let new = input.check()?;
+    let snapshot = match input.snapshot_name.take() {
+        Some(name) => Some(super::snapshots::restorable(&state, &name).await?),
+        None => None,
+    };
+    if let Some(snapshot) = &snapshot {
+        input.cache_node_type.get_or_insert_with(|| snapshot.config.cache_node_type.clone());
+    }
+    let mut new = input.check()?;
+    let mut restoring = String::new();
+    if let Some(snapshot) = snapshot {
+        super::snapshots::check_fits(&snapshot, &new.group.settings.cache_node_type)?;
+        restoring = format!(", restoring snapshot {}", snapshot.snapshot_name);
+        // The primary is filled; its replicas sync from it.
+        if let Some(primary) = new.members.first_mut() {
+            primary.restore_from = Some(snapshot.snapshot_name);
+        }
+    }
     let id = new.group.replication_group_id.clone();
     let clusters = new.members.len();
     state.store.insert_group(&new).await.map_err(|e| match e {
@@ -113,7 +132,7 @@ pub async fn create(
         other => other.into(),
     })?;
     let plural = if clusters == 1 { "" } else { "s" };
-    let message = format!("Replication group creation requested with {clusters} cache cluster{plural}");
+    let message = format!("Replication group creation requested with {clusters} cache cluster{plural}{restoring}");
     state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
     state.reconcile.notify_one();
     Ok((StatusCode::CREATED, axum::Json(view(&state, &id).await?)))

@@ -2,19 +2,23 @@
 //!
 //! - `status`: `Status` and `Role`, ElastiCache's strings at the edges
 //! - `settings`: `NodeSettings`, what a node runs with
+//! - `snapshot`: backups and their lifecycle
 
 mod settings;
+mod snapshot;
 mod status;
 
 use serde::{Deserialize, Serialize};
 
 pub use settings::{NodeSettings, Tag};
+pub use snapshot::{Snapshot, SnapshotSource, SnapshotStatus, SourceConfig};
 pub use status::{Role, Status};
 
 /// Event source types, as ElastiCache names them.
 pub mod source {
     pub const CACHE_CLUSTER: &str = "cache-cluster";
     pub const REPLICATION_GROUP: &str = "replication-group";
+    pub const SNAPSHOT: &str = "snapshot";
 }
 
 /// Settings that take effect on the nodes themselves, held back until applied.

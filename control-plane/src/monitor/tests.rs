@@ -173,6 +173,7 @@ async fn fixture(members: usize) -> Fixture {
         members: (0..members)
             .map(|i| NewCluster {
                 host_port: None,
+                restore_from: None,
                 cache_cluster_id: member_cluster_id(&group, i),
                 replication_group_id: Some(group.clone()),
                 role: Some(if i == 0 { Role::Primary } else { Role::Replica }),

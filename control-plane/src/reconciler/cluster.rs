@@ -69,16 +69,31 @@ impl<R: NodeRuntime> Reconciler<R> {
     async fn create(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
         let started = join_all(nodes.iter().map(|node| self.start_node(cluster, node, false))).await;
-        let started: Vec<Result<()>> = started.into_iter().map(|r| r.map(drop)).collect();
-        if let Some(error) = started.into_iter().find_map(|r| r.err()) {
-            self.store.set_cluster_status(id, Status::CreateFailed).await?;
-            let message = format!("Cache cluster creation failed: {error}");
-            self.store.record_warning(source::CACHE_CLUSTER, id, &message).await?;
-            return Ok(());
+        let mut clients = Vec::new();
+        for result in started {
+            match result {
+                Ok(client) => clients.push(client),
+                Err(error) => return self.create_failed(id, &error.to_string()).await,
+            }
+        }
+        let mut restored = String::new();
+        if let (Some(snapshot), Some(client)) = (self.store.pending_restore(id).await?, clients.first_mut()) {
+            match crate::backup::restore::restore(&self.store, &self.snapshots, &snapshot, client).await {
+                Ok(keys) => restored = format!(", holding the {keys} key(s) of snapshot {snapshot}"),
+                Err(why) => return self.create_failed(id, &why).await,
+            }
+            self.store.finish_restore(id).await?;
         }
         self.store.set_cluster_status(id, Status::Available).await?;
-        let message = format!("Cache cluster created on the {} runtime", self.runtime.name());
+        let message = format!("Cache cluster created on the {} runtime{restored}", self.runtime.name());
         self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+        Ok(())
+    }
+
+    async fn create_failed(&self, id: &str, why: &str) -> Result<()> {
+        self.store.set_cluster_status(id, Status::CreateFailed).await?;
+        let message = format!("Cache cluster creation failed: {why}");
+        self.store.record_warning(source::CACHE_CLUSTER, id, &message).await?;
         Ok(())
     }
 

@@ -39,6 +39,8 @@ pub struct Reconciler<R: NodeRuntime> {
     shutdown: Shutdown,
     /// A step failing the same way on every retry is said once.
     failures: Repeats,
+    /// Where restores read snapshots from.
+    snapshots: Arc<crate::backup::SnapshotFiles>,
 }
 
 impl<R: NodeRuntime> Reconciler<R> {
@@ -48,6 +50,7 @@ impl<R: NodeRuntime> Reconciler<R> {
         wake: Arc<Notify>,
         node_ready_timeout: Duration,
         shutdown: Shutdown,
+        snapshots: Arc<crate::backup::SnapshotFiles>,
     ) -> Arc<Self> {
         Arc::new(Reconciler {
             store,
@@ -58,6 +61,7 @@ impl<R: NodeRuntime> Reconciler<R> {
             settling_groups: tokio::sync::Mutex::new(()),
             shutdown,
             failures: Repeats::default(),
+            snapshots,
         })
     }
 

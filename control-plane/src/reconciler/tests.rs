@@ -142,6 +142,7 @@ async fn fixture() -> Fixture {
         Arc::new(Notify::new()),
         Duration::from_secs(5),
         Shutdown::never(),
+        Arc::new(crate::backup::SnapshotFiles::new(std::env::temp_dir().join("ferrocache-reconciler-snapshots"))),
     );
     Fixture { store, runtime, reconciler, ports, _temporary: temporary }
 }
@@ -149,6 +150,7 @@ async fn fixture() -> Fixture {
 fn cluster(id: &str) -> NewCluster {
     NewCluster {
         host_port: None,
+        restore_from: None,
         cache_cluster_id: id.into(),
         replication_group_id: None,
         role: None,
@@ -248,6 +250,7 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
     let members = (0..3)
         .map(|i| NewCluster {
             host_port: None,
+            restore_from: None,
             cache_cluster_id: member_cluster_id("grp", i),
             replication_group_id: Some("grp".into()),
             role: Some(if i == 0 { Role::Primary } else { Role::Replica }),

@@ -18,6 +18,8 @@ pub struct NewCluster {
     /// The host port its node must have (a standalone cluster created with
     /// `port`); otherwise one from the pool.
     pub host_port: Option<u16>,
+    /// The snapshot its node is filled from once it runs (a restore).
+    pub restore_from: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -290,6 +292,13 @@ pub(super) async fn insert_cluster_in(
         .bind(now)
         .execute(&mut **tx)
         .await?;
+    }
+    if let Some(snapshot) = &cluster.restore_from {
+        sqlx::query("INSERT INTO pending_restores (cache_cluster_id, snapshot_name) VALUES (?, ?)")
+            .bind(&cluster.cache_cluster_id)
+            .bind(snapshot)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod failovers;
 mod groups;
 mod nodes;
 mod settings;
+mod snapshots;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -19,6 +20,7 @@ pub use clusters::{ClusterChange, ClusterFilter, NewCluster};
 pub use events::EventFilter;
 pub use failovers::Failover;
 pub use groups::{GroupChange, NewGroup};
+pub use snapshots::{NewSnapshot, SnapshotFilter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -431,10 +431,11 @@ fn run_locked<'k>(
     // Still under the command's shard locks: replicas see writes in the order
     // the keyspace applied them.
     if result.is_ok() && spec.has(flag::WRITE) && server.replication().feeding() {
+        // (FLUSHALL and FLUSHDB are writes with no key: nothing to rewrite.)
         if ctx.propagate_as.is_none()
-            && let Some(ks) = ctx.ks.as_mut()
+            && let (Some(ks), Some(key)) = (ctx.ks.as_mut(), args.get(1))
         {
-            ctx.propagate_as = propagate::absolute_form(spec, ks, db, args[1]);
+            ctx.propagate_as = propagate::absolute_form(spec, ks, db, key);
         }
         match &ctx.propagate_as {
             Some(rewritten) if rewritten.is_empty() => {}

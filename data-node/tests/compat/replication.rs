@@ -67,6 +67,12 @@ fn a_replica_follows_its_primary_and_refuses_writes() {
     assert!(field(&mut p, "replication", "slave0").contains("state=online"));
     let waited: Result<i64, _> = cmd("WAIT").arg(0).arg(0).query(&mut r);
     assert!(waited.is_err(), "WAIT is refused on a replica");
+
+    // Writes without a key reach the replica too (FLUSHALL once panicked here).
+    let _: () = cmd("FLUSHALL").query(&mut p).expect("FLUSHALL");
+    let acked: i64 = cmd("WAIT").arg(1).arg(5000).query(&mut p).expect("WAIT");
+    assert_eq!(acked, 1);
+    assert_eq!(cmd("DBSIZE").query::<i64>(&mut r).expect("DBSIZE"), 0);
 }
 
 #[test]

@@ -1,0 +1,462 @@
+//! /v1/snapshots: create (from a cluster or a group), list, describe,
+//! delete, copy, download (the RDB, streamed, with its SHA-256) and import
+//! (an uploaded RDB, ElastiCache's "seed a new cluster").
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Json, Query, Reader, Writer};
+use super::settings;
+use crate::backup::files::digest_file;
+use crate::backup::rdb::Contents;
+use crate::clock::to_rfc3339;
+use crate::model::{Role, Snapshot, SnapshotSource, SnapshotStatus, SourceConfig, Status, source};
+use crate::store::{NewSnapshot, SnapshotFilter, StoreError};
+use crate::validate;
+
+/// Snapshots the control plane keeps at most (SnapshotQuotaExceededFault past it).
+pub const MAX_SNAPSHOTS: i64 = 200;
+/// The header a download's SHA-256 (hex) comes in.
+pub const SHA256_HEADER: &str = "x-snapshot-sha256";
+
+#[derive(Debug, Serialize)]
+pub struct SnapshotView {
+    pub snapshot_name: String,
+    pub snapshot_status: &'static str,
+    pub snapshot_source: SnapshotSource,
+    pub cache_cluster_id: Option<String>,
+    pub replication_group_id: Option<String>,
+    pub engine: String,
+    pub engine_version: String,
+    pub cache_node_type: String,
+    pub num_cache_nodes: i64,
+    pub port: i64,
+    pub preferred_maintenance_window: String,
+    pub snapshot_retention_limit: i64,
+    pub snapshot_window: String,
+    pub cache_cluster_create_time: Option<String>,
+    pub snapshot_create_time: String,
+    pub source_cache_node_id: Option<String>,
+    /// What the data took in its node: a restore's node type must hold it.
+    pub data_size_bytes: i64,
+    /// Bytes of the file written so far (all of it once available).
+    pub bytes_written: i64,
+    pub size_bytes: Option<i64>,
+    pub sha256: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+pub fn view(s: Snapshot) -> SnapshotView {
+    let c = s.config;
+    SnapshotView {
+        snapshot_name: s.snapshot_name,
+        snapshot_status: s.status.as_str(),
+        snapshot_source: s.source,
+        cache_cluster_id: s.cache_cluster_id,
+        replication_group_id: s.replication_group_id,
+        engine: c.engine,
+        engine_version: c.engine_version,
+        cache_node_type: c.cache_node_type,
+        num_cache_nodes: c.num_cache_nodes,
+        port: c.port,
+        preferred_maintenance_window: c.preferred_maintenance_window,
+        snapshot_retention_limit: c.snapshot_retention_limit,
+        snapshot_window: c.snapshot_window,
+        cache_cluster_create_time: c.source_create_time.map(to_rfc3339),
+        snapshot_create_time: to_rfc3339(s.created_at),
+        source_cache_node_id: c.source_node_id,
+        data_size_bytes: s.data_bytes,
+        bytes_written: s.bytes_written,
+        size_bytes: s.size_bytes,
+        sha256: s.sha256,
+        failure_reason: s.failure,
+    }
+}
+
+pub fn check_name(field: &str, name: &str) -> ApiResult<String> {
+    let name = name.to_ascii_lowercase();
+    validate::identifier(field, &name, validate::MAX_SNAPSHOT_NAME).map_err(ApiError::InvalidParameterValue)?;
+    Ok(name)
+}
+
+/// The snapshot a create restores from: it must be available.
+pub async fn restorable(state: &AppState, name: &str) -> ApiResult<Snapshot> {
+    let snapshot = found(state, &name.to_ascii_lowercase()).await?;
+    if snapshot.status != SnapshotStatus::Available {
+        return Err(ApiError::InvalidSnapshotState(snapshot.snapshot_name));
+    }
+    Ok(snapshot)
+}
+
+/// A restore's nodes must hold the snapshot's data.
+pub fn check_fits(snapshot: &Snapshot, cache_node_type: &str) -> ApiResult<()> {
+    let holds = crate::catalogue::node_type(cache_node_type).map_or(0, |t| t.maxmemory_bytes());
+    if (snapshot.data_bytes as u64) > holds {
+        return Err(ApiError::InvalidParameterCombination(format!(
+            "Snapshot {} holds {} bytes of data; cache node type {cache_node_type} holds {holds}. Choose a larger node type (at least {}).",
+            snapshot.snapshot_name,
+            snapshot.data_bytes,
+            crate::catalogue::smallest_holding(snapshot.data_bytes as u64)
+        )));
+    }
+    Ok(())
+}
+
+async fn found(state: &AppState, name: &str) -> ApiResult<Snapshot> {
+    state.store.snapshot(name).await?.ok_or_else(|| ApiError::SnapshotNotFound(name.to_owned()))
+}
+
+async fn insert(state: &AppState, new: &NewSnapshot) -> ApiResult<()> {
+    if state.store.count_snapshots().await? >= MAX_SNAPSHOTS {
+        return Err(ApiError::SnapshotQuotaExceeded(MAX_SNAPSHOTS));
+    }
+    state.store.insert_snapshot(new).await.map_err(|e| match e {
+        StoreError::AlreadyExists => ApiError::SnapshotAlreadyExists(new.snapshot_name.clone()),
+        other => other.into(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSnapshot {
+    snapshot_name: String,
+    cache_cluster_id: Option<String>,
+    replication_group_id: Option<String>,
+}
+
+pub async fn create(
+    _: Writer,
+    State(state): State<AppState>,
+    Json(input): Json<CreateSnapshot>,
+) -> ApiResult<(StatusCode, axum::Json<SnapshotView>)> {
+    let name = check_name("snapshot_name", &input.snapshot_name)?;
+    let new = match (input.cache_cluster_id, input.replication_group_id) {
+        (Some(cluster), None) => {
+            of_cluster(&state, &name, &cluster.to_ascii_lowercase(), SnapshotSource::Manual).await?
+        }
+        (None, Some(group)) => of_group(&state, &name, &group.to_ascii_lowercase(), SnapshotSource::Manual).await?,
+        _ => {
+            return Err(ApiError::InvalidParameterCombination(
+                "Give exactly one of cache_cluster_id and replication_group_id.".into(),
+            ));
+        }
+    };
+    insert(&state, &new).await?;
+    let from = new.replication_group_id.as_deref().or(new.cache_cluster_id.as_deref()).unwrap_or_default();
+    state.store.record_event(source::SNAPSHOT, &name, &format!("Snapshot {name} of {from} requested")).await?;
+    state.backups.notify_one();
+    Ok((StatusCode::CREATED, axum::Json(view(found(&state, &name).await?))))
+}
+
+/// A snapshot of a standalone cluster; a group's member is snapshotted
+/// through its group, as ElastiCache asks.
+pub async fn of_cluster(state: &AppState, name: &str, id: &str, kind: SnapshotSource) -> ApiResult<NewSnapshot> {
+    let cluster = state.store.cluster(id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.to_owned()))?;
+    if let Some(group) = &cluster.replication_group_id {
+        return Err(ApiError::InvalidParameterCombination(format!(
+            "Cache cluster {id} is a member of replication group {group}: snapshot the group (replication_group_id)."
+        )));
+    }
+    if cluster.status != Status::Available {
+        return Err(ApiError::InvalidCacheClusterState(id.to_owned()));
+    }
+    let s = cluster.settings;
+    Ok(NewSnapshot {
+        snapshot_name: name.to_owned(),
+        source: kind,
+        cache_cluster_id: Some(id.to_owned()),
+        replication_group_id: None,
+        config: SourceConfig {
+            engine: s.engine,
+            engine_version: s.engine_version,
+            cache_node_type: s.cache_node_type,
+            num_cache_nodes: cluster.num_cache_nodes,
+            port: s.port,
+            preferred_maintenance_window: s.preferred_maintenance_window,
+            snapshot_retention_limit: s.snapshot_retention_limit,
+            snapshot_window: s.snapshot_window,
+            source_node_id: Some(crate::model::node_id(0)),
+            source_create_time: Some(cluster.created_at),
+        },
+        data_bytes: 0,
+        copy_of: None,
+    })
+}
+
+pub async fn of_group(state: &AppState, name: &str, id: &str, kind: SnapshotSource) -> ApiResult<NewSnapshot> {
+    let group = state.store.group(id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.to_owned()))?;
+    if group.status != Status::Available {
+        return Err(ApiError::InvalidReplicationGroupState(id.to_owned()));
+    }
+    let members = state.store.group_members(id).await?;
+    let from = members
+        .iter()
+        .find(|(m, _)| m.role == Some(Role::Replica))
+        .or_else(|| members.first())
+        .map(|(m, _)| m.cache_cluster_id.clone());
+    let s = group.settings;
+    Ok(NewSnapshot {
+        snapshot_name: name.to_owned(),
+        source: kind,
+        cache_cluster_id: from,
+        replication_group_id: Some(id.to_owned()),
+        config: SourceConfig {
+            engine: s.engine,
+            engine_version: s.engine_version,
+            cache_node_type: s.cache_node_type,
+            num_cache_nodes: members.len() as i64,
+            port: s.port,
+            preferred_maintenance_window: s.preferred_maintenance_window,
+            snapshot_retention_limit: s.snapshot_retention_limit,
+            snapshot_window: s.snapshot_window,
+            source_node_id: Some(crate::model::node_id(0)),
+            source_create_time: Some(group.created_at),
+        },
+        data_bytes: 0,
+        copy_of: None,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    max_records: Option<i64>,
+    marker: Option<String>,
+    cache_cluster_id: Option<String>,
+    replication_group_id: Option<String>,
+    snapshot_source: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SnapshotList {
+    snapshots: Vec<SnapshotView>,
+    marker: Option<String>,
+}
+
+pub async fn list(
+    _: Reader,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<axum::Json<SnapshotList>> {
+    let size = settings::page_size(query.max_records)?;
+    let source = match query.snapshot_source.as_deref() {
+        None => None,
+        Some(s) => Some(SnapshotSource::parse(s).ok_or_else(|| {
+            ApiError::InvalidParameterValue(format!("Invalid snapshot_source '{s}': it must be manual or automated."))
+        })?),
+    };
+    let filter = SnapshotFilter {
+        after: query.marker,
+        limit: size + 1,
+        cache_cluster_id: query.cache_cluster_id.map(|c| c.to_ascii_lowercase()),
+        replication_group_id: query.replication_group_id.map(|g| g.to_ascii_lowercase()),
+        source,
+    };
+    let rows = state.store.snapshots(&filter).await?;
+    let (rows, marker) = settings::paginate(rows, size, |s| s.snapshot_name.clone());
+    Ok(axum::Json(SnapshotList { snapshots: rows.into_iter().map(view).collect(), marker }))
+}
+
+pub async fn describe(
+    _: Reader,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<SnapshotView>> {
+    Ok(axum::Json(view(found(&state, &name.to_ascii_lowercase()).await?)))
+}
+
+/// Removes the record and the file; a snapshot being written cannot go.
+pub async fn delete(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<SnapshotView>> {
+    let name = name.to_ascii_lowercase();
+    let snapshot = found(&state, &name).await?;
+    if !state.store.remove_settled_snapshot(&name).await? {
+        return Err(ApiError::InvalidSnapshotState(name));
+    }
+    if let Err(e) = state.snapshots.remove(&name).await {
+        tracing::error!("removing the file of snapshot {name}: {e}");
+    }
+    state.store.record_event(source::SNAPSHOT, &name, &format!("Snapshot {name} deleted")).await?;
+    let mut shown = view(snapshot);
+    shown.snapshot_status = "deleting";
+    Ok(axum::Json(shown))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopySnapshot {
+    target_snapshot_name: String,
+}
+
+pub async fn copy(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(input): Json<CopySnapshot>,
+) -> ApiResult<(StatusCode, axum::Json<SnapshotView>)> {
+    let name = name.to_ascii_lowercase();
+    let target = check_name("target_snapshot_name", &input.target_snapshot_name)?;
+    let original = found(&state, &name).await?;
+    if original.status != SnapshotStatus::Available {
+        return Err(ApiError::InvalidSnapshotState(name));
+    }
+    let new = NewSnapshot {
+        snapshot_name: target.clone(),
+        source: SnapshotSource::Manual,
+        cache_cluster_id: original.cache_cluster_id,
+        replication_group_id: original.replication_group_id,
+        config: original.config,
+        data_bytes: original.data_bytes,
+        copy_of: Some(name.clone()),
+    };
+    insert(&state, &new).await?;
+    state.store.record_event(source::SNAPSHOT, &target, &format!("Snapshot {target} copying from {name}")).await?;
+    state.backups.notify_one();
+    Ok((StatusCode::CREATED, axum::Json(view(found(&state, &target).await?))))
+}
+
+/// The RDB, streamed, with its SHA-256 in `x-snapshot-sha256`.
+pub async fn download(_: Reader, State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
+    let name = name.to_ascii_lowercase();
+    let snapshot = found(&state, &name).await?;
+    let (Some(sha), Some(size)) = (snapshot.sha256, snapshot.size_bytes) else {
+        return Err(ApiError::InvalidSnapshotState(name));
+    };
+    let file = tokio::fs::File::open(state.snapshots.path(&name)).await.map_err(|e| {
+        tracing::error!("opening the file of snapshot {name}: {e}");
+        ApiError::Internal
+    })?;
+    let stream = futures_util::stream::unfold(file, |mut file| async move {
+        let mut buf = vec![0u8; 1 << 16];
+        match tokio::io::AsyncReadExt::read(&mut file, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(buf), file))
+            }
+            Err(e) => Some((Err(e), file)),
+        }
+    });
+    let disposition = format!("attachment; filename=\"{name}.rdb\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_LENGTH, size.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::HeaderName::from_static(SHA256_HEADER), sha),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    snapshot_name: String,
+}
+
+/// An uploaded RDB (the request body) becomes an `available` snapshot once
+/// it reads as one; a file that does not is refused and kept nowhere.
+pub async fn import(
+    _: Writer,
+    State(state): State<AppState>,
+    Query(query): Query<ImportQuery>,
+    body: Body,
+) -> ApiResult<(StatusCode, axum::Json<SnapshotView>)> {
+    let name = check_name("snapshot_name", &query.snapshot_name)?;
+    if state.store.snapshot(&name).await?.is_some() {
+        return Err(ApiError::SnapshotAlreadyExists(name));
+    }
+    let partial = state.snapshots.partial_path(&name);
+    let written = receive(&partial, body).await;
+    let checked = match written {
+        Ok(()) => check_upload(&partial).await,
+        Err(e) => Err(e),
+    };
+    let (size, sha, contents) = match checked {
+        Ok(found) => found,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
+    };
+    let new = NewSnapshot {
+        snapshot_name: name.clone(),
+        source: SnapshotSource::Manual,
+        cache_cluster_id: None,
+        replication_group_id: None,
+        config: SourceConfig {
+            engine: "redis".into(),
+            engine_version: crate::catalogue::default_engine_version("redis").unwrap_or("7.0").into(),
+            cache_node_type: crate::catalogue::smallest_holding(contents.used_memory()).into(),
+            num_cache_nodes: 1,
+            port: 6379,
+            preferred_maintenance_window: settings::DEFAULT_MAINTENANCE_WINDOW.into(),
+            snapshot_retention_limit: 0,
+            snapshot_window: settings::DEFAULT_SNAPSHOT_WINDOW.into(),
+            source_node_id: None,
+            source_create_time: None,
+        },
+        data_bytes: contents.used_memory() as i64,
+        copy_of: None,
+    };
+    if let Err(e) = insert(&state, &new).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(e);
+    }
+    let moved = tokio::fs::rename(&partial, state.snapshots.path(&name)).await;
+    let recorded = match moved {
+        Ok(()) => state.store.set_snapshot_available(&name, size as i64, &sha, None).await.map_err(ApiError::from),
+        Err(e) => {
+            tracing::error!("storing the upload of snapshot {name}: {e}");
+            Err(ApiError::Internal)
+        }
+    };
+    if let Err(e) = recorded {
+        let _ = state.store.set_snapshot_failed(&name, "the uploaded file could not be stored").await;
+        return Err(e);
+    }
+    let message = format!("Snapshot {name} imported: {} key(s), {size} bytes, SHA-256 {sha}", contents.keys);
+    state.store.record_event(source::SNAPSHOT, &name, &message).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(found(&state, &name).await?))))
+}
+
+async fn receive(path: &std::path::Path, body: Body) -> ApiResult<()> {
+    let io = |e: std::io::Error| {
+        tracing::error!("writing an uploaded snapshot to {}: {e}", path.display());
+        ApiError::Internal
+    };
+    let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::InvalidParameterValue(format!("The upload was cut short: {e}")))?;
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.sync_all().await.map_err(io)
+}
+
+async fn check_upload(path: &std::path::Path) -> ApiResult<(u64, String, Contents)> {
+    let (size, sha) = digest_file(path).await.map_err(|e| {
+        tracing::error!("reading an uploaded snapshot: {e}");
+        ApiError::Internal
+    })?;
+    let bytes = tokio::fs::read(path).await.map_err(|_| ApiError::Internal)?;
+    let contents = tokio::task::spawn_blocking(move || Contents::read(&bytes))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|why| {
+        ApiError::InvalidParameterValue(format!("The uploaded file is not an RDB file this engine can load: {why}"))
+    })?;
+    Ok((size, sha, contents))
+}

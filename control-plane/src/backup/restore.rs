@@ -1,0 +1,38 @@
+//! Filling a new cluster's node from a snapshot: the file is checked
+//! against its recorded SHA-256, read, and its keys restored into the node
+//! with RESTORE ... ABSTTL (its replicas get them through replication).
+
+use super::files::SnapshotFiles;
+use super::rdb::Contents;
+use crate::node_client::NodeClient;
+use crate::store::Store;
+
+/// Commands sent per round trip.
+const BATCH: usize = 1000;
+
+/// Restores snapshot `name` into the node `client` talks to; Err says why
+/// not, in words for an event. Returns the keys restored.
+pub async fn restore(
+    store: &Store,
+    files: &SnapshotFiles,
+    name: &str,
+    client: &mut NodeClient,
+) -> Result<usize, String> {
+    let snapshot = store
+        .snapshot(name)
+        .await
+        .map_err(|e| format!("reading snapshot {name}: {e}"))?
+        .ok_or_else(|| format!("snapshot {name} no longer exists"))?;
+    let sha = snapshot.sha256.clone().ok_or_else(|| format!("snapshot {name} is not available"))?;
+    let bytes = files.read_verified(name, &sha).await.map_err(|e| e.to_string())?;
+    let contents = tokio::task::spawn_blocking(move || Contents::read(&bytes))
+        .await
+        .map_err(|e| format!("reading snapshot {name}: {e}"))?
+        .map_err(|e| format!("snapshot {name} cannot be read: {e}"))?;
+    let commands = contents.restore_commands();
+    client.pipeline_ok(&[vec![b"FLUSHALL".to_vec()]]).await.map_err(|e| e.to_string())?;
+    for batch in commands.chunks(BATCH) {
+        client.pipeline_ok(batch).await.map_err(|e| format!("restoring snapshot {name}: {e}"))?;
+    }
+    Ok(contents.keys)
+}
