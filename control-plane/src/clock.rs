@@ -1,10 +1,48 @@
 //! Wall-clock time as Unix milliseconds, and its RFC 3339 form (UTC), without
 //! a date library: the API only ever shows and parses UTC instants.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// What the schedulers (backup windows, retention) take "now" from: the
+/// system's clock, or one a test sets and moves.
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Option<Arc<AtomicI64>>);
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock(None)
+    }
+
+    /// A clock standing at `millis` until it is moved.
+    pub fn manual(millis: i64) -> Clock {
+        Clock(Some(Arc::new(AtomicI64::new(millis))))
+    }
+
+    pub fn now_millis(&self) -> i64 {
+        match &self.0 {
+            None => now_millis(),
+            Some(at) => at.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Moves a manual clock on by `millis` (a system clock is not moved).
+    pub fn advance(&self, millis: i64) {
+        if let Some(at) = &self.0 {
+            at.fetch_add(millis, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The `YYYY-MM-DD-HH-MM` of a UTC instant (automated snapshots' names).
+pub fn minute_stamp(millis: i64) -> String {
+    let text = to_rfc3339(millis);
+    format!("{}-{}-{}", &text[..10], &text[11..13], &text[14..16])
 }
 
 /// `1970-01-01T00:00:00.000Z` style.

@@ -9,6 +9,7 @@ use clap::Parser;
 use control_plane::api::{self, AppState};
 use control_plane::auth::{self, Authenticator, Scope};
 use control_plane::backup::{BackupWorker, SnapshotFiles};
+use control_plane::clock::Clock;
 use control_plane::config::{Command, Config, RuntimeKind};
 use control_plane::monitor::Monitor;
 use control_plane::reconciler::Reconciler;
@@ -185,7 +186,7 @@ impl Background {
             tracing::info!("removed {removed} orphaned node(s) or network(s)");
         }
         workers.spawn(reconciler);
-        workers.spawn(BackupWorker::new(self.store.clone(), self.snapshots, self.backups));
+        workers.spawn(BackupWorker::new(self.store.clone(), self.snapshots, self.backups, Clock::system()));
         let monitor = Monitor::new(
             self.store,
             runtime,

@@ -99,6 +99,44 @@ pub fn snapshot_window(value: &str) -> Check {
     if (end - start).rem_euclid(24 * 60) >= 60 { Ok(()) } else { fail() }
 }
 
+/// A snapshot window's start (minute of the day, UTC) and length in minutes.
+pub fn snapshot_window_minutes(value: &str) -> Option<(i64, i64)> {
+    let (start, end) = value.split_once('-')?;
+    let (start, end) = (day_minute(start)?, day_minute(end)?);
+    Some((start, (end - start).rem_euclid(24 * 60)))
+}
+
+/// A maintenance window's start (minute of the week from Sunday 00:00 UTC) and length.
+fn maintenance_window_minutes(value: &str) -> Option<(i64, i64)> {
+    let lower = value.to_ascii_lowercase();
+    let (start, end) = lower.split_once('-')?;
+    let (start, end) = (week_minute(start)?, week_minute(end)?);
+    Some((start, (end - start).rem_euclid(WEEK_MINUTES)))
+}
+
+/// ElastiCache's rule: the daily snapshot window may not overlap the weekly
+/// maintenance window (a backup and a node replacement at once).
+pub fn windows_apart(maintenance: &str, snapshot: &str) -> Check {
+    let (Some((m_start, m_len)), Some((s_start, s_len))) =
+        (maintenance_window_minutes(maintenance), snapshot_window_minutes(snapshot))
+    else {
+        return Ok(());
+    };
+    let overlaps = (0..8).any(|day| {
+        // The snapshot window of each day of the week (and the next week's
+        // first, for a maintenance window that wraps past Saturday).
+        let start = day * 24 * 60 + s_start;
+        let (a, b) = (start, start + s_len);
+        [m_start, m_start + WEEK_MINUTES, m_start - WEEK_MINUTES].iter().any(|&m| a < m + m_len && m < b)
+    });
+    if overlaps {
+        return Err(format!(
+            "The snapshot_window '{snapshot}' overlaps the preferred_maintenance_window '{maintenance}'; choose times apart."
+        ));
+    }
+    Ok(())
+}
+
 fn week_minute(text: &str) -> Option<i64> {
     let (day, time) = text.split_once(':')?;
     let day = DAYS.iter().position(|d| *d == day)? as i64;
@@ -167,5 +205,11 @@ mod tests {
         assert!(snapshot_window("23:30-00:30").is_ok());
         assert!(snapshot_window("03:00-03:30").is_err());
         assert!(snapshot_window("3:00-4:00").is_err());
+        assert!(windows_apart("sun:05:00-sun:06:00", "03:00-04:00").is_ok());
+        assert!(windows_apart("sun:05:00-sun:06:00", "05:30-06:30").is_err());
+        assert!(windows_apart("tue:23:30-wed:00:30", "00:00-01:00").is_err());
+        assert!(windows_apart("sat:23:00-sun:01:00", "00:30-01:30").is_err(), "a window wrapping past Saturday");
+        assert!(windows_apart("sat:22:00-sat:23:00", "23:00-00:00").is_ok(), "touching is not overlapping");
+        assert_eq!(snapshot_window_minutes("23:30-00:30"), Some((23 * 60 + 30, 60)));
     }
 }

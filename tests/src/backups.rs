@@ -247,10 +247,16 @@ pub fn snapshot_and_restore(cp: &ControlPlane, prefix: &str) {
     corrupt_copies_refuse_to_restore(cp, prefix, &name);
     imports(cp, prefix, &downloaded, &expected);
 
-    // Deleting a cluster keeps its manual snapshots; deleting a snapshot removes its file.
-    assert_eq!(api.delete(&format!("/v1/cache-clusters/{source}")).status, 202);
+    // A delete with a final snapshot writes it before the node goes;
+    // deleting a cluster keeps its manual snapshots.
+    let last = format!("{prefix}-final");
+    let deleting = api.delete(&format!("/v1/cache-clusters/{source}?final_snapshot_identifier={last}"));
+    assert_eq!(deleting.status, 202, "{}", deleting.body);
     api.wait_gone(&format!("/v1/cache-clusters/{source}"), WAIT);
+    let final_snapshot = wait_snapshot(&api, &last, "available");
+    assert!(final_snapshot["size_bytes"].as_i64() >= described["size_bytes"].as_i64(), "{final_snapshot}");
     assert_eq!(api.get(&format!("/v1/snapshots/{name}")).status, 200);
+    assert_eq!(api.delete(&format!("/v1/snapshots/{last}")).status, 200);
     let deleted = api.delete(&format!("/v1/snapshots/{name}"));
     assert_eq!((deleted.status, deleted.body["snapshot_status"].as_str()), (200, Some("deleting")), "{}", deleted.body);
     let gone = api.get(&format!("/v1/snapshots/{name}"));

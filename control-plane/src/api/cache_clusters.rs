@@ -166,6 +166,7 @@ impl ModifyCacheCluster {
             )));
         }
         let maintenance = settings::check_optional_windows(
+            &cluster.settings,
             self.preferred_maintenance_window,
             self.snapshot_retention_limit,
             self.snapshot_window.as_deref(),
@@ -213,10 +214,24 @@ pub async fn modify(
     Ok((code, axum::Json(view(&state, &id).await?)))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    /// A last manual snapshot, written before the nodes go.
+    final_snapshot_identifier: Option<String>,
+}
+
+impl DeleteQuery {
+    pub fn final_snapshot(&self) -> Option<&str> {
+        self.final_snapshot_identifier.as_deref()
+    }
+}
+
 pub async fn delete(
     _: Writer,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<DeleteQuery>,
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
     let id = id.to_ascii_lowercase();
     let cluster = state.store.cluster(&id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.clone()))?;
@@ -225,12 +240,21 @@ pub async fn delete(
             "Cache cluster {id} is a member of replication group {group}; delete the replication group."
         )));
     }
+    let final_snapshot = match query.final_snapshot() {
+        Some(name) => Some(super::snapshots::final_snapshot_of_cluster(&state, name, &id).await?),
+        None => None,
+    };
     if !state.store.delete_available_cluster(&id).await.map_err(|e| not_found(e, &id))? {
+        super::snapshots::withdraw(&state, final_snapshot.as_deref()).await;
         return Err(ApiError::InvalidCacheClusterState(id));
     }
     // Read before waking the reconciler, which may remove the record at once.
     let deleting = view(&state, &id).await?;
-    state.store.record_event(source::CACHE_CLUSTER, &id, "Cache cluster deletion requested").await?;
+    let message = match &final_snapshot {
+        Some(name) => format!("Cache cluster deletion requested, after final snapshot {name}"),
+        None => "Cache cluster deletion requested".to_owned(),
+    };
+    state.store.record_event(source::CACHE_CLUSTER, &id, &message).await?;
     state.reconcile.notify_one();
     Ok((StatusCode::ACCEPTED, axum::Json(deleting)))
 }

@@ -207,6 +207,7 @@ impl ModifyReplicationGroup {
             return Err(ApiError::InvalidParameterValue("replication_group_description must not be empty.".into()));
         }
         let maintenance = settings::check_optional_windows(
+            &group.settings,
             self.preferred_maintenance_window,
             self.snapshot_retention_limit,
             self.snapshot_window.as_deref(),
@@ -280,14 +281,24 @@ pub async fn delete(
     _: Writer,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<super::cache_clusters::DeleteQuery>,
 ) -> ApiResult<(StatusCode, axum::Json<ReplicationGroupView>)> {
     let id = id.to_ascii_lowercase();
+    let final_snapshot = match query.final_snapshot() {
+        Some(name) => Some(super::snapshots::final_snapshot_of_group(&state, name, &id).await?),
+        None => None,
+    };
     if !state.store.delete_available_group(&id).await.map_err(|e| not_found(e, &id))? {
+        super::snapshots::withdraw(&state, final_snapshot.as_deref()).await;
         return Err(ApiError::InvalidReplicationGroupState(id));
     }
     // Read before waking the reconciler, which may remove the records at once.
     let deleting = view(&state, &id).await?;
-    state.store.record_event(source::REPLICATION_GROUP, &id, "Replication group deletion requested").await?;
+    let message = match &final_snapshot {
+        Some(name) => format!("Replication group deletion requested, after final snapshot {name}"),
+        None => "Replication group deletion requested".to_owned(),
+    };
+    state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
     state.reconcile.notify_one();
     Ok((StatusCode::ACCEPTED, axum::Json(deleting)))
 }

@@ -98,6 +98,7 @@ impl NodeSettingsInput {
         validate::snapshot_retention_limit(snapshot_retention_limit).map_err(invalid)?;
         let snapshot_window = self.snapshot_window.unwrap_or_else(|| DEFAULT_SNAPSHOT_WINDOW.into());
         validate::snapshot_window(&snapshot_window).map_err(invalid)?;
+        validate::windows_apart(&preferred_maintenance_window, &snapshot_window).map_err(invalid)?;
         let tags = check_tags(self.tags.unwrap_or_default())?;
         Ok(NodeSettings {
             engine,
@@ -126,8 +127,10 @@ pub fn check_tags(input: Vec<TagInput>) -> ApiResult<Vec<Tag>> {
     Ok(pairs.into_iter().map(|(key, value)| Tag { key, value }).collect())
 }
 
-/// Optional window/retention changes of a modify, checked.
+/// Optional window/retention changes of a modify, checked (with `current`,
+/// the settings they change).
 pub fn check_optional_windows(
+    current: &NodeSettings,
     maintenance: Option<String>,
     retention: Option<i64>,
     snapshot: Option<&str>,
@@ -141,6 +144,10 @@ pub fn check_optional_windows(
     }
     if let Some(w) = snapshot {
         validate::snapshot_window(w).map_err(invalid)?;
+    }
+    if maintenance.is_some() || snapshot.is_some() {
+        let m = maintenance.as_deref().unwrap_or(&current.preferred_maintenance_window);
+        validate::windows_apart(m, snapshot.unwrap_or(&current.snapshot_window)).map_err(invalid)?;
     }
     Ok(maintenance)
 }

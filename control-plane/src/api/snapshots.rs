@@ -16,8 +16,9 @@ use super::extract::{Json, Query, Reader, Writer};
 use super::settings;
 use crate::backup::files::digest_file;
 use crate::backup::rdb::Contents;
+use crate::backup::source::{self, SourceError};
 use crate::clock::to_rfc3339;
-use crate::model::{Role, Snapshot, SnapshotSource, SnapshotStatus, SourceConfig, Status, source};
+use crate::model::{Snapshot, SnapshotSource, SnapshotStatus, SourceConfig, source as event_source};
 use crate::store::{NewSnapshot, SnapshotFilter, StoreError};
 use crate::validate;
 
@@ -113,16 +114,6 @@ async fn found(state: &AppState, name: &str) -> ApiResult<Snapshot> {
     state.store.snapshot(name).await?.ok_or_else(|| ApiError::SnapshotNotFound(name.to_owned()))
 }
 
-async fn insert(state: &AppState, new: &NewSnapshot) -> ApiResult<()> {
-    if state.store.count_snapshots().await? >= MAX_SNAPSHOTS {
-        return Err(ApiError::SnapshotQuotaExceeded(MAX_SNAPSHOTS));
-    }
-    state.store.insert_snapshot(new).await.map_err(|e| match e {
-        StoreError::AlreadyExists => ApiError::SnapshotAlreadyExists(new.snapshot_name.clone()),
-        other => other.into(),
-    })
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSnapshot {
@@ -150,77 +141,66 @@ pub async fn create(
     };
     insert(&state, &new).await?;
     let from = new.replication_group_id.as_deref().or(new.cache_cluster_id.as_deref()).unwrap_or_default();
-    state.store.record_event(source::SNAPSHOT, &name, &format!("Snapshot {name} of {from} requested")).await?;
+    state.store.record_event(event_source::SNAPSHOT, &name, &format!("Snapshot {name} of {from} requested")).await?;
     state.backups.notify_one();
     Ok((StatusCode::CREATED, axum::Json(view(found(&state, &name).await?))))
 }
 
-/// A snapshot of a standalone cluster; a group's member is snapshotted
-/// through its group, as ElastiCache asks.
+/// A snapshot of a standalone cluster (a group's member is snapshotted
+/// through its group, as ElastiCache asks).
 pub async fn of_cluster(state: &AppState, name: &str, id: &str, kind: SnapshotSource) -> ApiResult<NewSnapshot> {
-    let cluster = state.store.cluster(id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.to_owned()))?;
-    if let Some(group) = &cluster.replication_group_id {
-        return Err(ApiError::InvalidParameterCombination(format!(
-            "Cache cluster {id} is a member of replication group {group}: snapshot the group (replication_group_id)."
-        )));
-    }
-    if cluster.status != Status::Available {
-        return Err(ApiError::InvalidCacheClusterState(id.to_owned()));
-    }
-    let s = cluster.settings;
-    Ok(NewSnapshot {
-        snapshot_name: name.to_owned(),
-        source: kind,
-        cache_cluster_id: Some(id.to_owned()),
-        replication_group_id: None,
-        config: SourceConfig {
-            engine: s.engine,
-            engine_version: s.engine_version,
-            cache_node_type: s.cache_node_type,
-            num_cache_nodes: cluster.num_cache_nodes,
-            port: s.port,
-            preferred_maintenance_window: s.preferred_maintenance_window,
-            snapshot_retention_limit: s.snapshot_retention_limit,
-            snapshot_window: s.snapshot_window,
-            source_node_id: Some(crate::model::node_id(0)),
-            source_create_time: Some(cluster.created_at),
-        },
-        data_bytes: 0,
-        copy_of: None,
-    })
+    source::of_cluster(&state.store, name, id, kind, crate::clock::now_millis()).await.map_err(source_error)
 }
 
 pub async fn of_group(state: &AppState, name: &str, id: &str, kind: SnapshotSource) -> ApiResult<NewSnapshot> {
-    let group = state.store.group(id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.to_owned()))?;
-    if group.status != Status::Available {
-        return Err(ApiError::InvalidReplicationGroupState(id.to_owned()));
+    source::of_group(&state.store, name, id, kind, crate::clock::now_millis()).await.map_err(source_error)
+}
+
+fn source_error(e: SourceError) -> ApiError {
+    match e {
+        SourceError::ClusterNotFound(id) => ApiError::CacheClusterNotFound(id),
+        SourceError::GroupNotFound(id) => ApiError::ReplicationGroupNotFound(id),
+        SourceError::GroupMember { cluster, group } => ApiError::InvalidParameterCombination(format!(
+            "Cache cluster {cluster} is a member of replication group {group}: snapshot the group (replication_group_id)."
+        )),
+        SourceError::ClusterState(id) => ApiError::InvalidCacheClusterState(id),
+        SourceError::GroupState(id) => ApiError::InvalidReplicationGroupState(id),
+        SourceError::Store(e) => e.into(),
     }
-    let members = state.store.group_members(id).await?;
-    let from = members
-        .iter()
-        .find(|(m, _)| m.role == Some(Role::Replica))
-        .or_else(|| members.first())
-        .map(|(m, _)| m.cache_cluster_id.clone());
-    let s = group.settings;
-    Ok(NewSnapshot {
-        snapshot_name: name.to_owned(),
-        source: kind,
-        cache_cluster_id: from,
-        replication_group_id: Some(id.to_owned()),
-        config: SourceConfig {
-            engine: s.engine,
-            engine_version: s.engine_version,
-            cache_node_type: s.cache_node_type,
-            num_cache_nodes: members.len() as i64,
-            port: s.port,
-            preferred_maintenance_window: s.preferred_maintenance_window,
-            snapshot_retention_limit: s.snapshot_retention_limit,
-            snapshot_window: s.snapshot_window,
-            source_node_id: Some(crate::model::node_id(0)),
-            source_create_time: Some(group.created_at),
-        },
-        data_bytes: 0,
-        copy_of: None,
+}
+
+/// DELETE's `final_snapshot_identifier`: recorded (and the worker woken)
+/// before the cluster is marked deleting; its nodes stay until it is written.
+pub async fn final_snapshot_of_cluster(state: &AppState, name: &str, id: &str) -> ApiResult<String> {
+    let name = check_name("final_snapshot_identifier", name)?;
+    insert(state, &of_cluster(state, &name, id, SnapshotSource::Manual).await?).await?;
+    state.backups.notify_one();
+    Ok(name)
+}
+
+pub async fn final_snapshot_of_group(state: &AppState, name: &str, id: &str) -> ApiResult<String> {
+    let name = check_name("final_snapshot_identifier", name)?;
+    insert(state, &of_group(state, &name, id, SnapshotSource::Manual).await?).await?;
+    state.backups.notify_one();
+    Ok(name)
+}
+
+/// A final snapshot whose delete was refused after all: not taken.
+pub async fn withdraw(state: &AppState, name: Option<&str>) {
+    if let Some(name) = name {
+        let _ = state.store.set_snapshot_failed(name, "the deletion it was for was refused").await;
+        let _ = state.store.remove_settled_snapshot(name).await;
+    }
+}
+
+/// Records a snapshot in `creating` for the backup worker (quota and name checked).
+pub async fn insert(state: &AppState, new: &NewSnapshot) -> ApiResult<()> {
+    if state.store.count_snapshots().await? >= MAX_SNAPSHOTS {
+        return Err(ApiError::SnapshotQuotaExceeded(MAX_SNAPSHOTS));
+    }
+    state.store.insert_snapshot(new).await.map_err(|e| match e {
+        StoreError::AlreadyExists => ApiError::SnapshotAlreadyExists(new.snapshot_name.clone()),
+        other => other.into(),
     })
 }
 
@@ -286,7 +266,7 @@ pub async fn delete(
     if let Err(e) = state.snapshots.remove(&name).await {
         tracing::error!("removing the file of snapshot {name}: {e}");
     }
-    state.store.record_event(source::SNAPSHOT, &name, &format!("Snapshot {name} deleted")).await?;
+    state.store.record_event(event_source::SNAPSHOT, &name, &format!("Snapshot {name} deleted")).await?;
     let mut shown = view(snapshot);
     shown.snapshot_status = "deleting";
     Ok(axum::Json(shown))
@@ -318,9 +298,13 @@ pub async fn copy(
         config: original.config,
         data_bytes: original.data_bytes,
         copy_of: Some(name.clone()),
+        created_at: crate::clock::now_millis(),
     };
     insert(&state, &new).await?;
-    state.store.record_event(source::SNAPSHOT, &target, &format!("Snapshot {target} copying from {name}")).await?;
+    state
+        .store
+        .record_event(event_source::SNAPSHOT, &target, &format!("Snapshot {target} copying from {name}"))
+        .await?;
     state.backups.notify_one();
     Ok((StatusCode::CREATED, axum::Json(view(found(&state, &target).await?))))
 }
@@ -410,6 +394,7 @@ pub async fn import(
         },
         data_bytes: contents.used_memory() as i64,
         copy_of: None,
+        created_at: crate::clock::now_millis(),
     };
     if let Err(e) = insert(&state, &new).await {
         let _ = tokio::fs::remove_file(&partial).await;
@@ -428,7 +413,7 @@ pub async fn import(
         return Err(e);
     }
     let message = format!("Snapshot {name} imported: {} key(s), {size} bytes, SHA-256 {sha}", contents.keys);
-    state.store.record_event(source::SNAPSHOT, &name, &message).await?;
+    state.store.record_event(event_source::SNAPSHOT, &name, &message).await?;
     Ok((StatusCode::CREATED, axum::Json(view(found(&state, &name).await?))))
 }
 

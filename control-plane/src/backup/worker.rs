@@ -1,6 +1,7 @@
-//! The backup worker: writes every snapshot in `creating` (pulled from its
-//! source's node, or copied), then marks it `available`, or `failed` saying
-//! why. A snapshot cut short by a restart is simply written again.
+//! The backup worker: runs the automated-backup schedule, then writes every
+//! snapshot in `creating` (pulled from its source's node, or copied) and
+//! marks it `available`, or `failed` saying why. A snapshot cut short by a
+//! restart is simply written again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use super::files::SnapshotFiles;
+use super::schedule::AutomatedBackups;
 use super::take::{self, TakeError};
+use crate::clock::Clock;
 use crate::model::{Snapshot, source};
 use crate::store::Store;
 use crate::worker::Worker;
@@ -19,15 +22,21 @@ pub struct BackupWorker {
     store: Store,
     files: Arc<SnapshotFiles>,
     wake: Arc<Notify>,
+    schedule: AutomatedBackups,
 }
 
 impl BackupWorker {
-    pub fn new(store: Store, files: Arc<SnapshotFiles>, wake: Arc<Notify>) -> BackupWorker {
-        BackupWorker { store, files, wake }
+    pub fn new(store: Store, files: Arc<SnapshotFiles>, wake: Arc<Notify>, clock: Clock) -> BackupWorker {
+        let schedule = AutomatedBackups::new(store.clone(), Arc::clone(&files), clock);
+        BackupWorker { store, files, wake, schedule }
     }
 
-    /// Writes every snapshot waiting to be written.
+    /// Records the automated snapshots due, then writes every snapshot
+    /// waiting to be written.
     pub async fn pass(&self) {
+        if let Err(e) = self.schedule.run().await {
+            tracing::error!("backups: automated snapshots: {e}");
+        }
         let names = match self.store.snapshots_creating().await {
             Ok(names) => names,
             Err(e) => {

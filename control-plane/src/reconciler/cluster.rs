@@ -237,6 +237,11 @@ impl<R: NodeRuntime> Reconciler<R> {
 
     async fn delete(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> Result<()> {
         let id = &cluster.cache_cluster_id;
+        // A final snapshot (or any other) is read from the nodes: they stay
+        // until it is written; the next pass looks again.
+        if self.store.snapshot_creating_of(id, cluster.replication_group_id.as_deref()).await? {
+            return Ok(());
+        }
         for node in nodes {
             let spec = node_spec(cluster, node, &cluster.settings.cache_node_type, None)?;
             self.runtime.remove_node(&spec.key()).await?;

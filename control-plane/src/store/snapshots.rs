@@ -4,7 +4,6 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{Store, StoreResult, unique_as_exists};
-use crate::clock::now_millis;
 use crate::model::{Snapshot, SnapshotSource, SnapshotStatus, SourceConfig};
 
 /// A snapshot to record in `creating`.
@@ -17,6 +16,8 @@ pub struct NewSnapshot {
     pub config: SourceConfig,
     pub data_bytes: i64,
     pub copy_of: Option<String>,
+    /// Unix ms (by the caller's clock: the schedulers' may be a test's).
+    pub created_at: i64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -70,7 +71,7 @@ impl Store {
         .bind(c.source_create_time)
         .bind(new.data_bytes)
         .bind(&new.copy_of)
-        .bind(now_millis())
+        .bind(new.created_at)
         .execute(&self.pool)
         .await
         .map_err(unique_as_exists)?;
@@ -111,6 +112,22 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Whether a snapshot of cluster `cluster` (or of its group) is being
+    /// written: its nodes must stay until it is.
+    pub async fn snapshot_creating_of(&self, cluster: &str, group: Option<&str>) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM snapshots WHERE snapshot_status = ? AND copy_of IS NULL
+               AND (cache_cluster_id = ? OR (? IS NOT NULL AND replication_group_id = ?)) LIMIT 1",
+        )
+        .bind(SnapshotStatus::Creating)
+        .bind(cluster)
+        .bind(group)
+        .bind(group)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     pub async fn set_snapshot_progress(&self, name: &str, bytes_written: i64) -> StoreResult<()> {
