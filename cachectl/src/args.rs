@@ -48,7 +48,7 @@ pub enum Command {
     /// What happened to which cluster or group, oldest first.
     Events {
         /// Only events of this kind of source.
-        #[arg(long, value_parser = ["cache-cluster", "replication-group"])]
+        #[arg(long, value_parser = ["cache-cluster", "replication-group", "snapshot"])]
         source_type: Option<String>,
         /// Only events of this cluster or group.
         #[arg(long)]
@@ -57,6 +57,9 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         duration: u32,
     },
+    /// Back up, copy, download, import and delete snapshots (restore with `cluster create --snapshot`).
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Mint bearer tokens (needs an admin token).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -118,6 +121,9 @@ pub enum ClusterCommand {
     Create {
         /// The cluster's id: letters, digits and hyphens, starting with a letter.
         name: String,
+        /// Restore: the cluster starts holding this snapshot's data.
+        #[arg(long)]
+        snapshot: Option<String>,
         #[command(flatten)]
         settings: NodeSettings,
         #[command(flatten)]
@@ -147,10 +153,13 @@ pub enum ClusterCommand {
         #[command(flatten)]
         wait: Wait,
     },
-    /// Delete a cluster and its data.
+    /// Delete a cluster and its data (its manual snapshots stay).
     Delete {
         /// The cluster's id.
         name: String,
+        /// Take this last snapshot before the node goes.
+        #[arg(long)]
+        final_snapshot: Option<String>,
         #[command(flatten)]
         wait: Wait,
     },
@@ -187,6 +196,9 @@ pub enum GroupCommand {
         /// Recorded as ElastiCache does (one host here: no zones to spread over).
         #[arg(long)]
         multi_az: bool,
+        /// Restore: the primary starts holding this snapshot's data, its replicas sync it.
+        #[arg(long)]
+        snapshot: Option<String>,
         #[command(flatten)]
         settings: NodeSettings,
         #[command(flatten)]
@@ -246,12 +258,73 @@ pub enum GroupCommand {
         #[command(flatten)]
         wait: Wait,
     },
-    /// Delete a group, its members and their data.
+    /// Delete a group, its members and their data (its manual snapshots stay).
     Delete {
         /// The group's id.
         name: String,
+        /// Take this last snapshot before the nodes go.
+        #[arg(long)]
+        final_snapshot: Option<String>,
         #[command(flatten)]
         wait: Wait,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SnapshotCommand {
+    /// Snapshot a cluster or a group (taken from a replica when the group has one).
+    Create {
+        /// The snapshot's name.
+        name: String,
+        /// The standalone cluster to snapshot.
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        cluster: Option<String>,
+        /// The replication group to snapshot.
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Every snapshot, or those of one source or kind.
+    List {
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// manual or automated.
+        #[arg(long, value_parser = ["manual", "automated"])]
+        source: Option<String>,
+    },
+    /// One snapshot: status, size, SHA-256, and what its source was.
+    Describe {
+        name: String,
+    },
+    /// Copy a snapshot under a new name.
+    Copy {
+        name: String,
+        /// The copy's name.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Delete a snapshot and its file.
+    Delete {
+        name: String,
+    },
+    /// Save a snapshot's RDB file, checked against its SHA-256.
+    Download {
+        name: String,
+        /// Where to write it (default: NAME.rdb).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Upload an RDB file (redis-server's or ours) as a snapshot to restore from.
+    Import {
+        name: String,
+        /// The RDB file.
+        #[arg(long)]
+        file: std::path::PathBuf,
     },
 }
 

@@ -4,10 +4,12 @@
 //! - `client`: the REST API over HTTP, errors carrying ElastiCache's codes.
 //! - `output`: tables, JSON, and `KEY=value` lines for CI.
 //! - `wait`: `--wait`, polling and printing each state change.
+//! - `snapshots`: `cachectl snapshot ...`, with `--wait` showing progress.
 
 mod args;
 mod client;
 mod output;
+mod snapshots;
 mod wait;
 
 use std::process::ExitCode;
@@ -42,6 +44,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Cluster(command) => cluster(&client, command, output, timeout),
         Command::Group(command) => group(&client, command, output, timeout),
+        Command::Snapshot(command) => snapshots::run(&client, command, output, timeout),
         Command::Events { source_type, source_id, duration } => {
             let mut path = format!("/v1/events?duration={duration}");
             if let Some(t) = source_type {
@@ -199,10 +202,11 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
         Ok(wait(client, &path(name), name, Goal::Status("available"), timeout)?.unwrap_or(fallback))
     };
     match command {
-        ClusterCommand::Create { name, settings, windows, wait } => {
+        ClusterCommand::Create { name, snapshot, settings, windows, wait } => {
             let auth_token = settings.auth_token.clone();
             let mut body = windows_body(windows)?;
             settings_body(settings, &mut body);
+            put(&mut body, "snapshot_name", snapshot);
             body.insert("cache_cluster_id".into(), json!(name));
             let mut cluster = client.post("/v1/cache-clusters", &Value::Object(body))?;
             let id = output::text(&cluster["cache_cluster_id"]);
@@ -230,8 +234,8 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
             }
             show_cluster(&cluster, output, None);
         }
-        ClusterCommand::Delete { name, wait: block } => {
-            let cluster = client.delete(&path(&name))?;
+        ClusterCommand::Delete { name, final_snapshot, wait: block } => {
+            let cluster = client.delete(&delete_path(&path(&name), final_snapshot))?;
             if block.wait {
                 wait(client, &path(&name), &name, Goal::Gone, timeout)?;
             } else {
@@ -269,6 +273,7 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             replicas,
             automatic_failover,
             multi_az,
+            snapshot,
             settings,
             windows,
             wait,
@@ -276,6 +281,7 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             let auth_token = settings.auth_token.clone();
             let mut body = windows_body(windows)?;
             settings_body(settings, &mut body);
+            put(&mut body, "snapshot_name", snapshot);
             body.insert("replication_group_id".into(), json!(name));
             body.insert("replication_group_description".into(), json!(description));
             put(&mut body, "num_cache_clusters", num_cache_clusters);
@@ -332,8 +338,8 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
             }
             show_group(&group, output, None);
         }
-        GroupCommand::Delete { name, wait: block } => {
-            let group = client.delete(&path(&name))?;
+        GroupCommand::Delete { name, final_snapshot, wait: block } => {
+            let group = client.delete(&delete_path(&path(&name), final_snapshot))?;
             if block.wait {
                 wait(client, &path(&name), &name, Goal::Gone, timeout)?;
             } else {
@@ -344,13 +350,22 @@ fn group(client: &Client, command: GroupCommand, output: Output, timeout: Durati
     Ok(())
 }
 
-/// Follows `marker` through every page of a list.
+/// A DELETE's path, asking for a final snapshot when one is named.
+fn delete_path(path: &str, final_snapshot: Option<String>) -> String {
+    match final_snapshot {
+        Some(name) => format!("{path}?final_snapshot_identifier={name}"),
+        None => path.to_owned(),
+    }
+}
+
+/// Follows `marker` through every page of a list (`path` may carry a query).
 fn all_pages(client: &Client, path: &str, key: &str) -> Result<Vec<Value>> {
     let mut items = Vec::new();
     let mut marker: Option<String> = None;
+    let joiner = if path.contains('?') { '&' } else { '?' };
     loop {
         let page_path = match &marker {
-            Some(m) => format!("{path}?marker={m}"),
+            Some(m) => format!("{path}{joiner}marker={m}"),
             None => path.to_owned(),
         };
         let page = client.get(&page_path)?;

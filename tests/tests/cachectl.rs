@@ -200,3 +200,58 @@ fn cachectl_covers_the_api_and_says_what_to_do() {
     assert!(said.contains(&format!("cannot reach the control plane at {closed}: connection refused")), "{said}");
     assert!(said.contains("is it running? set --url / FERRO_URL"), "{said}");
 }
+
+/// A CI job saving a cache's data and starting another from it.
+#[test]
+fn snapshots_from_the_command_line() {
+    let prefix = unique_prefix("clis");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let name = format!("{prefix}-src");
+    let created = cachectl(&cp, &["cluster", "create", &name, "--wait", "--output", "env"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let env = text(&created.stdout);
+    let url = env.lines().find_map(|l| l.strip_prefix("REDIS_URL=")).expect("REDIS_URL").to_owned();
+    let mut con = redis::Client::open(url.as_str()).expect("url").get_connection().expect("connect");
+    let () = redis::cmd("SET").arg("fixture").arg("loaded").query(&mut con).expect("SET");
+
+    let snap = format!("{prefix}-snap");
+    let taken = cachectl(&cp, &["snapshot", "create", &snap, "--cluster", &name, "--wait"]);
+    assert!(taken.status.success(), "{}", text(&taken.stderr));
+    let progress = text(&taken.stderr);
+    assert!(progress.contains(&format!("{snap}: creating")) || progress.contains(&format!("{snap}: available")), "{progress}");
+    assert!(progress.contains(&format!("{snap}: available")), "{progress}");
+    let listed = cachectl(&cp, &["snapshot", "list", "--cluster", &name]);
+    assert!(text(&listed.stdout).lines().any(|l| l.starts_with(&snap) && l.contains("available")), "{}", text(&listed.stdout));
+
+    let file = dir.0.join("saved.rdb");
+    let saved = cachectl(&cp, &["snapshot", "download", &snap, "--file", file.to_str().expect("path")]);
+    assert!(saved.status.success(), "{}", text(&saved.stderr));
+    assert!(text(&saved.stderr).contains("SHA-256"), "{}", text(&saved.stderr));
+    let imported = format!("{prefix}-up");
+    let up = cachectl(&cp, &["snapshot", "import", &imported, "--file", file.to_str().expect("path"), "--json"]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let up: serde_json::Value = serde_json::from_slice(&up.stdout).expect("JSON");
+    assert_eq!(up["snapshot_status"], "available");
+
+    let restored = format!("{prefix}-r");
+    let made = cachectl(&cp, &["cluster", "create", &restored, "--snapshot", &imported, "--wait", "--output", "env"]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let env = text(&made.stdout);
+    let url = env.lines().find_map(|l| l.strip_prefix("REDIS_URL=")).expect("REDIS_URL").to_owned();
+    let mut con = redis::Client::open(url.as_str()).expect("url").get_connection().expect("connect");
+    assert_eq!(redis::cmd("GET").arg("fixture").query::<String>(&mut con).expect("GET"), "loaded");
+
+    let last = format!("{prefix}-last");
+    let deleted = cachectl(&cp, &["cluster", "delete", &name, "--final-snapshot", &last, "--wait"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    let described = cachectl(&cp, &["snapshot", "describe", &last, "--json"]);
+    let described: serde_json::Value = serde_json::from_slice(&described.stdout).expect("JSON");
+    assert_eq!(described["snapshot_status"], "available", "{described}");
+    let copy = cachectl(&cp, &["snapshot", "copy", &last, "--to", &format!("{prefix}-copy"), "--wait"]);
+    assert!(copy.status.success(), "{}", text(&copy.stderr));
+    let gone = cachectl(&cp, &["snapshot", "delete", &last]);
+    assert!(gone.status.success(), "{}", text(&gone.stderr));
+    let missing = cachectl(&cp, &["snapshot", "describe", &last]);
+    assert!(text(&missing.stderr).contains("SnapshotNotFoundFault"), "{}", text(&missing.stderr));
+}

@@ -42,6 +42,10 @@ fn openapi_describes_every_route() {
         "InvalidToken",
         "ExpiredToken",
         "AccessDenied",
+        "SnapshotNotFoundFault",
+        "SnapshotAlreadyExistsFault",
+        "InvalidSnapshotState",
+        "SnapshotQuotaExceededFault",
     ] {
         assert!(text.contains(code), "openapi.yaml does not mention {code}");
     }

@@ -59,10 +59,10 @@ pub async fn list(
     Query(query): Query<EventsQuery>,
 ) -> ApiResult<axum::Json<EventList>> {
     if let Some(kind) = &query.source_type
-        && ![source::CACHE_CLUSTER, source::REPLICATION_GROUP].contains(&kind.as_str())
+        && ![source::CACHE_CLUSTER, source::REPLICATION_GROUP, source::SNAPSHOT].contains(&kind.as_str())
     {
         return Err(ApiError::InvalidParameterValue(format!(
-            "Invalid source_type '{kind}': expected cache-cluster or replication-group."
+            "Invalid source_type '{kind}': expected cache-cluster, replication-group or snapshot."
         )));
     }
     if let Some(minutes) = query.duration
