@@ -235,6 +235,15 @@ pub fn snapshot_and_restore(cp: &ControlPlane, prefix: &str) {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // A group's snapshot is taken from its replica.
+    let of_group = format!("{prefix}-gsnap");
+    let reply = api.post("/v1/snapshots", &json!({"snapshot_name": of_group, "replication_group_id": group}));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let taken = wait_snapshot(&api, &of_group, "available");
+    assert_eq!(taken["cache_cluster_id"], format!("{group}-002"), "{taken}");
+    assert_eq!((taken["replication_group_id"].as_str(), taken["num_cache_nodes"].as_i64()), (Some(group.as_str()), Some(2)));
+    assert_eq!(api.delete(&format!("/v1/snapshots/{of_group}")).status, 200);
+
     // A node type too small for the data is refused.
     let reply = api.post(
         "/v1/cache-clusters",
@@ -318,6 +327,17 @@ fn imports(cp: &ControlPlane, prefix: &str, downloaded: &Path, expected: &Keys) 
     assert_same(&found, expected);
 
     let Some(redis_server) = tool("redis-server") else { return };
+    // Our download loads into redis-server 7 as its dump.rdb.
+    let ours = cp.data_dir.join("redis-server-loads-ours");
+    std::fs::create_dir_all(&ours).expect("dir");
+    std::fs::copy(downloaded, ours.join("dump.rdb")).expect("copy the download");
+    let (mut child, mut con) = start_redis_server(&redis_server, &ours);
+    let keys: usize = redis::cmd("DBSIZE").query(&mut con).expect("DBSIZE");
+    let in_db0 = expected.keys().filter(|(db, _)| *db == 0).count();
+    assert!(keys >= in_db0, "redis-server loaded {keys} keys into db 0 of our snapshot, expected {in_db0} at least");
+    let _ = child.kill();
+    let _ = child.wait();
+
     let dir = cp.data_dir.join("redis-server");
     std::fs::create_dir_all(&dir).expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
@@ -357,4 +377,27 @@ fn imports(cp: &ControlPlane, prefix: &str, downloaded: &Path, expected: &Keys) 
     assert_eq!(value, "v");
     let list: Vec<String> = redis::cmd("LRANGE").arg("list").arg(0).arg(-1).query(&mut con).expect("LRANGE");
     assert_eq!(list, ["1", "2", "3"]);
+}
+
+/// redis-server on a free port with `dir` as its data dir (it loads a dump.rdb there).
+fn start_redis_server(binary: &Path, dir: &Path) -> (std::process::Child, redis::Connection) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let child = std::process::Command::new(binary)
+        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--dir"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/").as_str()).expect("url");
+        // While it loads, redis-server answers -LOADING: wait for a PING.
+        if let Ok(mut con) = client.get_connection()
+            && redis::cmd("PING").query::<String>(&mut con).is_ok()
+        {
+            return (child, con);
+        }
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
