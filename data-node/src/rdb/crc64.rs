@@ -1,24 +1,48 @@
 //! CRC-64/Jones (reflected, polynomial 0xad93d23594c935a9), the checksum
-//! that ends an RDB file.
+//! that ends an RDB file. Eight bytes at a time (slicing-by-8): a snapshot
+//! checksums everything it writes, and a byte at a time was most of a
+//! snapshot's cost.
 
 const POLY: u64 = 0x95ac_9329_ac4b_c9b5; // 0xad93d23594c935a9 bit-reflected
 
-static TABLE: std::sync::LazyLock<[u64; 256]> = std::sync::LazyLock::new(|| {
-    let mut table = [0u64; 256];
-    for (i, slot) in table.iter_mut().enumerate() {
+/// `TABLES[0]` is the byte-at-a-time table; `TABLES[k][b]` is the CRC of
+/// byte `b` followed by `k` zero bytes.
+static TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|| {
+    let mut tables = [[0u64; 256]; 8];
+    for i in 0..256 {
         let mut crc = i as u64;
         for _ in 0..8 {
             crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
         }
-        *slot = crc;
+        tables[0][i] = crc;
     }
-    table
+    for k in 1..8 {
+        for i in 0..256 {
+            let prev = tables[k - 1][i];
+            tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
+        }
+    }
+    tables
 });
 
 pub fn update(mut crc: u64, bytes: &[u8]) -> u64 {
-    let table = &*TABLE;
-    for b in bytes {
-        crc = table[((crc ^ u64::from(*b)) & 0xff) as usize] ^ (crc >> 8);
+    let t = &*TABLES;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = crc ^ u64::from_le_bytes(eight);
+        crc = t[7][(x & 0xff) as usize]
+            ^ t[6][((x >> 8) & 0xff) as usize]
+            ^ t[5][((x >> 16) & 0xff) as usize]
+            ^ t[4][((x >> 24) & 0xff) as usize]
+            ^ t[3][((x >> 32) & 0xff) as usize]
+            ^ t[2][((x >> 40) & 0xff) as usize]
+            ^ t[1][((x >> 48) & 0xff) as usize]
+            ^ t[0][(x >> 56) as usize];
+    }
+    for b in words.remainder() {
+        crc = t[0][((crc ^ u64::from(*b)) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
 }
@@ -29,5 +53,16 @@ mod tests {
     fn redis_test_vector() {
         // From redis's crc64.c self-test.
         assert_eq!(super::update(0, b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+    }
+
+    #[test]
+    fn eight_at_a_time_is_one_at_a_time() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let one_by_one = bytes.iter().fold(0, |crc, b| super::update(crc, std::slice::from_ref(b)));
+        assert_eq!(super::update(0, &bytes), one_by_one);
+        // Split anywhere, the same.
+        for split in [1, 7, 8, 9, 500] {
+            assert_eq!(super::update(super::update(0, &bytes[..split]), &bytes[split..]), one_by_one);
+        }
     }
 }
