@@ -296,9 +296,7 @@ pub enum SnapshotCommand {
         source: Option<String>,
     },
     /// One snapshot: status, size, SHA-256, and what its source was.
-    Describe {
-        name: String,
-    },
+    Describe { name: String },
     /// Copy a snapshot under a new name.
     Copy {
         name: String,
@@ -309,9 +307,7 @@ pub enum SnapshotCommand {
         wait: Wait,
     },
     /// Delete a snapshot and its file.
-    Delete {
-        name: String,
-    },
+    Delete { name: String },
     /// Save a snapshot's RDB file, checked against its SHA-256.
     Download {
         name: String,

@@ -58,7 +58,12 @@ impl Client {
 
     /// A GET whose body is a file, streamed into `out`; returns the value
     /// of `header`. No time limit: it takes as long as the file is large.
-    pub fn download(&self, path: &str, header: &str, out: &mut impl std::io::Write) -> Result<Option<String>, ClientError> {
+    pub fn download(
+        &self,
+        path: &str,
+        header: &str,
+        out: &mut impl std::io::Write,
+    ) -> Result<Option<String>, ClientError> {
         let mut response = self.transfer(reqwest::Method::GET, path, None)?;
         let value = response.headers().get(header).and_then(|v| v.to_str().ok()).map(str::to_owned);
         response.copy_to(out).map_err(|e| ClientError::Unreachable { url: self.base.clone(), why: root_cause(&e) })?;
@@ -73,7 +78,12 @@ impl Client {
         api_result(status, body)
     }
 
-    fn transfer(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> Result<reqwest::blocking::Response, ClientError> {
+    fn transfer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<reqwest::blocking::Response, ClientError> {
         let http = reqwest::blocking::Client::builder().timeout(None).build().unwrap_or_else(|_| self.http.clone());
         let mut request = http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {

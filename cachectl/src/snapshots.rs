@@ -35,7 +35,9 @@ pub fn run(client: &Client, command: SnapshotCommand, output: Output, timeout: D
         }
         SnapshotCommand::List { cluster, group, source } => {
             let mut query = Vec::new();
-            for (key, value) in [("cache_cluster_id", cluster), ("replication_group_id", group), ("snapshot_source", source)] {
+            for (key, value) in
+                [("cache_cluster_id", cluster), ("replication_group_id", group), ("snapshot_source", source)]
+            {
                 if let Some(v) = value {
                     query.push(format!("{key}={v}"));
                 }
@@ -59,7 +61,10 @@ pub fn run(client: &Client, command: SnapshotCommand, output: Output, timeout: D
             let (written, found) = out.finish()?;
             if expected.as_deref() != Some(found.as_str()) {
                 let _ = std::fs::remove_file(&file);
-                bail!("the download's SHA-256 is {found}, the control plane recorded {expected:?}: removed {}", file.display());
+                bail!(
+                    "the download's SHA-256 is {found}, the control plane recorded {expected:?}: removed {}",
+                    file.display()
+                );
             }
             eprintln!("{name}: {written} bytes written to {} (SHA-256 {found})", file.display());
         }
@@ -74,12 +79,17 @@ pub fn run(client: &Client, command: SnapshotCommand, output: Output, timeout: D
 
 fn show(snapshots: &[Value], output: Output) {
     if output == Output::Json {
-        return output::json(&if snapshots.len() == 1 { snapshots[0].clone() } else { Value::Array(snapshots.to_vec()) });
+        return output::json(&if snapshots.len() == 1 {
+            snapshots[0].clone()
+        } else {
+            Value::Array(snapshots.to_vec())
+        });
     }
     let rows: Vec<Vec<String>> = snapshots
         .iter()
         .map(|s| {
-            let of = if s["replication_group_id"].is_string() { &s["replication_group_id"] } else { &s["cache_cluster_id"] };
+            let of =
+                if s["replication_group_id"].is_string() { &s["replication_group_id"] } else { &s["cache_cluster_id"] };
             vec![
                 output::text(&s["snapshot_name"]),
                 output::text(&s["snapshot_status"]),

@@ -153,19 +153,28 @@ pub fn snapshot_and_restore(cp: &ControlPlane, prefix: &str) {
 
     // Snapshot while a writer keeps writing keys of its own.
     let name = format!("{prefix}-snap");
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let acked = Arc::new(AtomicU64::new(0));
     let writer = {
-        let (address, stop) = (address.clone(), std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let (address, stop, acked) = (address.clone(), Arc::new(AtomicBool::new(false)), acked.clone());
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
             let mut con = connect(&address, port);
             let mut n = 0u64;
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            while !flag.load(Ordering::Relaxed) {
                 let _: () = redis::cmd("SET").arg(format!("during:{n}")).arg(n).query(&mut con).expect("SET");
                 n += 1;
+                acked.store(n, Ordering::Release);
             }
         });
         (stop, handle)
     };
+    while acked.load(Ordering::Acquire) < 100 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Every write acknowledged before the snapshot was asked for is in it.
+    let before_snapshot = acked.load(Ordering::Acquire);
     let reply = api.post("/v1/snapshots", &json!({"snapshot_name": name, "cache_cluster_id": source}));
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.body["snapshot_status"], "creating");
@@ -173,7 +182,7 @@ pub fn snapshot_and_restore(cp: &ControlPlane, prefix: &str) {
     let again = api.post("/v1/snapshots", &json!({"snapshot_name": name, "cache_cluster_id": source}));
     assert_eq!((again.status, again.code()), (409, "SnapshotAlreadyExistsFault"), "{}", again.body);
     let described = wait_snapshot(&api, &name, "available");
-    writer.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.0.store(true, Ordering::Relaxed);
     writer.1.join().expect("writer");
     assert_eq!(described["cache_node_type"], "cache.t3.small");
     assert_eq!(described["engine"], "redis");
@@ -204,6 +213,11 @@ pub fn snapshot_and_restore(cp: &ControlPlane, prefix: &str) {
     assert_eq!(body["cache_node_type"], "cache.t3.small", "a restore defaults to the snapshot's node type");
     let (a, p) = endpoint(&body);
     let mut found = contents(&mut connect(&a, p));
+    let during = found.keys().filter(|(_, key)| key.starts_with(b"during:")).count() as u64;
+    assert!(during >= before_snapshot, "{during} of the writer's keys restored, {before_snapshot} acknowledged before");
+    for n in 0..before_snapshot {
+        assert!(found.contains_key(&(0, format!("during:{n}").into_bytes())), "during:{n} is missing");
+    }
     found.retain(|(_, key), _| !key.starts_with(b"during:"));
     assert_same(&found, &expected);
 
@@ -241,7 +255,10 @@ pub fn snapshot_and_restore(cp: &ControlPlane, prefix: &str) {
     assert_eq!(reply.status, 201, "{}", reply.body);
     let taken = wait_snapshot(&api, &of_group, "available");
     assert_eq!(taken["cache_cluster_id"], format!("{group}-002"), "{taken}");
-    assert_eq!((taken["replication_group_id"].as_str(), taken["num_cache_nodes"].as_i64()), (Some(group.as_str()), Some(2)));
+    assert_eq!(
+        (taken["replication_group_id"].as_str(), taken["num_cache_nodes"].as_i64()),
+        (Some(group.as_str()), Some(2))
+    );
     assert_eq!(api.delete(&format!("/v1/snapshots/{of_group}")).status, 200);
 
     // A node type too small for the data is refused.

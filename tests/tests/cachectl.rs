@@ -219,10 +219,17 @@ fn snapshots_from_the_command_line() {
     let taken = cachectl(&cp, &["snapshot", "create", &snap, "--cluster", &name, "--wait"]);
     assert!(taken.status.success(), "{}", text(&taken.stderr));
     let progress = text(&taken.stderr);
-    assert!(progress.contains(&format!("{snap}: creating")) || progress.contains(&format!("{snap}: available")), "{progress}");
+    assert!(
+        progress.contains(&format!("{snap}: creating")) || progress.contains(&format!("{snap}: available")),
+        "{progress}"
+    );
     assert!(progress.contains(&format!("{snap}: available")), "{progress}");
     let listed = cachectl(&cp, &["snapshot", "list", "--cluster", &name]);
-    assert!(text(&listed.stdout).lines().any(|l| l.starts_with(&snap) && l.contains("available")), "{}", text(&listed.stdout));
+    assert!(
+        text(&listed.stdout).lines().any(|l| l.starts_with(&snap) && l.contains("available")),
+        "{}",
+        text(&listed.stdout)
+    );
 
     let file = dir.0.join("saved.rdb");
     let saved = cachectl(&cp, &["snapshot", "download", &snap, "--file", file.to_str().expect("path")]);

@@ -445,3 +445,47 @@ async fn check_upload(path: &std::path::Path) -> ApiResult<(u64, String, Content
     })?;
     Ok((size, sha, contents))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holding(bytes: i64) -> Snapshot {
+        Snapshot {
+            snapshot_name: "s".into(),
+            status: SnapshotStatus::Available,
+            source: SnapshotSource::Manual,
+            cache_cluster_id: None,
+            replication_group_id: None,
+            config: SourceConfig {
+                engine: "redis".into(),
+                engine_version: "7.0".into(),
+                cache_node_type: "cache.m7g.large".into(),
+                num_cache_nodes: 1,
+                port: 6379,
+                preferred_maintenance_window: "sun:05:00-sun:06:00".into(),
+                snapshot_retention_limit: 0,
+                snapshot_window: "03:00-04:00".into(),
+                source_node_id: None,
+                source_create_time: None,
+            },
+            data_bytes: bytes,
+            bytes_written: 0,
+            size_bytes: None,
+            sha256: None,
+            copy_of: None,
+            failure: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_restore_needs_a_node_type_that_holds_the_data() {
+        let gib = 1 << 30;
+        assert!(check_fits(&holding(gib), "cache.t3.small").is_ok(), "1.37 GiB x 75% holds 1 GiB");
+        let refused = check_fits(&holding(gib), "cache.t3.micro").expect_err("0.5 GiB does not");
+        assert_eq!(refused.code(), "InvalidParameterCombination");
+        assert!(refused.to_string().contains("cache.t3.small"), "it names the smallest that does: {refused}");
+        assert!(check_fits(&holding(0), "cache.t3.micro").is_ok());
+    }
+}

@@ -9,12 +9,12 @@ const POLY: u64 = 0x95ac_9329_ac4b_c9b5; // 0xad93d23594c935a9 bit-reflected
 /// byte `b` followed by `k` zero bytes.
 static TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|| {
     let mut tables = [[0u64; 256]; 8];
-    for i in 0..256 {
+    for (i, slot) in tables[0].iter_mut().enumerate() {
         let mut crc = i as u64;
         for _ in 0..8 {
             crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
         }
-        tables[0][i] = crc;
+        *slot = crc;
     }
     for k in 1..8 {
         for i in 0..256 {
