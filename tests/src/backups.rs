@@ -348,37 +348,19 @@ fn imports(cp: &ControlPlane, prefix: &str, downloaded: &Path, expected: &Keys) 
     let ours = cp.data_dir.join("redis-server-loads-ours");
     std::fs::create_dir_all(&ours).expect("dir");
     std::fs::copy(downloaded, ours.join("dump.rdb")).expect("copy the download");
-    let (mut child, mut con) = start_redis_server(&redis_server, &ours);
+    let (server, mut con) = start_redis_server(&redis_server, &ours);
     let keys: usize = redis::cmd("DBSIZE").query(&mut con).expect("DBSIZE");
     let in_db0 = expected.keys().filter(|(db, _)| *db == 0).count();
     assert!(keys >= in_db0, "redis-server loaded {keys} keys into db 0 of our snapshot, expected {in_db0} at least");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     let dir = cp.data_dir.join("redis-server");
     std::fs::create_dir_all(&dir).expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let mut child = std::process::Command::new(redis_server)
-        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--dir"])
-        .arg(&dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut con = loop {
-        if let Ok(con) =
-            redis::Client::open(format!("redis://127.0.0.1:{port}/").as_str()).and_then(|c| c.get_connection())
-        {
-            break con;
-        }
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (server, mut con) = start_redis_server(&redis_server, &dir);
     let _: () = redis::cmd("HSET").arg("from-redis").arg("f").arg("v").query(&mut con).expect("HSET");
     let _: () = redis::cmd("RPUSH").arg("list").arg(&["1", "2", "3"][..]).query(&mut con).expect("RPUSH");
     let _: () = redis::cmd("SAVE").query(&mut con).expect("SAVE");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis-server's dump");
     let name = format!("{prefix}-rs");
     let (status, _, body) =
@@ -396,14 +378,25 @@ fn imports(cp: &ControlPlane, prefix: &str, downloaded: &Path, expected: &Keys) 
     assert_eq!(list, ["1", "2", "3"]);
 }
 
+/// A redis-server process, killed when dropped.
+struct RedisServer(std::process::Child);
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// redis-server on a free port with `dir` as its data dir (it loads a dump.rdb there).
-fn start_redis_server(binary: &Path, dir: &Path) -> (std::process::Child, redis::Connection) {
+fn start_redis_server(binary: &Path, dir: &Path) -> (RedisServer, redis::Connection) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
     let child = std::process::Command::new(binary)
         .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--dir"])
         .arg(dir)
         .stdout(std::process::Stdio::null())
         .spawn()
+        .map(RedisServer)
         .expect("redis-server");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
