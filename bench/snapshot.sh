@@ -2,9 +2,10 @@
 # Snapshot of a ~1 GB dataset, the data node beside redis-server (BGSAVE:
 # fork and copy-on-write), each taking SETs over its keys from a writer
 # throughout. Prints for each: how long the save took, the extra memory it
-# held (the sum of PSS of every process of the server, peak during the save
-# minus before it; for redis-server its forked child included), and the p99
-# latency of GETs while it saves divided by the p99 without a save.
+# held (redis-server: its child's copy-on-write, rdb_last_cow_size; the data
+# node: its RSS growth during the save), and the p99 latency of GETs while
+# it saves divided by the p99 without a save. Values are random bytes (LZF
+# would shrink redis-server's file of repeated bytes to nothing).
 # Usage: bench/snapshot.sh [keys] [value-bytes]     (default 1000000 x 1000 B)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,23 +31,21 @@ sleep 0.5
 
 load() { # port: key:000000000000 .. (redis-benchmark's key names) with SIZE-byte values
     python3 - "$KEYS" "$SIZE" <<'PY' | redis-cli -p "$1" --pipe >/dev/null
-import sys
+import os, sys
 n, size = int(sys.argv[1]), int(sys.argv[2])
-value = b"v" * size
+noise = os.urandom(1 << 20)
 out = sys.stdout.buffer
 for i in range(n):
     k = b"key:%012d" % i
+    at = (i * 7919) % (len(noise) - size)
+    value = noise[at:at + size]
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, size, value))
 PY
 }
 
-pss() { # pid: PSS in bytes of the process and its children (redis-server's fork)
-    local total=0 p
-    for p in $1 $(pgrep -P "$1" || true); do
-        total=$((total + $(awk '/^Pss:/ {print $2 * 1024}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
-    done
-    echo $total
-}
+# Resident memory, read from /proc/PID/status: cheap (reading smaps_rollup
+# every 50 ms walks the page tables of a 1 GB process and stalls it).
+rss() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 
 saving() { redis-cli -p "$1" INFO persistence | tr -d '\r' | grep -q '^rdb_bgsave_in_progress:1'; }
 
@@ -63,11 +62,22 @@ writer() { # port: SETs over the loaded keys, 8 clients, until killed (what make
 wait_save() { # port pid → "seconds peak_extra_bytes" from now to the end of the save under way
     local before=$3 peak=$3 now started=$4
     while saving "$1"; do
-        now=$(pss "$2")
+        now=$(rss "$2")
         ((now > peak)) && peak=$now
         sleep 0.05
     done
     echo "$(echo "$(date +%s.%N) - $started" | bc -l) $((peak - before))"
+}
+
+# What a save held beyond the data: redis-server's forked child's copied
+# pages (its own rdb_last_cow_size: the parent's RSS does not show them);
+# the data node's growth in RSS (no other process) during the save.
+extra_memory() { # name port rss_growth
+    if [[ $1 == redis ]]; then
+        redis-cli -p "$2" INFO persistence | tr -d '\r' | awk -F: '$1=="rdb_last_cow_size" {print $2}'
+    else
+        echo "$3"
+    fi
 }
 
 report() { # name port pid
@@ -78,13 +88,13 @@ report() { # name port pid
     sleep 1
     read -r rps idle <<<"$(get_p99 "$2" 200000)"
     # A first save sizes the GET run so that it ends inside the timed save.
-    before=$(pss "$3")
+    before=$(rss "$3")
     started=$(date +%s.%N)
     redis-cli -p "$2" BGSAVE >/dev/null
     sleep 0.05
     read -r secs extra <<<"$(wait_save "$2" "$3" "$before" "$started")"
     sleep 1
-    before=$(pss "$3")
+    before=$(rss "$3")
     started=$(date +%s.%N)
     redis-cli -p "$2" BGSAVE >/dev/null
     sleep 0.05
@@ -93,6 +103,7 @@ report() { # name port pid
     read -r _ during <<<"$(get_p99 "$2" "$(echo "$rps * $secs * 0.7 / 1" | bc)")"
     wait $watcher
     read -r secs extra <"$NODE_DIR/save-$2"
+    extra=$(extra_memory "$1" "$2" "$extra")
     kill "$w" 2>/dev/null || true
     printf '%-10s used %6.0f MB  save %6.2f s  extra memory %7.1f MB (%5.1f%% of used)  p99 GET idle %.3f ms, saving %.3f ms (x%.2f)\n' \
         "$1" "$(echo "$used / 1048576" | bc -l)" "$secs" "$(echo "$extra / 1048576" | bc -l)" \

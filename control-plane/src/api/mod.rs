@@ -11,6 +11,7 @@ mod replica_count;
 mod replication_groups;
 pub mod request;
 mod settings;
+mod snapshot_transfers;
 mod snapshots;
 mod tokens;
 mod views;
@@ -76,11 +77,11 @@ fn routes() -> Routes {
         .add("POST", "/v1/replication-groups/{replication_group_id}/decrease-replica-count", replica_count::decrease)
         .add("GET", "/v1/snapshots", snapshots::list)
         .add("POST", "/v1/snapshots", snapshots::create)
-        .add("POST", "/v1/snapshots/import", snapshots::import)
+        .add("POST", "/v1/snapshots/import", snapshot_transfers::import)
         .add("GET", "/v1/snapshots/{snapshot_name}", snapshots::describe)
         .add("DELETE", "/v1/snapshots/{snapshot_name}", snapshots::delete)
         .add("POST", "/v1/snapshots/{snapshot_name}/copy", snapshots::copy)
-        .add("GET", "/v1/snapshots/{snapshot_name}/download", snapshots::download)
+        .add("GET", "/v1/snapshots/{snapshot_name}/download", snapshot_transfers::download)
         .add("GET", "/v1/events", events::list)
         .add("POST", "/v1/tokens", tokens::create)
         .add("GET", "/v1/engine-versions", catalogue::engine_versions)

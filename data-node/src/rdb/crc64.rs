@@ -1,14 +1,16 @@
 //! CRC-64/Jones (reflected, polynomial 0xad93d23594c935a9), the checksum
-//! that ends an RDB file. Eight bytes at a time (slicing-by-8): a snapshot
-//! checksums everything it writes, and a byte at a time was most of a
-//! snapshot's cost.
+//! that ends an RDB file. Sixteen bytes at a time (slicing-by-16): a
+//! snapshot checksums everything it writes, and a byte at a time was most
+//! of a snapshot's cost.
 
 const POLY: u64 = 0x95ac_9329_ac4b_c9b5; // 0xad93d23594c935a9 bit-reflected
 
+const SLICES: usize = 16;
+
 /// `TABLES[0]` is the byte-at-a-time table; `TABLES[k][b]` is the CRC of
 /// byte `b` followed by `k` zero bytes.
-static TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|| {
-    let mut tables = [[0u64; 256]; 8];
+static TABLES: std::sync::LazyLock<[[u64; 256]; SLICES]> = std::sync::LazyLock::new(|| {
+    let mut tables = [[0u64; 256]; SLICES];
     for (i, slot) in tables[0].iter_mut().enumerate() {
         let mut crc = i as u64;
         for _ in 0..8 {
@@ -16,7 +18,7 @@ static TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|
         }
         *slot = crc;
     }
-    for k in 1..8 {
+    for k in 1..SLICES {
         for i in 0..256 {
             let prev = tables[k - 1][i];
             tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
@@ -27,21 +29,19 @@ static TABLES: std::sync::LazyLock<[[u64; 256]; 8]> = std::sync::LazyLock::new(|
 
 pub fn update(mut crc: u64, bytes: &[u8]) -> u64 {
     let t = &*TABLES;
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
+    let word = |b: &[u8]| {
         let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        let x = crc ^ u64::from_le_bytes(eight);
-        crc = t[7][(x & 0xff) as usize]
-            ^ t[6][((x >> 8) & 0xff) as usize]
-            ^ t[5][((x >> 16) & 0xff) as usize]
-            ^ t[4][((x >> 24) & 0xff) as usize]
-            ^ t[3][((x >> 32) & 0xff) as usize]
-            ^ t[2][((x >> 40) & 0xff) as usize]
-            ^ t[1][((x >> 48) & 0xff) as usize]
-            ^ t[0][(x >> 56) as usize];
+        eight.copy_from_slice(b);
+        u64::from_le_bytes(eight)
+    };
+    // Each byte's table is the one for the bytes that follow it in the block.
+    let fold = |x: u64, last: usize| (0..8).fold(0, |acc, i| acc ^ t[last - i][((x >> (8 * i)) & 0xff) as usize]);
+    let mut blocks = bytes.chunks_exact(SLICES);
+    for block in &mut blocks {
+        let (low, high) = (crc ^ word(&block[..8]), word(&block[8..]));
+        crc = fold(low, 15) ^ fold(high, 7);
     }
-    for b in words.remainder() {
+    for b in blocks.remainder() {
         crc = t[0][((crc ^ u64::from(*b)) & 0xff) as usize] ^ (crc >> 8);
     }
     crc
@@ -61,7 +61,7 @@ mod tests {
         let one_by_one = bytes.iter().fold(0, |crc, b| super::update(crc, std::slice::from_ref(b)));
         assert_eq!(super::update(0, &bytes), one_by_one);
         // Split anywhere, the same.
-        for split in [1, 7, 8, 9, 500] {
+        for split in [1, 7, 8, 9, 15, 16, 17, 500] {
             assert_eq!(super::update(super::update(0, &bytes[..split]), &bytes[split..]), one_by_one);
         }
     }
