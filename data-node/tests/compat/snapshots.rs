@@ -198,3 +198,59 @@ fn redis_cli_rdb_pulls_a_snapshot_that_redis_check_rdb_accepts() {
     assert!(info.contains("connected_slaves:0"), "{info}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A tmpfs of a few hundred KB mounted for one test (root only); unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(tag: &str) -> Option<SmallDisk> {
+        let dir = temp_dir(tag);
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            assert!(std::env::var("CI").is_err(), "CI runs as root: mounting a tmpfs must work there");
+            eprintln!("cannot mount a tmpfs (not root): skipping the full-disk test");
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A real full disk: the save fails with the system's word for it, the
+/// last good file stays whole and no partial file is left behind.
+#[test]
+fn a_full_disk_fails_the_save_and_keeps_the_last_good_file() {
+    let Some(disk) = SmallDisk::mount("full-disk") else { return };
+    let node = Node::start_with(&["--dir", disk.0.to_str().expect("utf-8 path")]);
+    let mut con = node.conn();
+    let _: () = cmd("SET").arg("small").arg("1").query(&mut con).expect("SET");
+    let _: () = cmd("SAVE").query(&mut con).expect("SAVE");
+    let good = std::fs::read(disk.0.join("dump.rdb")).expect("dump.rdb");
+    let _: () = cmd("SET").arg("big").arg(vec![b'x'; 512 * 1024]).query(&mut con).expect("SET");
+    let e = cmd("SAVE").query::<()>(&mut con).expect_err("the disk is full");
+    assert!(e.to_string().contains("No space left on device"), "{e}");
+    assert_eq!(info_field(&mut con, "rdb_last_bgsave_status"), "err");
+    assert_eq!(std::fs::read(disk.0.join("dump.rdb")).expect("dump.rdb"), good, "the last good file is whole");
+    let left: Vec<_> = std::fs::read_dir(&disk.0).expect("dir").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert_eq!(left, [std::ffi::OsString::from("dump.rdb")], "no partial file is left");
+    let reply: String = cmd("BGSAVE").query(&mut con).expect("BGSAVE");
+    assert_eq!(reply, "Background saving started");
+    wait_for_bgsave(&mut con);
+    assert_eq!(info_field(&mut con, "rdb_last_bgsave_status"), "err", "a background save fails the same way");
+    let _: () = cmd("DEL").arg("big").query(&mut con).expect("DEL");
+    let _: () = cmd("SAVE").query(&mut con).expect("room again: it saves");
+    assert_eq!(info_field(&mut con, "rdb_last_bgsave_status"), "ok");
+    // Stopped before the disk goes: its save at shutdown needs the mount.
+    node.terminate();
+}
