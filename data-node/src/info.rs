@@ -182,7 +182,7 @@ fn persistence(s: &Server, ks: &mut Locked) -> Fields {
         ("rdb_current_bgsave_time_sec", ongoing.to_string()),
         ("rdb_saves", p.saves().to_string()),
         ("rdb_last_cow_size", p.last_early_bytes().to_string()),
-        ("rdb_last_load_keys_expired", "0".into()),
+        ("rdb_last_load_keys_expired", p.keys_expired().to_string()),
         ("rdb_last_load_keys_loaded", p.keys_loaded().to_string()),
         ("aof_enabled", "0".into()),
         ("aof_rewrite_in_progress", "0".into()),

@@ -33,7 +33,7 @@ fn main() -> std::process::ExitCode {
             match data_node::rdb::load(server.keyspace(), &rdb) {
                 Ok(loaded) => {
                     eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
-                    server.persistence().loaded(loaded.keys);
+                    server.persistence().loaded(loaded.keys, loaded.expired);
                     let libraries = data_node::cmd::scripting::install(
                         server.scripts(),
                         &loaded.functions,

@@ -23,8 +23,10 @@ pub struct Persistence {
     last_error: Mutex<Option<String>>,
     /// Unix seconds of the last save attempt, failed or not.
     last_try: AtomicU64,
-    /// Keys the snapshot loaded at start held (INFO's rdb_last_load_keys_loaded).
+    /// Keys the snapshot loaded at start held (INFO's rdb_last_load_keys_loaded),
+    /// and those it left out as expired.
     keys_loaded: AtomicU64,
+    keys_expired: AtomicU64,
     /// The keyspace's change count the last successful save captured.
     changes_at_save: AtomicU64,
     /// Successful saves since the start (rdb_saves).
@@ -52,6 +54,7 @@ impl Persistence {
             last_error: Mutex::new(None),
             last_try: AtomicU64::new(0),
             keys_loaded: AtomicU64::new(0),
+            keys_expired: AtomicU64::new(0),
             changes_at_save: AtomicU64::new(0),
             saves: AtomicU64::new(0),
             started_ms: AtomicU64::new(0),
@@ -171,8 +174,13 @@ impl Persistence {
         self.last_save_ok.load(Ordering::Relaxed)
     }
 
-    pub fn loaded(&self, keys: usize) {
+    pub fn loaded(&self, keys: usize, expired: usize) {
         self.keys_loaded.store(keys as u64, Ordering::Relaxed);
+        self.keys_expired.store(expired as u64, Ordering::Relaxed);
+    }
+
+    pub fn keys_expired(&self) -> u64 {
+        self.keys_expired.load(Ordering::Relaxed)
     }
 
     pub fn keys_loaded(&self) -> u64 {

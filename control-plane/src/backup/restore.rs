@@ -3,7 +3,7 @@
 //! with RESTORE ... ABSTTL (its replicas get them through replication).
 
 use super::files::SnapshotFiles;
-use super::rdb::Contents;
+use super::rdb::{Contents, RestoreCursor};
 use crate::node_client::NodeClient;
 use crate::store::Store;
 
@@ -29,10 +29,10 @@ pub async fn restore(
         .await
         .map_err(|e| format!("reading snapshot {name}: {e}"))?
         .map_err(|e| format!("snapshot {name} cannot be read: {e}"))?;
-    let commands = contents.restore_commands();
     client.pipeline_ok(&[vec![b"FLUSHALL".to_vec()]]).await.map_err(|e| e.to_string())?;
-    for batch in commands.chunks(BATCH) {
-        client.pipeline_ok(batch).await.map_err(|e| format!("restoring snapshot {name}: {e}"))?;
+    let mut cursor = RestoreCursor::default();
+    while let Some(batch) = contents.next_batch(&mut cursor, BATCH) {
+        client.pipeline_ok(&batch).await.map_err(|e| format!("restoring snapshot {name}: {e}"))?;
     }
     Ok(contents.keys)
 }

@@ -77,6 +77,8 @@ impl From<std::io::Error> for RdbError {
 /// primary's stream when the file says (`repl-id`, `repl-offset`).
 pub struct Loaded {
     pub keys: usize,
+    /// Keys left out because they had expired (rdb_last_load_keys_expired).
+    pub expired: usize,
     pub replication: Option<(String, u64)>,
     /// The code of each function library the file holds.
     pub functions: Vec<Vec<u8>>,

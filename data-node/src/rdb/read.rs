@@ -291,7 +291,7 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
     }
     let mut input = Input { bytes, at: 9 };
     let now = ks.now_ms();
-    let (mut db, mut expires_at, mut loaded) = (0usize, 0u64, 0usize);
+    let (mut db, mut expires_at, mut loaded, mut expired) = (0usize, 0u64, 0usize, 0usize);
     let (mut repl_id, mut repl_offset) = (None, None);
     let mut functions = Vec::new();
     loop {
@@ -306,7 +306,7 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
                     }
                 }
                 let replication = repl_id.zip(repl_offset);
-                return Ok(super::Loaded { keys: loaded, replication, functions });
+                return Ok(super::Loaded { keys: loaded, expired, replication, functions });
             }
             opcode::AUX => {
                 let (name, value) = (input.string()?, input.string()?);
@@ -345,6 +345,8 @@ pub fn load(ks: &Keyspace, bytes: &[u8]) -> Result<super::Loaded> {
                 if expires_at == 0 || expires_at > now {
                     ks.lock_one(&key).set(db, &key, value, expires_at);
                     loaded += 1;
+                } else {
+                    expired += 1;
                 }
                 expires_at = 0;
             }

@@ -254,3 +254,23 @@ fn a_full_disk_fails_the_save_and_keeps_the_last_good_file() {
     // Stopped before the disk goes: its save at shutdown needs the mount.
     node.terminate();
 }
+
+#[test]
+fn info_counts_the_keys_a_start_left_out_as_expired() {
+    let dir = temp_dir("load-expired");
+    let args = ["--dir", dir.to_str().expect("utf-8 path")];
+    let node = Node::start_with(&args);
+    let mut con = node.conn();
+    let _: () = cmd("SET").arg("stays").arg("1").query(&mut con).expect("SET");
+    let _: () = cmd("SET").arg("goes").arg("1").arg("PX").arg(300).query(&mut con).expect("SET");
+    let _: () = cmd("SAVE").query(&mut con).expect("SAVE");
+    node.terminate();
+    // The saved TTL runs out while the node is down.
+    std::thread::sleep(Duration::from_millis(400));
+    let node = Node::start_with(&args);
+    let mut con = node.conn();
+    assert_eq!(info_field(&mut con, "rdb_last_load_keys_loaded"), "1");
+    assert_eq!(info_field(&mut con, "rdb_last_load_keys_expired"), "1");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
