@@ -95,6 +95,19 @@ impl NodeClient {
         self.expect_ok(&["CLIENT", "UNPAUSE"]).await
     }
 
+    /// `WAIT replicas timeout_ms`: how many replicas acknowledged every write so far.
+    pub async fn wait_replicas(&mut self, replicas: u64, timeout_ms: u64) -> Result<u64, NodeError> {
+        let line = self
+            .call_within(
+                &["WAIT", &replicas.to_string(), &timeout_ms.to_string()],
+                Duration::from_millis(timeout_ms) + IO_TIMEOUT,
+            )
+            .await?;
+        line.strip_prefix(':')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| NodeError::Refused(self.address.clone(), line))
+    }
+
     pub async fn config_set(&mut self, name: &str, value: &str) -> Result<(), NodeError> {
         self.expect_ok(&["CONFIG", "SET", name, value]).await
     }
@@ -194,6 +207,10 @@ impl NodeClient {
     /// Sends one command; returns the first line of the reply (these commands
     /// all answer with a simple string or an error).
     async fn call(&mut self, args: &[&str]) -> Result<String, NodeError> {
+        self.call_within(args, IO_TIMEOUT).await
+    }
+
+    async fn call_within(&mut self, args: &[&str], timeout: Duration) -> Result<String, NodeError> {
         let mut frame = format!("*{}\r\n", args.len());
         for arg in args {
             frame.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
@@ -204,9 +221,9 @@ impl NodeClient {
             self.stream.read_line(&mut line).await?;
             Ok::<_, std::io::Error>(line.trim_end().to_owned())
         };
-        let line = tokio::time::timeout(IO_TIMEOUT, exchange)
+        let line = tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| NodeError::Timeout(self.address.clone(), IO_TIMEOUT))?
+            .map_err(|_| NodeError::Timeout(self.address.clone(), timeout))?
             .map_err(|e| NodeError::Io(self.address.clone(), e))?;
         if line.is_empty() {
             return Err(NodeError::Io(self.address.clone(), std::io::ErrorKind::UnexpectedEof.into()));
