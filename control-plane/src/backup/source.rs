@@ -1,7 +1,7 @@
 //! What a snapshot of a cluster or a group records of its source, and
 //! whether the source can be snapshotted now.
 
-use crate::model::{Role, SnapshotSource, SourceConfig, Status, node_id};
+use crate::model::{NodeSettings, Role, SnapshotSource, SourceConfig, Status, node_id};
 use crate::store::{NewSnapshot, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,18 +43,7 @@ pub async fn of_cluster(
         source: kind,
         cache_cluster_id: Some(id.to_owned()),
         replication_group_id: None,
-        config: SourceConfig {
-            engine: s.engine,
-            engine_version: s.engine_version,
-            cache_node_type: s.cache_node_type,
-            num_cache_nodes: cluster.num_cache_nodes,
-            port: s.port,
-            preferred_maintenance_window: s.preferred_maintenance_window,
-            snapshot_retention_limit: s.snapshot_retention_limit,
-            snapshot_window: s.snapshot_window,
-            source_node_id: Some(node_id(0)),
-            source_create_time: Some(cluster.created_at),
-        },
+        config: config_of(s, cluster.num_cache_nodes, cluster.created_at),
         data_bytes: 0,
         copy_of: None,
         created_at: now,
@@ -85,20 +74,25 @@ pub async fn of_group(
         source: kind,
         cache_cluster_id: from,
         replication_group_id: Some(id.to_owned()),
-        config: SourceConfig {
-            engine: s.engine,
-            engine_version: s.engine_version,
-            cache_node_type: s.cache_node_type,
-            num_cache_nodes: members.len() as i64,
-            port: s.port,
-            preferred_maintenance_window: s.preferred_maintenance_window,
-            snapshot_retention_limit: s.snapshot_retention_limit,
-            snapshot_window: s.snapshot_window,
-            source_node_id: Some(node_id(0)),
-            source_create_time: Some(group.created_at),
-        },
+        config: config_of(s, members.len() as i64, group.created_at),
         data_bytes: 0,
         copy_of: None,
         created_at: now,
     })
+}
+
+/// What a snapshot records of its source's settings.
+fn config_of(s: NodeSettings, num_cache_nodes: i64, created_at: i64) -> SourceConfig {
+    SourceConfig {
+        engine: s.engine,
+        engine_version: s.engine_version,
+        cache_node_type: s.cache_node_type,
+        num_cache_nodes,
+        port: s.port,
+        preferred_maintenance_window: s.preferred_maintenance_window,
+        snapshot_retention_limit: s.snapshot_retention_limit,
+        snapshot_window: s.snapshot_window,
+        source_node_id: Some(node_id(0)),
+        source_create_time: Some(created_at),
+    }
 }
