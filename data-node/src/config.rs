@@ -9,14 +9,25 @@ use clap::Parser;
 use crate::keyspace::Policy;
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "data-node", version, about = "ferrocache data node: a Redis-compatible in-memory store")]
+#[command(name = "data-node", version, about = "ferrocache data node: a Redis- or Memcached-compatible in-memory store")]
 pub struct Flags {
-    /// TCP port to listen on (0 picks a free one and prints it).
-    #[arg(long, env = "FERRO_PORT", default_value_t = 6379)]
-    pub port: u16,
+    /// The protocol clients speak: redis, or memcached (text, meta and binary).
+    #[arg(long, env = "FERRO_PROTOCOL", default_value = "redis", value_parser = parse_protocol)]
+    pub protocol: Protocol,
+    /// TCP port to listen on (0 picks a free one and prints it); 6379, or
+    /// 11211 under --protocol memcached.
+    #[arg(long, short = 'p', env = "FERRO_PORT")]
+    pub port: Option<u16>,
     /// Address to bind.
-    #[arg(long, env = "FERRO_BIND", default_value = "127.0.0.1")]
+    #[arg(long, short = 'l', env = "FERRO_BIND", default_value = "127.0.0.1")]
     pub bind: String,
+    /// Memcached: megabytes of item memory, as memcached's -m (default 64);
+    /// least recently used items are evicted past it.
+    #[arg(long = "memory-limit", short = 'm', env = "FERRO_MEMORY_LIMIT")]
+    pub memory_limit: Option<u64>,
+    /// Memcached: the largest item, as memcached's -I (k and m are powers of 1024).
+    #[arg(long = "max-item-size", short = 'I', env = "FERRO_MAX_ITEM_SIZE", value_parser = parse_item_size)]
+    pub max_item_size: Option<u64>,
     /// Memory limit for keys and values (bytes, or with kb/mb/gb); 0 is none.
     #[arg(long, env = "FERRO_MAXMEMORY", default_value = "0", value_parser = parse_memory)]
     pub maxmemory: u64,
@@ -45,17 +56,88 @@ pub struct Flags {
     #[arg(long, env = "FERRO_MASTERAUTH")]
     pub masterauth: Option<String>,
     /// Worker threads (default: one per core).
-    #[arg(long, env = "FERRO_THREADS")]
+    #[arg(long, short = 't', env = "FERRO_THREADS")]
     pub threads: Option<usize>,
     /// Close a client after this many idle seconds (0: never).
     #[arg(long, env = "FERRO_TIMEOUT", default_value_t = 0)]
     pub timeout: u64,
     /// Most clients connected at once.
-    #[arg(long, env = "FERRO_MAXCLIENTS", default_value_t = 10000)]
+    #[arg(long, short = 'c', env = "FERRO_MAXCLIENTS", default_value_t = 10000)]
     pub maxclients: usize,
     /// Save points, as redis-server's `save`: "SECONDS CHANGES ..." ("" for none).
     #[arg(long, env = "FERRO_SAVE", default_value = "", value_parser = parse_save)]
     pub save: SavePoints,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Redis,
+    Memcached,
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    match s {
+        "redis" => Ok(Protocol::Redis),
+        "memcached" => Ok(Protocol::Memcached),
+        _ => Err(format!("unknown protocol '{s}' (redis or memcached)")),
+    }
+}
+
+/// memcached's `-I` and `-m` defaults.
+pub const MEMCACHED_MAX_ITEM_SIZE: u64 = 1024 * 1024;
+pub const MEMCACHED_MEMORY_LIMIT_MB: u64 = 64;
+
+impl Flags {
+    /// The port to listen on: the protocol's usual one unless told.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.protocol {
+            Protocol::Redis => 6379,
+            Protocol::Memcached => 11211,
+        })
+    }
+
+    pub fn max_item_size(&self) -> u64 {
+        self.max_item_size.unwrap_or(MEMCACHED_MAX_ITEM_SIZE)
+    }
+
+    /// Checks the flags belong together and, for memcached, turns its
+    /// settings into the keyspace's: one database, the memory limit as
+    /// maxmemory, least recently used items evicted.
+    pub fn resolve(mut self) -> Result<Flags, String> {
+        match self.protocol {
+            Protocol::Redis => {
+                if self.memory_limit.is_some() || self.max_item_size.is_some() {
+                    return Err("--memory-limit and --max-item-size are memcached's: use --maxmemory".into());
+                }
+            }
+            Protocol::Memcached => {
+                if self.maxmemory != 0 {
+                    return Err("under --protocol memcached the memory limit is --memory-limit (megabytes)".into());
+                }
+                let mb = self.memory_limit.unwrap_or(MEMCACHED_MEMORY_LIMIT_MB);
+                self.maxmemory = mb.checked_mul(1 << 20).ok_or("--memory-limit is too large")?;
+                let item = self.max_item_size();
+                if item < 1024 || (self.maxmemory != 0 && item > self.maxmemory.max(1 << 20)) {
+                    return Err("--max-item-size must be at least 1k and no more than the memory limit".into());
+                }
+                self.databases = 1;
+                self.maxmemory_policy = Policy::AllKeysLru;
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// memcached's `-I` sizes: a number of bytes, or with k or m (powers of 1024).
+fn parse_item_size(s: &str) -> Result<u64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (digits, unit) = match lower.as_bytes().last() {
+        Some(b'k') => (&lower[..lower.len() - 1], 1 << 10),
+        Some(b'm') => (&lower[..lower.len() - 1], 1 << 20),
+        _ => (lower.as_str(), 1),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("invalid item size '{s}'"))?;
+    n.checked_mul(unit).ok_or_else(|| format!("item size '{s}' is too large"))
 }
 
 /// `--save`'s value (a newtype: clap reads a bare Vec as a repeated flag).
@@ -172,7 +254,7 @@ impl Live {
             busy_reply_threshold: AtomicU64::new(5000),
             hll_sparse_max_bytes: AtomicU64::new(3000),
             knobs: RwLock::new(crate::knobs::KNOBS.iter().map(|k| (k.name, k.default.to_owned())).collect()),
-            port: AtomicUsize::new(f.port as usize),
+            port: AtomicUsize::new(f.port() as usize),
             bind: f.bind.clone(),
             databases: f.databases as usize,
         }

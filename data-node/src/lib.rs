@@ -2,6 +2,7 @@
 //!
 //! Layers, each using only the ones below it (a test in `tests/layers.rs`
 //! fails on an import that reaches up):
+//! - `memcache`: memcached's protocols over the same keyspace (`--protocol memcached`)
 //! - `connection`, `primary_link`, `replica_link`: the wire. A client's
 //!   socket; our link to our primary (follows the target REPLICAOF sets and
 //!   applies the stream through `cmd`); an attached replica's stream.
@@ -33,6 +34,7 @@ pub mod glob;
 pub mod info;
 pub mod keyspace;
 pub mod knobs;
+pub mod memcache;
 pub mod params;
 pub mod pause;
 pub mod persistence;
@@ -61,10 +63,32 @@ use server::Server;
 /// replies follow Redis 7.0.
 pub const REDIS_VERSION: &str = "7.0.15";
 
-/// Accepts clients until the process ends.
+/// Accepts Redis clients until the process ends.
 pub async fn serve(listener: TcpListener, server: Arc<Server>) {
-    tokio::spawn(tick(server.clone()));
     tokio::spawn(primary_link::run(server.clone()));
+    let s = server.clone();
+    accept(listener, server, b"-ERR max number of clients reached\r\n", move |stream, peer| {
+        tokio::spawn(connection::serve(s.clone(), stream, peer));
+    })
+    .await
+}
+
+/// Accepts memcached clients until the process ends.
+pub async fn serve_memcached(listener: TcpListener, cache: Arc<memcache::Memcache>) {
+    let server = cache.server_arc();
+    accept(listener, server, b"SERVER_ERROR Too many open connections\r\n", move |stream, peer| {
+        tokio::spawn(memcache::connection::serve(cache.clone(), stream, peer));
+    })
+    .await
+}
+
+async fn accept(
+    listener: TcpListener,
+    server: Arc<Server>,
+    too_many: &'static [u8],
+    start: impl Fn(tokio::net::TcpStream, std::net::SocketAddr),
+) {
+    tokio::spawn(tick(server.clone()));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -82,11 +106,11 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
                 let mut stream = stream;
-                let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                let _ = stream.write_all(too_many).await;
             });
             continue;
         }
-        tokio::spawn(connection::serve(server.clone(), stream, peer));
+        start(stream, peer);
     }
 }
 

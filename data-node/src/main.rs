@@ -1,5 +1,5 @@
 use clap::Parser;
-use data_node::config::Flags;
+use data_node::config::{Flags, Protocol};
 use data_node::server::Server;
 
 /// mimalloc: Lua's strings and tables, keys and replies are many small
@@ -8,7 +8,13 @@ use data_node::server::Server;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let flags = Flags::parse();
+    let flags = match Flags::parse().resolve() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("data-node: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let runtime = match data_node::start_runtime(&flags) {
         Ok(r) => r,
         Err(e) => {
@@ -17,7 +23,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     runtime.block_on(async {
-        let addr = format!("{}:{}", flags.bind, flags.port);
+        let addr = format!("{}:{}", flags.bind, flags.port());
         let listener = match tokio::net::TcpListener::bind(&addr).await {
             Ok(l) => l,
             Err(e) => {
@@ -27,34 +33,21 @@ fn main() -> std::process::ExitCode {
         };
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
         let server = Server::new(&flags);
-        // Like redis-server: start from the snapshot in --dir, refuse to start on a bad one.
-        let rdb = server.live().rdb_path();
-        if rdb.is_file() {
-            match data_node::rdb::load(server.keyspace(), &rdb) {
-                Ok(loaded) => {
-                    eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
-                    server.persistence().loaded(loaded.keys, loaded.expired);
-                    let libraries = data_node::cmd::scripting::install(
-                        server.scripts(),
-                        &loaded.functions,
-                        data_node::cmd::scripting::Restore::Flush,
-                    );
-                    if let Err(e) = libraries {
-                        eprintln!("data-node: cannot load the function libraries of {}: {e}", rdb.display());
-                        return std::process::ExitCode::FAILURE;
-                    }
-                    if let Some((replid, offset)) = loaded.replication {
-                        server.replication().adopt_history(replid, offset);
-                    }
-                }
-                Err(e) => {
-                    eprintln!("data-node: cannot load {}: {e}", rdb.display());
-                    return std::process::ExitCode::FAILURE;
-                }
-            }
-        }
         if let Ok(a) = listener.local_addr() {
             server.live().port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
+        }
+        if flags.protocol == Protocol::Memcached {
+            // memcached keeps nothing across restarts, and neither do we in its place.
+            let cache = data_node::memcache::Memcache::new(server, &flags);
+            println!("data-node ready, listening on {local}");
+            tokio::select! {
+                _ = data_node::serve_memcached(listener, cache) => {}
+                _ = shutdown_signal() => eprintln!("data-node: shutting down"),
+            }
+            return std::process::ExitCode::SUCCESS;
+        }
+        if let Err(code) = load_snapshot(&server) {
+            return code;
         }
         if let Some((host, port)) = flags.replicaof.clone() {
             server.replication().follow(server.keyspace(), host, port);
@@ -63,34 +56,67 @@ fn main() -> std::process::ExitCode {
         println!("data-node ready, listening on {local}");
         tokio::select! {
             _ = data_node::serve(listener, server.clone()) => {}
-            _ = shutdown_signal() => {
-                eprintln!("data-node: shutting down");
-                // Clients wait from here on and the commands under way finish
-                // (they hold shard locks): the snapshot and the stream position agree.
-                server.pause().start(u64::MAX, true);
-                server.replication().stop_following();
-                drop(server.keyspace().lock_all());
-                // Saved with its place in the stream (a replica's in its
-                // primary's, a primary's in its own), so that after a restart
-                // it and its replicas continue with a partial resync.
-                if let Some((replid, offset)) = server.replication().history() {
-                    let rdb = server.live().rdb_path();
-                    let functions = server.scripts().library_codes();
-                    let header = data_node::rdb::Header {
-                        now_ms: server.now_ms(),
-                        used_memory: server.used_memory() as usize,
-                        replication: Some((&replid, offset)),
-                        functions: &functions,
-                    };
-                    match data_node::rdb::save(server.keyspace(), &rdb, &header, &mut |_| {}) {
-                        Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),
-                        Err(e) => eprintln!("data-node: saving {} failed: {e}", rdb.display()),
-                    }
-                }
-            }
+            _ = shutdown_signal() => save_on_shutdown(&server),
         }
         std::process::ExitCode::SUCCESS
     })
+}
+
+/// Like redis-server: start from the snapshot in --dir, refuse to start on a bad one.
+fn load_snapshot(server: &Server) -> Result<(), std::process::ExitCode> {
+    let rdb = server.live().rdb_path();
+    if rdb.is_file() {
+        match data_node::rdb::load(server.keyspace(), &rdb) {
+            Ok(loaded) => {
+                eprintln!("data-node: loaded {} keys from {}", loaded.keys, rdb.display());
+                server.persistence().loaded(loaded.keys, loaded.expired);
+                let libraries = data_node::cmd::scripting::install(
+                    server.scripts(),
+                    &loaded.functions,
+                    data_node::cmd::scripting::Restore::Flush,
+                );
+                if let Err(e) = libraries {
+                    eprintln!("data-node: cannot load the function libraries of {}: {e}", rdb.display());
+                    return Err(std::process::ExitCode::FAILURE);
+                }
+                if let Some((replid, offset)) = loaded.replication {
+                    server.replication().adopt_history(replid, offset);
+                }
+            }
+            Err(e) => {
+                eprintln!("data-node: cannot load {}: {e}", rdb.display());
+                return Err(std::process::ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Saves the data before the process ends.
+fn save_on_shutdown(server: &Server) {
+    eprintln!("data-node: shutting down");
+    // Clients wait from here on and the commands under way finish
+    // (they hold shard locks): the snapshot and the stream position agree.
+    server.pause().start(u64::MAX, true);
+    server.replication().stop_following();
+    drop(server.keyspace().lock_all());
+    // Saved with its place in the stream (a replica's in its
+    // primary's, a primary's in its own), so that after a restart
+    // it and its replicas continue with a partial resync.
+    if let Some((replid, offset)) = server.replication().history() {
+        let rdb = server.live().rdb_path();
+        let functions = server.scripts().library_codes();
+        let header = data_node::rdb::Header {
+            now_ms: server.now_ms(),
+            used_memory: server.used_memory() as usize,
+            replication: Some((&replid, offset)),
+            functions: &functions,
+        };
+        match data_node::rdb::save(server.keyspace(), &rdb, &header, &mut |_| {}) {
+            Ok(keys) => eprintln!("data-node: saved {keys} keys to {} at offset {offset}", rdb.display()),
+            Err(e) => eprintln!("data-node: saving {} failed: {e}", rdb.display()),
+        }
+    }
 }
 
 /// SIGTERM (docker stop; we may be PID 1, which gets no default handler) or Ctrl-C.

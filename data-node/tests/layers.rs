@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["session", "info", "params"],
     &["cmd"],
     &["primary_link", "replica_link"],
-    &["connection"],
+    &["connection", "memcache"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -19,6 +19,14 @@ use super::small_bytes::SmallBytes;
 use super::{Keyspace, SHARDS, hash_key, shard_of};
 use crate::rand;
 
+/// Why a lookup found no live entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Absent,
+    /// It was there, but its time had come (it is gone now).
+    Expired,
+}
+
 pub struct Locked<'a> {
     ks: &'a Keyspace,
     first: (usize, MutexGuard<'a, Shard>),
@@ -162,44 +170,50 @@ impl<'a> Locked<'a> {
 
     /// Finds a live entry, removing it first if it has expired.
     fn find(&mut self, db: usize, key: &[u8]) -> Option<(u64, &mut Shard)> {
-        self.find_hashed(db, key, hash_key(key))
+        self.find_hashed(db, key, hash_key(key)).ok()
     }
 
-    fn find_hashed(&mut self, db: usize, key: &[u8], hash: u64) -> Option<(u64, &mut Shard)> {
+    fn find_hashed(&mut self, db: usize, key: &[u8], hash: u64) -> Result<(u64, &mut Shard), Missing> {
         let idx = shard_of(hash);
         let expires_at = match self.shard(idx).dbs[db].table.find(hash, |e| &*e.key == key) {
-            None => return None,
+            None => return Err(Missing::Absent),
             Some(e) => e.expires_at(),
         };
         if expires_at != 0 && expires_at <= self.now() {
             // A replica leaves expiry to its primary: clients are told the key
             // is gone, the primary's own commands still find it.
             if self.ks.passive_expiry() {
-                return if self.primary_link { Some((hash, self.shard(idx))) } else { None };
+                return if self.primary_link { Ok((hash, self.shard(idx))) } else { Err(Missing::Expired) };
             }
             let shard = self.shard(idx);
             shard.remove_where(db, hash, |e| &*e.key == key);
             shard.stats.expired += 1;
             self.ks.removed(db, key);
-            return None;
+            return Err(Missing::Expired);
         }
-        Some((hash, self.shard(idx)))
+        Ok((hash, self.shard(idx)))
     }
 
     /// A read: counts a hit or a miss and refreshes the key's access stamp.
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        self.lookup(db, key).ok()
+    }
+
+    /// As `get`, telling a key that had expired from one that was never
+    /// there (memcached's get_expired).
+    pub fn lookup(&mut self, db: usize, key: &[u8]) -> Result<&Entry, Missing> {
         let (now, lfu) = (self.coarse, self.lfu);
         let hash = hash_key(key);
-        if self.find_hashed(db, key, hash).is_none() {
+        if let Err(missing) = self.find_hashed(db, key, hash) {
             self.shard(shard_of(hash)).stats.misses += 1;
-            return None;
+            return Err(missing);
         }
         let shard = self.shard(shard_of(hash));
         shard.stats.hits += 1;
-        let entry = shard.dbs[db].table.find_mut(hash, |e| &*e.key == key)?;
+        let entry = shard.dbs[db].table.find_mut(hash, |e| &*e.key == key).ok_or(Missing::Absent)?;
         let stamp = if lfu { lfu_touch(entry.access(), now, rand::unit()) } else { lru_stamp(now) };
         entry.set_access(stamp);
-        Some(entry)
+        Ok(entry)
     }
 
     /// Like `get` but leaves statistics and access stamps alone.

@@ -38,7 +38,7 @@ pub use clock::{Clock, lfu_decayed, lru_idle_secs};
 pub use collections::{Hash, List, Set, set_small_hash_limits};
 pub use entry::{Entry, Value};
 pub use evict::Policy;
-pub use locked::{EntryMut, Locked};
+pub use locked::{EntryMut, Locked, Missing};
 pub use shard::ShardStats;
 pub use small_bytes::SmallBytes;
 pub use snapshot::{Encoder, Snapshot, SnapshotProgress};
