@@ -9,7 +9,11 @@ use clap::Parser;
 use crate::keyspace::Policy;
 
 #[derive(Parser, Debug, Clone)]
-#[command(name = "data-node", version, about = "ferrocache data node: a Redis- or Memcached-compatible in-memory store")]
+#[command(
+    name = "data-node",
+    version,
+    about = "ferrocache data node: a Redis- or Memcached-compatible in-memory store"
+)]
 pub struct Flags {
     /// The protocol clients speak: redis, or memcached (text, meta and binary).
     #[arg(long, env = "FERRO_PROTOCOL", default_value = "redis", value_parser = parse_protocol)]

@@ -76,26 +76,14 @@ pub async fn serve(mc: Arc<Memcache>, mut stream: TcpStream, peer: SocketAddr) {
             if inbuf.is_empty() {
                 break;
             }
-            let Some(newline) = memchr::memchr(b'\n', &inbuf) else {
-                if inbuf.len() > line_limit(&inbuf) {
-                    reply::line(&mut conn.out, b"CLIENT_ERROR line too long");
-                    close = true;
-                }
-                break;
-            };
-            let end = if newline > 0 && inbuf[newline - 1] == b'\r' { newline - 1 } else { newline };
-            let next = super::text::execute(&mc, &mut conn, &inbuf[..end], &inbuf[newline + 1..]);
-            conn.noreply = false;
+            let next = run_request(&mc, &mut conn, &mut inbuf);
             match next {
-                Next::Done(used) => inbuf.advance(newline + 1 + used),
-                Next::NeedData(block) => {
-                    inbuf.reserve((newline + 1 + block).saturating_sub(inbuf.len()));
+                Next::Done(used) => inbuf.advance(used),
+                Next::NeedData(total) => {
+                    inbuf.reserve(total.saturating_sub(inbuf.len()));
                     break;
                 }
-                Next::Swallow(block) => {
-                    inbuf.advance(newline + 1);
-                    swallow = block;
-                }
+                Next::Swallow(block) => swallow = block,
                 Next::Close => {
                     close = true;
                     break;
@@ -132,18 +120,58 @@ pub async fn serve(mc: Arc<Memcache>, mut stream: TcpStream, peer: SocketAddr) {
     server.clients().unregister(handle.id);
 }
 
+/// Runs the request at the start of `inbuf`, text or binary. What it
+/// needs next counts from the start of the buffer, except that a refused
+/// request's header or line is already gone when it says `Swallow`.
+fn run_request(mc: &Arc<Memcache>, conn: &mut Conn, inbuf: &mut BytesMut) -> Next {
+    if inbuf[0] == super::binary::REQUEST {
+        let next = super::binary::execute(mc, conn, inbuf);
+        if let Next::Swallow(_) = next {
+            inbuf.advance(super::binary::HEADER);
+        }
+        return next;
+    }
+    let Some(newline) = memchr::memchr(b'\n', inbuf) else {
+        if inbuf.len() > line_limit(inbuf) {
+            reply::line(&mut conn.out, b"CLIENT_ERROR line too long");
+            return Next::Close;
+        }
+        return Next::NeedData(inbuf.len() + 1);
+    };
+    let end = if newline > 0 && inbuf[newline - 1] == b'\r' { newline - 1 } else { newline };
+    let next = super::text::execute(mc, conn, &inbuf[..end], &inbuf[newline + 1..]);
+    conn.noreply = false;
+    match next {
+        Next::Done(used) => Next::Done(newline + 1 + used),
+        Next::NeedData(block) => Next::NeedData(newline + 1 + block),
+        Next::Swallow(block) => {
+            inbuf.advance(newline + 1);
+            Next::Swallow(block)
+        }
+        Next::Close => Next::Close,
+    }
+}
+
 /// How long a line may grow before its end comes.
 fn line_limit(buf: &[u8]) -> usize {
     let start = buf.iter().position(|&b| b != b' ').unwrap_or(0);
     let rest = &buf[start..];
-    if rest.starts_with(b"get ") || rest.starts_with(b"gets ") || rest.starts_with(b"gat ") || rest.starts_with(b"gats ") {
+    if rest.starts_with(b"get ")
+        || rest.starts_with(b"gets ")
+        || rest.starts_with(b"gat ")
+        || rest.starts_with(b"gats ")
+    {
         MAX_GET_LINE
     } else {
         MAX_LINE
     }
 }
 
-async fn write_out(stream: &mut TcpStream, conn: &mut Conn, handle: &crate::clients::ClientHandle) -> std::io::Result<()> {
+async fn write_out(
+    stream: &mut TcpStream,
+    conn: &mut Conn,
+    handle: &crate::clients::ClientHandle,
+) -> std::io::Result<()> {
     if conn.out.is_empty() {
         return Ok(());
     }

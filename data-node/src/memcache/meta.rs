@@ -7,13 +7,13 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::Memcache;
 use super::connection::{Conn, Next};
 use super::item::{self, Bits, Item};
 use super::line::{self, MAX_KEY, Words};
 use super::ops::{self, Arith, Counted, DB, Mode, Stored, Write};
 use super::reply::{self, push_i64, push_u64};
 use super::text::data_block;
-use super::Memcache;
 use crate::keyspace::{Missing, lru_idle_secs};
 
 const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
@@ -155,7 +155,9 @@ fn get(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
         Ok(k) => k,
         Err(e) => return conn.say(e),
     };
-    let (Ok(vivify), Ok(recache), Ok(new_ttl)) = (flags.number::<i64>(b'N'), flags.number::<i64>(b'R'), flags.number::<i64>(b'T')) else {
+    let (Ok(vivify), Ok(recache), Ok(new_ttl)) =
+        (flags.number::<i64>(b'N'), flags.number::<i64>(b'R'), flags.number::<i64>(b'T'))
+    else {
         return conn.say(BAD_TOKEN);
     };
     let server = mc.server();
@@ -169,10 +171,12 @@ fn get(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
     }
     let mut locked = server.keyspace().lock_one(&key);
     // `h` and `l` show the item as it was before this request touched it.
-    let before = (flags.has(b'h') || flags.has(b'l')).then(|| locked.peek(DB, &key).map(|e| {
-        let fetched = Item::read(&e.value).is_some_and(|i| i.bits.has(Bits::FETCHED));
-        (fetched, lru_idle_secs(e.access(), coarse))
-    }));
+    let before = (flags.has(b'h') || flags.has(b'l')).then(|| {
+        locked.peek(DB, &key).map(|e| {
+            let fetched = Item::read(&e.value).is_some_and(|i| i.bits.has(Bits::FETCHED));
+            (fetched, lru_idle_secs(e.access(), coarse))
+        })
+    });
     let found = if no_bump {
         locked.peek(DB, &key).map(|_| ()).ok_or(Missing::Absent)
     } else {
@@ -213,15 +217,8 @@ fn get(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
         won = stale || recache.is_some_and(|r| ttl != -1 && ttl < r);
     }
     let (hit_before, idle_secs) = before.flatten().unwrap_or_default();
-    let shown = Shown {
-        key: w[1],
-        cas: item.cas,
-        flags: item.flags,
-        size: item.data.len(),
-        ttl,
-        hit_before,
-        idle_secs,
-    };
+    let shown =
+        Shown { key: w[1], cas: item.cas, flags: item.flags, size: item.data.len(), ttl, hit_before, idle_secs };
     if flags.has(b'v') {
         out.extend_from_slice(b"VA ");
         push_u64(out, item.data.len() as u64);

@@ -6,17 +6,19 @@
 //! - `text`: the classic text protocol (get, set, incr, stats, ...)
 //! - `meta`: the meta protocol (mg, ms, md, ma, mn, me)
 //! - `reply`: numbers and lines written out
+//! - `binary`: the binary protocol, as memccapable and older clients speak it
 //! - `stats`: counters, and `stats` / `stats settings|items|slabs`
 //! - `discovery`: ElastiCache Auto Discovery (`config get cluster`)
 //! - `connection`: one client's socket: lines, data blocks, replies
 
-pub mod reply;
+pub mod binary;
 pub mod connection;
 pub mod discovery;
 pub mod item;
 pub mod line;
 pub mod meta;
 pub mod ops;
+pub mod reply;
 pub mod stats;
 pub mod text;
 

@@ -109,43 +109,43 @@ impl Memcache {
         }
         let mut found = Some(found);
         let mut locked = self.server.keyspace().lock_one(key);
-        let fetched = match locked.lookup(DB, key) {
-            Ok(entry) => match Item::read(&entry.value) {
-                Some(item) if touch.is_none() => {
-                    found.take().map(|f| f(&item));
-                    Some(item.bits.has(Bits::FETCHED))
+        let hit = match locked.lookup(DB, key) {
+            Ok(entry) => Item::read(&entry.value).map(|item| {
+                // The common case, a read of an item read before, changes nothing.
+                if touch.is_none()
+                    && item.bits.has(Bits::FETCHED)
+                    && let Some(f) = found.take()
+                {
+                    f(&item);
                 }
-                Some(_) => Some(false),
-                None => None,
-            },
+            }),
             Err(Missing::Expired) => {
                 c.get_expired += 1;
                 None
             }
             Err(Missing::Absent) => None,
         };
-        let Some(fetched) = fetched else {
+        if hit.is_none() {
             c.get_misses += 1;
             if touch.is_some() {
                 c.touch_misses += 1;
             }
             return false;
-        };
+        }
         c.get_hits += 1;
-        if let Some(at) = touch {
+        if touch.is_some() {
             c.touch_hits += 1;
-            if let Some(mut e) = locked.get_mut(DB, key) {
+        }
+        let Some(found) = found else { return true };
+        if let Some(mut e) = locked.get_mut(DB, key) {
+            if let Some(at) = touch {
                 e.set_expires_at(at);
-                let cas = Item::read(e.value()).map(|i| {
-                    found.take().map(|f| f(&i));
-                    (i.cas, i.bits)
-                });
-                if let Some((cas, bits)) = cas {
-                    item::set_header(e.value_mut(), cas, bits.with(Bits::FETCHED));
-                }
             }
-        } else if !fetched {
-            mark_fetched(&mut locked, key);
+            if let Some(item) = Item::read(e.value()) {
+                found(&item);
+                let (cas, bits) = (item.cas, item.bits);
+                item::set_header(e.value_mut(), cas, bits.with(Bits::FETCHED));
+            }
         }
         true
     }
@@ -291,16 +291,6 @@ impl Memcache {
             c.decr_hits += 1;
         }
         Counted::Value { value, cas, expires_at: e.expires_at() }
-    }
-}
-
-/// Sets an item's fetched bit (after its first get).
-pub fn mark_fetched(locked: &mut Locked, key: &[u8]) {
-    if let Some(mut e) = locked.get_mut(DB, key)
-        && let Some(i) = Item::read(e.value())
-    {
-        let (cas, bits) = (i.cas, i.bits);
-        item::set_header(e.value_mut(), cas, bits.with(Bits::FETCHED));
     }
 }
 

@@ -75,29 +75,40 @@ counters!(
 /// `stats`, `stats settings`, `stats items`, `stats slabs`, `stats reset`.
 pub fn reply<'a>(mc: &Memcache, conn: &mut Conn, mut args: impl Iterator<Item = &'a [u8]>) {
     mc.totals.publish(&mut conn.counters);
-    let lines = match (args.next(), args.next()) {
-        (None, _) => general(mc),
-        (Some(b"settings"), None) => settings(mc),
-        (Some(b"items"), None) => items(mc),
-        (Some(b"slabs"), None) => slabs(mc),
-        (Some(b"reset"), None) => {
-            mc.totals.reset();
-            mc.server().keyspace().reset_stats();
-            conn.out.extend_from_slice(b"RESET\r\n");
-            return;
-        }
-        _ => {
-            conn.out.extend_from_slice(b"ERROR\r\n");
-            return;
-        }
-    };
-    for (name, value) in lines {
-        conn.out.extend_from_slice(format!("STAT {name} {value}\r\n").as_bytes());
+    let which = args.next();
+    if args.next().is_some() {
+        conn.out.extend_from_slice(b"ERROR\r\n");
+        return;
     }
-    conn.out.extend_from_slice(b"END\r\n");
+    match lines(mc, which) {
+        Some(lines) => {
+            for (name, value) in lines {
+                conn.out.extend_from_slice(format!("STAT {name} {value}\r\n").as_bytes());
+            }
+            conn.out.extend_from_slice(b"END\r\n");
+        }
+        None if which == Some(b"reset") => conn.out.extend_from_slice(b"RESET\r\n"),
+        None => conn.out.extend_from_slice(b"ERROR\r\n"),
+    }
 }
 
-type Lines = Vec<(String, String)>;
+/// The lines of a stats group (None for none: `reset` resets and shows nothing).
+pub fn lines(mc: &Memcache, which: Option<&[u8]>) -> Option<Lines> {
+    match which {
+        None => Some(general(mc)),
+        Some(b"settings") => Some(settings(mc)),
+        Some(b"items") => Some(items(mc)),
+        Some(b"slabs") => Some(slabs(mc)),
+        Some(b"reset") => {
+            mc.totals.reset();
+            mc.server().keyspace().reset_stats();
+            None
+        }
+        _ => None,
+    }
+}
+
+pub type Lines = Vec<(String, String)>;
 
 fn line(name: &str, value: impl ToString) -> (String, String) {
     (name.to_owned(), value.to_string())

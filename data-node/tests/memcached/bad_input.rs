@@ -41,7 +41,10 @@ fn a_line_without_an_end_is_cut_off_and_others_are_unaffected() {
     assert_eq!(text(&c.until_closed()), "CLIENT_ERROR line too long\r\n");
     // A long multi-get is a line memcached takes: so do we.
     let keys = (0..2000).map(|i| format!("key{i}")).collect::<Vec<_>>().join(" ");
-    assert_eq!(text(&other.talk(format!("set key7 0 0 1\r\nx\r\nget {keys}\r\n").as_bytes())), "STORED\r\nVALUE key7 0 1\r\nx\r\nEND\r\n");
+    assert_eq!(
+        text(&other.talk(format!("set key7 0 0 1\r\nx\r\nget {keys}\r\n").as_bytes())),
+        "STORED\r\nVALUE key7 0 1\r\nx\r\nEND\r\n"
+    );
 }
 
 #[test]
@@ -54,7 +57,31 @@ fn random_bytes_never_bring_the_node_down() {
         seed ^= seed << 17;
         seed
     };
-    let words: &[&[u8]] = &[b"get", b"set", b"mg", b"ms", b"ma", b"md", b"incr", b"cas", b" ", b"\r\n", b"\n", b"0", b"-1", b"99999999999", b"k", b"b", b"T", b"N", b"noreply", b"\x00", b"\xff"];
+    let words: &[&[u8]] = &[
+        b"get",
+        b"set",
+        b"mg",
+        b"ms",
+        b"ma",
+        b"md",
+        b"incr",
+        b"cas",
+        b" ",
+        b"\r\n",
+        b"\n",
+        b"0",
+        b"-1",
+        b"99999999999",
+        b"k",
+        b"b",
+        b"T",
+        b"N",
+        b"noreply",
+        b"\x00",
+        b"\xff",
+        b"\x80",
+        b"\x80\x01\x00\x05",
+    ];
     for _ in 0..200 {
         let mut garbage = Vec::new();
         for _ in 0..(next() % 40) {

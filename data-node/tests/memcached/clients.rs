@@ -50,7 +50,10 @@ fn memccapable_passes_what_it_passes_against_memcached() {
     assert!(theirs.len() > 20, "memccapable ran no tests against memcached: {theirs:?}");
     let n = node(&[]);
     let ours = capable(n.port);
-    let failed: Vec<&String> =
-        theirs.iter().filter(|(name, passed)| *passed && !ours.contains(&(name.clone(), true))).map(|(name, _)| name).collect();
+    let failed: Vec<&String> = theirs
+        .iter()
+        .filter(|(name, passed)| *passed && !ours.contains(&(name.clone(), true)))
+        .map(|(name, _)| name)
+        .collect();
     assert!(failed.is_empty(), "memccapable tests memcached passes and we do not: {failed:?}\nours: {ours:?}");
 }

@@ -62,7 +62,9 @@ fn stats_count_what_clients_did() {
     c.talk(b"set a 0 0 1\r\nx\r\nget a\r\nget a b\r\ngets b\r\ndelete a\r\ndelete a\r\ntouch b 1\r\nincr b 1\r\n");
     c.talk(b"ms e 1 T-1\r\nx\r\nmg e v\r\nset c 0 0 1\r\nx\r\n");
     let general = text(&c.talk(b"stats\r\n"));
-    for name in ["pid", "uptime", "time", "version", "curr_connections", "total_connections", "limit_maxbytes", "threads"] {
+    for name in
+        ["pid", "uptime", "time", "version", "curr_connections", "total_connections", "limit_maxbytes", "threads"]
+    {
         assert!(general.contains(&format!("STAT {name} ")), "no {name} in {general}");
     }
     let expect = [
@@ -98,6 +100,9 @@ fn redis_settings_are_refused_in_memcached_mode() {
         .expect("run");
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--memory-limit"), "{}", text(&out.stderr));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_data-node")).args(["-m", "64", "--port", "0"]).output().expect("run");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_data-node"))
+        .args(["-m", "64", "--port", "0"])
+        .output()
+        .expect("run");
     assert!(!out.status.success() && text(&out.stderr).contains("memcached's"), "{}", text(&out.stderr));
 }
