@@ -71,7 +71,7 @@ impl NodeSettingsInput {
             "redis" => {}
             "memcached" => {
                 return Err(invalid(
-                    "Engine memcached is not offered yet: data nodes speak the Redis protocol only (see GET /v1/engine-versions)."
+                    "Engine memcached is not offered by the API yet: the data node speaks it (data-node --protocol memcached), memcached clusters are still to come (see GET /v1/engine-versions)."
                         .into(),
                 ));
             }

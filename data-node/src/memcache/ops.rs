@@ -246,6 +246,9 @@ impl Memcache {
     /// result no longer than the old data is written in place, space-padded,
     /// as memcached does.
     pub fn arith(&self, c: &mut Counters, key: &[u8], a: &Arith) -> Counted {
+        if a.create.is_some() && !self.server.make_room() {
+            return Counted::NoMemory;
+        }
         let mut locked = self.server.keyspace().lock_one(key);
         let Some(mut e) = locked.get_mut(DB, key) else {
             if a.incr {
@@ -254,14 +257,10 @@ impl Memcache {
                 c.decr_misses += 1;
             }
             let Some((initial, expires_at)) = a.create else { return Counted::NotFound };
-            drop(locked);
-            if !self.server.make_room() {
-                return Counted::NoMemory;
-            }
             let cas = self.next_cas();
             let digits = initial.to_string();
             let value = item::encode(cas, 0, Bits::default(), &[digits.as_bytes()]);
-            self.server.keyspace().lock_one(key).set(DB, key, value, expires_at);
+            locked.set(DB, key, value, expires_at);
             return Counted::Value { value: initial, cas, expires_at };
         };
         let Some(old) = Item::read(e.value()) else { return Counted::NonNumeric };

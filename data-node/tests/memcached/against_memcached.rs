@@ -12,6 +12,7 @@ const CASES: &[&[u8]] = &[
     b"set a 0 0 1\r\nx\nget a\r\n",
     b"set a 0 0 1\nx\r\nget a\n",
     b"set a 5 0 -1\r\nset a x 0 3\r\nabc\r\nset a -1 0 3\r\nabc\r\nset a 0 x 3\r\nabc\r\n",
+    b"set a\x01b 0 0 1\r\nx\r\nget a\x01b\r\nset \x10\x10\tk 0 0 1\r\ny\r\nget \x10\x10\tk\r\n",
     b"set a 0 0\r\nset\r\nbogus\r\nget\r\ngets\r\nSET a 0 0 1\r\nx\r\n\r\n",
     b"set a 0 0 1 noreply\r\nx\r\nset a 0 0 1 bogus\r\ny\r\nset a 0 0 1 noreply extra\r\nz\r\nget a\r\n",
     b"set a x 0 3 noreply\r\nabc\r\nset a 0 0 3 noreply\r\nabcd\r\n",

@@ -13,9 +13,6 @@ fn bad_keys_and_numbers_are_refused_and_the_connection_goes_on() {
     let bad = b"CLIENT_ERROR bad command line format\r\n";
     assert_eq!(c.talk(format!("get {long}\r\n").as_bytes()), bad);
     assert_eq!(c.talk(format!("set {long} 0 0 1\r\n").as_bytes()), bad);
-    // A control character in a key (memcached itself would take this one).
-    assert_eq!(c.talk(b"set a\x01b 0 0 1\r\n"), bad);
-    assert_eq!(c.talk(b"get a\x7fb\r\n"), bad);
     assert_eq!(c.talk(b"set a 4294967296 0 1\r\n"), bad);
     assert_eq!(c.talk(b"set a 0 0 18446744073709551616\r\n"), bad);
     assert_eq!(c.talk(b"mg a Nx\r\n"), b"CLIENT_ERROR bad token in command line format\r\n");
