@@ -459,3 +459,48 @@ fn debug(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
     out.extend_from_slice(b"\r\n");
     Next::Done(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_keep_their_order_and_refuse_repeats_and_strangers() {
+        let words: Vec<&[u8]> = vec![b"v", b"O123", b"T30", b"k"];
+        let flags = Flags::parse(&words, MG_FLAGS).expect("valid");
+        assert_eq!(flags.list.iter().map(|(f, _)| *f).collect::<Vec<_>>(), b"vOTk");
+        assert_eq!(flags.token(b'O'), Some(&b"123"[..]));
+        assert_eq!(flags.number::<i64>(b'T'), Ok(Some(30)));
+        assert_eq!(flags.number::<i64>(b'N'), Ok(None));
+        assert!(flags.has(b'k') && !flags.has(b'q'));
+        let err = |words: &[&[u8]]| Flags::parse(words, MG_FLAGS).err();
+        assert_eq!(err(&[b"v", b"v"]), Some(&b"CLIENT_ERROR duplicate flag"[..]));
+        assert_eq!(err(&[b"z"]), Some(&b"CLIENT_ERROR invalid flag"[..]));
+        assert_eq!(err(&[&[b'O'; 34]]), Some(&b"CLIENT_ERROR opaque token too long"[..]));
+        let bad_number: Vec<&[u8]> = vec![b"Tx"];
+        assert!(Flags::parse(&bad_number, MG_FLAGS).expect("parses").number::<i64>(b'T').is_err());
+    }
+
+    #[test]
+    fn return_flags_follow_the_request() {
+        let words: Vec<&[u8]> = vec![b"t", b"k", b"v", b"O9", b"c"];
+        let flags = Flags::parse(&words, MG_FLAGS).expect("valid");
+        let mut out = Vec::new();
+        return_flags(
+            &mut out,
+            &flags,
+            b"cfhklOst",
+            true,
+            &Shown { key: b"YQ==", cas: 7, ttl: -1, ..Default::default() },
+        );
+        assert_eq!(out, b" t-1 kYQ== b O9 c7");
+    }
+
+    #[test]
+    fn keys_decode_strictly() {
+        assert_eq!(key_of(b"YQ==", true), Ok(b"a".to_vec()));
+        assert!(key_of(b"YQ", true).is_err());
+        assert!(key_of(&[b'a'; 251], false).is_err());
+        assert_eq!(key_of(b"plain", false), Ok(b"plain".to_vec()));
+    }
+}

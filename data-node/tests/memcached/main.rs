@@ -9,6 +9,7 @@ mod reference;
 
 mod against_memcached;
 mod bad_input;
+mod binary;
 mod clients;
 mod discovery;
 mod limits;
