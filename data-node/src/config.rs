@@ -118,6 +118,17 @@ impl Flags {
                 if self.maxmemory != 0 {
                     return Err("under --protocol memcached the memory limit is --memory-limit (megabytes)".into());
                 }
+                let redis_only = [
+                    ("--replicaof", self.replicaof.is_some()),
+                    ("--masterauth", self.masterauth.is_some()),
+                    ("--requirepass", self.requirepass.is_some()),
+                    ("--save", !self.save.0.is_empty()),
+                ];
+                if let Some((flag, _)) = redis_only.iter().find(|(_, given)| *given) {
+                    return Err(format!(
+                        "{flag} is a Redis setting: memcached mode has no replication, passwords or snapshots"
+                    ));
+                }
                 let mb = self.memory_limit.unwrap_or(MEMCACHED_MEMORY_LIMIT_MB);
                 self.maxmemory = mb.checked_mul(1 << 20).ok_or("--memory-limit is too large")?;
                 let item = self.max_item_size();
