@@ -13,7 +13,7 @@ use super::item::{self, Bits, Item};
 use super::line::{self, MAX_KEY, Words};
 use super::ops::{self, Arith, Counted, DB, Mode, Stored, Write};
 use super::reply::{self, push_i64, push_u64};
-use super::text::data_block;
+use super::text::stored_data;
 use crate::keyspace::{Missing, lru_idle_secs};
 
 const BAD_FORMAT: &[u8] = b"CLIENT_ERROR bad command line format";
@@ -109,6 +109,17 @@ fn return_flags(out: &mut Vec<u8>, flags: &Flags, returned: &[u8], binary: bool,
     }
 }
 
+/// A meta request's flags and the key it names (decoded under `b`).
+fn flags_and_key<'a>(
+    flag_words: &[&'a [u8]],
+    allowed: &[u8],
+    key: &[u8],
+) -> Result<(Flags<'a>, Vec<u8>), &'static [u8]> {
+    let flags = Flags::parse(flag_words, allowed)?;
+    let key = key_of(key, flags.has(b'b'))?;
+    Ok((flags, key))
+}
+
 /// The key a meta request names: its token, and the key itself (decoded under `b`).
 fn key_of(token: &[u8], binary: bool) -> Result<Vec<u8>, &'static [u8]> {
     if token.len() > MAX_KEY {
@@ -146,15 +157,11 @@ pub fn execute(mc: &Arc<Memcache>, conn: &mut Conn, command: &[u8], line: &[u8],
 }
 
 fn get(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
-    let flags = match Flags::parse(&w[2..], MG_FLAGS) {
-        Ok(f) => f,
+    let (flags, key) = match flags_and_key(&w[2..], MG_FLAGS, w[1]) {
+        Ok(parsed) => parsed,
         Err(e) => return conn.say(e),
     };
     let binary = flags.has(b'b');
-    let key = match key_of(w[1], binary) {
-        Ok(k) => k,
-        Err(e) => return conn.say(e),
-    };
     let (Ok(vivify), Ok(recache), Ok(new_ttl)) =
         (flags.number::<i64>(b'N'), flags.number::<i64>(b'R'), flags.number::<i64>(b'T'))
     else {
@@ -261,15 +268,11 @@ fn set(mc: &Memcache, conn: &mut Conn, w: &[&[u8]], after: &[u8]) -> Next {
         conn.say(text);
         Next::Swallow(block)
     };
-    let flags = match Flags::parse(&w[3..], MS_FLAGS) {
-        Ok(f) => f,
+    let (flags, key) = match flags_and_key(&w[3..], MS_FLAGS, w[1]) {
+        Ok(parsed) => parsed,
         Err(e) => return refuse(conn, e),
     };
     let binary = flags.has(b'b');
-    let key = match key_of(w[1], binary) {
-        Ok(k) => k,
-        Err(e) => return refuse(conn, e),
-    };
     let Ok(client_flags) = flags.number::<u32>(b'F') else { return refuse(conn, BAD_FORMAT) };
     let (Ok(ttl), Ok(compare)) = (flags.number::<i64>(b'T'), flags.number::<u64>(b'C')) else {
         return refuse(conn, BAD_TOKEN);
@@ -282,18 +285,11 @@ fn set(mc: &Memcache, conn: &mut Conn, w: &[&[u8]], after: &[u8]) -> Next {
         Some(Some(b'R' | b'r')) => Mode::Replace,
         Some(_) => return refuse(conn, b"CLIENT_ERROR invalid mode for ms M token"),
     };
-    if !mc.fits(key.len(), len) {
-        conn.counters.store_too_large += 1;
-        return refuse(conn, b"SERVER_ERROR object too large for cache");
-    }
-    let block = block as usize;
-    if after.len() < block {
-        return Next::NeedData(block);
-    }
-    let Some(data) = data_block(after, block) else {
-        conn.say(b"CLIENT_ERROR bad data chunk");
-        return Next::Done(block);
+    let data = match stored_data(mc, conn, key.len(), len, after) {
+        Ok(data) => data,
+        Err(next) => return next,
     };
+    let block = data.len() + 2;
     let write = Write {
         mode,
         key: &key,
@@ -331,15 +327,11 @@ fn status(conn: &mut Conn, code: &[u8], flags: &Flags, returned: &[u8], binary: 
 
 /// `md <key> <flags>*`: delete, or with `I` mark stale (a new CAS, `T` a new TTL).
 fn delete(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
-    let flags = match Flags::parse(&w[2..], MD_FLAGS) {
-        Ok(f) => f,
+    let (flags, key) = match flags_and_key(&w[2..], MD_FLAGS, w[1]) {
+        Ok(parsed) => parsed,
         Err(e) => return conn.say(e),
     };
     let binary = flags.has(b'b');
-    let key = match key_of(w[1], binary) {
-        Ok(k) => k,
-        Err(e) => return conn.say(e),
-    };
     let (Ok(compare), Ok(ttl)) = (flags.number::<u64>(b'C'), flags.number::<i64>(b'T')) else {
         return conn.say(BAD_TOKEN);
     };
@@ -371,16 +363,12 @@ fn delete(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
 /// `ma <key> <flags>*`: incr (default) or decr by `D`, creating on a miss under `N`.
 fn arith(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
     const BAD_FLAG: &[u8] = b"CLIENT_ERROR invalid or duplicate flag";
-    let flags = match Flags::parse(&w[2..], MA_FLAGS) {
-        Ok(f) => f,
+    let (flags, key) = match flags_and_key(&w[2..], MA_FLAGS, w[1]) {
+        Ok(parsed) => parsed,
         Err(b"CLIENT_ERROR duplicate flag") => return conn.say(BAD_FLAG),
         Err(e) => return conn.say(e),
     };
     let binary = flags.has(b'b');
-    let key = match key_of(w[1], binary) {
-        Ok(k) => k,
-        Err(e) => return conn.say(e),
-    };
     let numbers = (
         flags.number::<u64>(b'D'),
         flags.number::<u64>(b'J'),

@@ -1,6 +1,7 @@
 //! memcached's text protocol: a line per request, a data block after a
 //! storage command's line. Replies and error texts are memcached 1.6's.
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use super::connection::{Conn, Next};
@@ -65,6 +66,17 @@ fn error(conn: &mut Conn) -> Next {
     Next::Done(0)
 }
 
+/// A request line's words when there are `counts` of them (else the reply is
+/// `ERROR`); its `noreply` is its last word, as memcached reads it.
+fn counted<'a>(conn: &mut Conn, line: &'a [u8], counts: RangeInclusive<usize>) -> Result<Words<'a>, Next> {
+    let words = Words::split(line);
+    if !counts.contains(&words.as_slice().len()) {
+        return Err(error(conn));
+    }
+    conn.noreply = line::is_noreply(words.as_slice().last());
+    Ok(words)
+}
+
 fn retrieve<'a>(
     mc: &Memcache,
     conn: &mut Conn,
@@ -93,13 +105,12 @@ fn retrieve<'a>(
 /// set/add/replace/append/prepend `<key> <flags> <exptime> <bytes> [noreply]`,
 /// cas `<key> <flags> <exptime> <bytes> <cas unique> [noreply]`.
 fn storage(mc: &Memcache, conn: &mut Conn, mode: Mode, line: &[u8], after: &[u8], is_cas: bool) -> Next {
-    let words = Words::split(line);
-    let w = words.as_slice();
     let fixed = if is_cas { 6 } else { 5 };
-    if w.len() < fixed || w.len() > fixed + 1 || words.overflow {
-        return error(conn);
-    }
-    conn.noreply = line::is_noreply(w.last());
+    let words = match counted(conn, line, fixed..=fixed + 1) {
+        Ok(words) => words,
+        Err(next) => return next,
+    };
+    let w = words.as_slice();
     let key = w[1];
     let parsed = (
         line::number::<u32>(w[2]),
@@ -113,19 +124,11 @@ fn storage(mc: &Memcache, conn: &mut Conn, mode: Mode, line: &[u8], after: &[u8]
     if key.len() > MAX_KEY || !line::valid_key(key) {
         return conn.say(BAD_FORMAT);
     }
-    if !mc.fits(key.len(), len) {
-        conn.counters.store_too_large += 1;
-        conn.say(b"SERVER_ERROR object too large for cache");
-        return Next::Swallow(len + 2);
-    }
-    let block = len as usize + 2;
-    if after.len() < block {
-        return Next::NeedData(block);
-    }
-    let Some(data) = data_block(after, block) else {
-        conn.say(b"CLIENT_ERROR bad data chunk");
-        return Next::Done(block);
+    let data = match stored_data(mc, conn, key.len(), len, after) {
+        Ok(data) => data,
+        Err(next) => return next,
     };
+    let block = data.len() + 2;
     let write = Write {
         mode,
         key,
@@ -145,6 +148,32 @@ fn storage(mc: &Memcache, conn: &mut Conn, mode: Mode, line: &[u8], after: &[u8]
     };
     conn.say(answer);
     Next::Done(block)
+}
+
+/// A storage request's data block of `len` bytes at the start of `after`,
+/// or what comes instead: an item over `-I` is refused and its block
+/// skipped, a block not all here is waited for, one not ending in "\r\n"
+/// is refused (and gone).
+pub fn stored_data<'a>(
+    mc: &Memcache,
+    conn: &mut Conn,
+    key_len: usize,
+    len: u64,
+    after: &'a [u8],
+) -> Result<&'a [u8], Next> {
+    if !mc.fits(key_len, len) {
+        conn.counters.store_too_large += 1;
+        conn.say(b"SERVER_ERROR object too large for cache");
+        return Err(Next::Swallow(len.saturating_add(2)));
+    }
+    let block = len as usize + 2;
+    if after.len() < block {
+        return Err(Next::NeedData(block));
+    }
+    data_block(after, block).ok_or_else(|| {
+        conn.say(b"CLIENT_ERROR bad data chunk");
+        Next::Done(block)
+    })
 }
 
 /// A data block of `block` bytes (its "\r\n" included) at the start of
@@ -179,12 +208,11 @@ fn delete(mc: &Memcache, conn: &mut Conn, line: &[u8]) -> Next {
 
 /// `incr|decr <key> <delta> [noreply]`.
 fn arith(mc: &Memcache, conn: &mut Conn, line: &[u8], incr: bool) -> Next {
-    let words = Words::split(line);
+    let words = match counted(conn, line, 3..=4) {
+        Ok(words) => words,
+        Err(next) => return next,
+    };
     let w = words.as_slice();
-    if !(3..=4).contains(&w.len()) {
-        return error(conn);
-    }
-    conn.noreply = line::is_noreply(w.last());
     if !line::valid_key(w[1]) {
         return conn.say(BAD_FORMAT);
     }
@@ -210,12 +238,11 @@ fn arith(mc: &Memcache, conn: &mut Conn, line: &[u8], incr: bool) -> Next {
 
 /// `touch <key> <exptime> [noreply]`.
 fn touch(mc: &Memcache, conn: &mut Conn, line: &[u8]) -> Next {
-    let words = Words::split(line);
+    let words = match counted(conn, line, 3..=4) {
+        Ok(words) => words,
+        Err(next) => return next,
+    };
     let w = words.as_slice();
-    if !(3..=4).contains(&w.len()) {
-        return error(conn);
-    }
-    conn.noreply = line::is_noreply(w.last());
     if !line::valid_key(w[1]) {
         return conn.say(BAD_FORMAT);
     }
@@ -229,12 +256,11 @@ fn touch(mc: &Memcache, conn: &mut Conn, line: &[u8]) -> Next {
 
 /// `flush_all [delay] [noreply]`.
 fn flush_all(mc: &Arc<Memcache>, conn: &mut Conn, line: &[u8]) -> Next {
-    let words = Words::split(line);
+    let words = match counted(conn, line, 1..=3) {
+        Ok(words) => words,
+        Err(next) => return next,
+    };
     let w = words.as_slice();
-    if w.len() > 3 {
-        return error(conn);
-    }
-    conn.noreply = line::is_noreply(w.last());
     let delay = match w.get(1) {
         Some(word) if *word != b"noreply" => match line::number::<i64>(word) {
             Some(d) => d,
@@ -256,12 +282,11 @@ fn flush_all(mc: &Arc<Memcache>, conn: &mut Conn, line: &[u8]) -> Next {
 
 /// `verbosity <level> [noreply]`: kept and shown by `stats settings`; we log nothing per request.
 fn verbosity(mc: &Memcache, conn: &mut Conn, line: &[u8]) -> Next {
-    let words = Words::split(line);
+    let words = match counted(conn, line, 2..=3) {
+        Ok(words) => words,
+        Err(next) => return next,
+    };
     let w = words.as_slice();
-    if !(2..=3).contains(&w.len()) {
-        return error(conn);
-    }
-    conn.noreply = line::is_noreply(w.last());
     match line::number::<u64>(w[1]) {
         Some(level) => {
             mc.set_verbosity(level);
@@ -273,12 +298,11 @@ fn verbosity(mc: &Memcache, conn: &mut Conn, line: &[u8]) -> Next {
 
 /// `cache_memlimit <megabytes> [noreply]`: the memory limit, changed while running.
 fn cache_memlimit(mc: &Memcache, conn: &mut Conn, line: &[u8]) -> Next {
-    let words = Words::split(line);
+    let words = match counted(conn, line, 2..=3) {
+        Ok(words) => words,
+        Err(next) => return next,
+    };
     let w = words.as_slice();
-    if !(2..=3).contains(&w.len()) {
-        return error(conn);
-    }
-    conn.noreply = line::is_noreply(w.last());
     match line::number::<u64>(w[1]).and_then(|mb| mb.checked_mul(1 << 20)) {
         Some(bytes) if bytes >= 8 << 20 => {
             mc.server().live().maxmemory.store(bytes, std::sync::atomic::Ordering::Relaxed);
