@@ -91,7 +91,7 @@ impl Memcache {
     /// Whether an item of this key and data length fits `-I`: memcached
     /// counts its item header (56 bytes with CAS), the key and a "\r\n".
     pub fn fits(&self, key_len: usize, data_len: u64) -> bool {
-        56 + key_len as u64 + 1 + data_len.saturating_add(2) <= self.max_item_size
+        data_len.saturating_add(56 + key_len as u64 + 1 + 2) <= self.max_item_size
     }
 
     /// flush_all: now, or `delay_secs` from now (unless another flush_all

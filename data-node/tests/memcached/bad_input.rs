@@ -17,6 +17,14 @@ fn bad_keys_and_numbers_are_refused_and_the_connection_goes_on() {
     assert_eq!(c.talk(b"set a 0 0 18446744073709551616\r\n"), bad);
     assert_eq!(c.talk(b"mg a Nx\r\n"), b"CLIENT_ERROR bad token in command line format\r\n");
     assert_eq!(text(&c.talk(b"set a 0 0 1\r\nx\r\nget a\r\n")), "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+    // The largest length there is: refused, and (as everything after it is
+    // its block) the node skips what follows on that connection.
+    let mut huge = raw(n.port);
+    huge.send(b"set a 0 0 18446744073709551615\r\n");
+    let mut line = [0u8; 41];
+    std::io::Read::read_exact(&mut huge.0, &mut line).expect("reply");
+    assert_eq!(text(&line), "SERVER_ERROR object too large for cache\r\n");
+    assert_eq!(text(&raw(n.port).talk(b"get a\r\n")), "VALUE a 0 1\r\nx\r\nEND\r\n");
 }
 
 #[test]
