@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::model::Engine;
+
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct NodeType {
     pub cache_node_type: &'static str,
@@ -53,7 +55,7 @@ impl NodeType {
         (self.memory_gib * GIB) as u64
     }
 
-    /// The node's `--maxmemory`.
+    /// The node's `--maxmemory` (for memcached, its `-m`).
     pub fn maxmemory_bytes(&self) -> u64 {
         self.memory_bytes() * (100 - RESERVED_MEMORY_PERCENT) / 100
     }
@@ -61,26 +63,34 @@ impl NodeType {
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct EngineVersion {
-    pub engine: &'static str,
+    pub engine: Engine,
     pub engine_version: &'static str,
     pub cache_parameter_group_family: &'static str,
     pub is_default: bool,
 }
 
-/// The data node implements Redis 7.0's commands. Memcached is not offered
-/// until the data node speaks its protocol.
-pub const ENGINE_VERSIONS: &[EngineVersion] = &[EngineVersion {
-    engine: "redis",
-    engine_version: "7.0",
-    cache_parameter_group_family: "redis7",
-    is_default: true,
-}];
+/// The data node implements Redis 7.0's commands, and memcached 1.6's
+/// protocols with `--protocol memcached`.
+pub const ENGINE_VERSIONS: &[EngineVersion] = &[
+    EngineVersion {
+        engine: Engine::Redis,
+        engine_version: "7.0",
+        cache_parameter_group_family: "redis7",
+        is_default: true,
+    },
+    EngineVersion {
+        engine: Engine::Memcached,
+        engine_version: "1.6",
+        cache_parameter_group_family: "memcached1.6",
+        is_default: true,
+    },
+];
 
-pub fn default_engine_version(engine: &str) -> Option<&'static str> {
+pub fn default_engine_version(engine: Engine) -> Option<&'static str> {
     ENGINE_VERSIONS.iter().find(|v| v.engine == engine && v.is_default).map(|v| v.engine_version)
 }
 
-pub fn is_offered(engine: &str, version: &str) -> bool {
+pub fn is_offered(engine: Engine, version: &str) -> bool {
     ENGINE_VERSIONS.iter().any(|v| v.engine == engine && v.engine_version == version)
 }
 

@@ -26,10 +26,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod auto_discovery;
 pub mod backup;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod memcached_client;
 pub mod model;
 pub mod monitor;
 pub mod node_client;

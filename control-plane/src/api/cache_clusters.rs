@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
+use super::membership;
 use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, CacheClusterView};
-use crate::model::{CacheCluster, PendingModifiedValues, Status, source};
-use crate::store::{ClusterChange, ClusterFilter, NewCluster};
+use crate::model::{CacheCluster, CacheNode, Engine, Status, source};
+use crate::store::{ClusterChange, ClusterFilter, MembershipChange, NewCluster};
 use crate::validate;
 
 #[derive(Debug, Deserialize)]
@@ -38,16 +39,13 @@ impl CreateCacheCluster {
         validate::identifier("cache_cluster_id", &id, validate::MAX_CLUSTER_ID)
             .map_err(ApiError::InvalidParameterValue)?;
         let settings = node_settings_input!(self).check()?;
-        let num_cache_nodes = self.num_cache_nodes.unwrap_or(1);
-        if num_cache_nodes != 1 {
-            return Err(ApiError::InvalidParameterValue(format!(
-                "Invalid num_cache_nodes {num_cache_nodes}: a redis cache cluster has exactly 1 node; use a replication group for replicas."
-            )));
-        }
-        // A standalone cluster's one node is published on the port asked for.
-        let host_port = match self.port {
-            Some(port) => Some(validate::host_port(port).map_err(ApiError::InvalidParameterValue)?),
-            None => None,
+        let num_cache_nodes = membership::check_count(settings.engine, self.num_cache_nodes.unwrap_or(1))?;
+        let host_port = match (settings.engine, self.port) {
+            // A standalone redis cluster's one node is published on the port asked for.
+            (Engine::Redis, Some(port)) => Some(validate::host_port(port).map_err(ApiError::InvalidParameterValue)?),
+            // Memcached nodes listen on `port` inside their network, each
+            // published on a host port of its own, as a group's members are.
+            _ => None,
         };
         Ok(NewCluster {
             cache_cluster_id: id,
@@ -66,6 +64,9 @@ pub async fn create(
     State(state): State<AppState>,
     Json(mut input): Json<CreateCacheCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
+    if input.snapshot_name.is_some() && input.engine.as_deref().and_then(Engine::parse) == Some(Engine::Memcached) {
+        return Err(settings::memcached_refuses("snapshot_name"));
+    }
     let snapshot = match input.snapshot_name.take() {
         Some(name) => Some(super::snapshots::restorable(&state, &name).await?),
         None => None,
@@ -141,6 +142,7 @@ pub async fn describe(
 pub struct ModifyCacheCluster {
     cache_node_type: Option<String>,
     num_cache_nodes: Option<i64>,
+    cache_node_ids_to_remove: Option<Vec<String>>,
     preferred_maintenance_window: Option<String>,
     snapshot_retention_limit: Option<i64>,
     snapshot_window: Option<String>,
@@ -151,20 +153,18 @@ pub struct ModifyCacheCluster {
 impl ModifyCacheCluster {
     /// The change to record and the event that says what it is, or why the
     /// request is refused.
-    fn check(self, cluster: &CacheCluster) -> ApiResult<(ClusterChange, String)> {
+    fn check(self, cluster: &CacheCluster, nodes: &[CacheNode]) -> ApiResult<(ClusterChange, String)> {
         let id = &cluster.cache_cluster_id;
         if let Some(group) = &cluster.replication_group_id {
             return Err(ApiError::InvalidParameterCombination(format!(
                 "Cache cluster {id} is a member of replication group {group}; modify the replication group."
             )));
         }
-        if let Some(n) = self.num_cache_nodes
-            && n != cluster.num_cache_nodes
-        {
-            return Err(ApiError::InvalidParameterValue(format!(
-                "Invalid num_cache_nodes {n}: a redis cache cluster has exactly 1 node."
-            )));
+        let snapshots = self.snapshot_retention_limit.is_some_and(|days| days > 0) || self.snapshot_window.is_some();
+        if cluster.settings.engine == Engine::Memcached && snapshots {
+            return Err(settings::memcached_refuses("snapshot_retention_limit and snapshot_window"));
         }
+        let membership = membership::requested(cluster, nodes, self.num_cache_nodes, self.cache_node_ids_to_remove)?;
         let maintenance = settings::check_optional_windows(
             &cluster.settings,
             self.preferred_maintenance_window,
@@ -178,17 +178,35 @@ impl ModifyCacheCluster {
             tags: self.tags.map(settings::check_tags).transpose()?,
             ..ClusterChange::default()
         };
-        let mut message = "Cache cluster modified".to_owned();
+        let mut pending = cluster.pending_modified_values.clone();
+        let mut asked = Vec::new();
         if let Some(node_type) = self.cache_node_type.filter(|t| *t != cluster.settings.cache_node_type) {
             settings::check_node_type(&node_type)?;
-            message = format!("Cache node type change to {node_type} requested");
-            change.pending_modified_values = Some(PendingModifiedValues { cache_node_type: Some(node_type) });
-            if self.apply_immediately.unwrap_or(false) {
-                change.status = Some(Status::Modifying);
-            } else {
-                message.push_str(" for the next maintenance window");
-            }
+            asked.push(format!("Cache node type change to {node_type}"));
+            pending.cache_node_type = Some(node_type);
         }
+        if let Some((count, remove)) = membership {
+            asked.push(membership::describe(cluster.num_cache_nodes, count, &remove));
+            pending.num_cache_nodes = Some(count);
+            pending.cache_node_ids_to_remove = remove;
+        }
+        if asked.is_empty() && !(self.apply_immediately == Some(true) && !pending.is_empty()) {
+            return Ok((change, "Cache cluster modified".to_owned()));
+        }
+        let mut message = if asked.is_empty() { "Pending changes".to_owned() } else { asked.join("; ") };
+        if self.apply_immediately.unwrap_or(false) {
+            // ElastiCache applies what was held back along with what is asked.
+            message.push_str(" requested");
+            if let Some(count) = pending.num_cache_nodes.take() {
+                let remove = std::mem::take(&mut pending.cache_node_ids_to_remove);
+                let add = usize::try_from(count - cluster.num_cache_nodes).unwrap_or(0);
+                change.membership = Some(MembershipChange { add, remove });
+            }
+            change.status = Some(Status::Modifying);
+        } else {
+            message.push_str(" requested for the next maintenance window");
+        }
+        change.pending_modified_values = Some(pending);
         Ok((change, message))
     }
 }
@@ -204,7 +222,8 @@ pub async fn modify(
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
     let id = id.to_ascii_lowercase();
     let cluster = state.store.cluster(&id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.clone()))?;
-    let (change, message) = input.check(&cluster)?;
+    let nodes = state.store.nodes(&id).await?;
+    let (change, message) = input.check(&cluster, &nodes)?;
     if !state.store.change_available_cluster(&id, &change).await? {
         return Err(ApiError::InvalidCacheClusterState(id));
     }

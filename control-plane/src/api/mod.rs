@@ -6,6 +6,7 @@ mod catalogue;
 mod error;
 mod events;
 mod extract;
+mod membership;
 mod meta;
 mod replica_count;
 mod replication_groups;

@@ -10,7 +10,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
 use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, ReplicationGroupView};
-use crate::model::{ReplicationGroup, Role, Status, member_cluster_id, source};
+use crate::model::{Engine, ReplicationGroup, Role, Status, member_cluster_id, source};
 use crate::store::{ClusterFilter, GroupChange, NewCluster, NewGroup, StoreError};
 use crate::validate;
 
@@ -78,6 +78,11 @@ impl CreateReplicationGroup {
             ));
         }
         let settings = node_settings_input!(self).check()?;
+        if settings.engine == Engine::Memcached {
+            return Err(ApiError::InvalidParameterCombination(
+                "Replication groups are a redis feature: memcached has no replication (create a memcached cache cluster with num_cache_nodes instead).".into(),
+            ));
+        }
         let members = (0..clusters as usize)
             .map(|index| NewCluster {
                 host_port: None,

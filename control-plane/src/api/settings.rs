@@ -5,11 +5,10 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use crate::catalogue;
-use crate::model::{NodeSettings, Tag};
+use crate::model::{Engine, NodeSettings, Tag};
 use crate::validate;
 
 pub const DEFAULT_NODE_TYPE: &str = "cache.t3.micro";
-pub const DEFAULT_PORT: i64 = 6379;
 pub const DEFAULT_MAINTENANCE_WINDOW: &str = "sun:05:00-sun:06:00";
 pub const DEFAULT_SNAPSHOT_WINDOW: &str = "03:00-04:00";
 
@@ -66,27 +65,26 @@ pub(crate) use node_settings_input;
 impl NodeSettingsInput {
     /// Checked, with ElastiCache's defaults for what is missing.
     pub fn check(self) -> ApiResult<NodeSettings> {
-        let engine = self.engine.unwrap_or_else(|| "redis".into()).to_ascii_lowercase();
-        match engine.as_str() {
-            "redis" => {}
-            "memcached" => {
-                return Err(invalid(
-                    "Engine memcached is not offered by the API yet: the data node speaks it (data-node --protocol memcached), memcached clusters are still to come (see GET /v1/engine-versions)."
-                        .into(),
-                ));
-            }
-            other => return Err(invalid(format!("Invalid engine '{other}': expected redis."))),
+        let engine = match self.engine.as_deref() {
+            None => Engine::Redis,
+            Some(name) => Engine::parse(name)
+                .ok_or_else(|| invalid(format!("Invalid engine '{name}': expected redis or memcached.")))?,
+        };
+        if engine == Engine::Memcached {
+            self.refuse_redis_only()?;
         }
-        let default_version = catalogue::default_engine_version(&engine).unwrap_or("7.0");
-        let engine_version = self.engine_version.unwrap_or_else(|| default_version.into());
-        if !catalogue::is_offered(&engine, &engine_version) {
+        let engine_version = match self.engine_version {
+            Some(version) => version,
+            None => catalogue::default_engine_version(engine).unwrap_or("7.0").to_owned(),
+        };
+        if !catalogue::is_offered(engine, &engine_version) {
             return Err(invalid(format!(
                 "Engine version {engine_version} of {engine} is not offered (see GET /v1/engine-versions)."
             )));
         }
         let cache_node_type = self.cache_node_type.unwrap_or_else(|| DEFAULT_NODE_TYPE.into());
         check_node_type(&cache_node_type)?;
-        let port = self.port.unwrap_or(DEFAULT_PORT);
+        let port = self.port.unwrap_or(engine.default_port());
         validate::port(port).map_err(invalid)?;
         if let Some(token) = &self.auth_token {
             validate::auth_token(token).map_err(invalid)?;
@@ -112,6 +110,26 @@ impl NodeSettingsInput {
             tags,
         })
     }
+}
+
+impl NodeSettingsInput {
+    /// Memcached has no password, no persistence and so no snapshots.
+    fn refuse_redis_only(&self) -> ApiResult<()> {
+        let snapshots = self.snapshot_retention_limit.is_some_and(|days| days > 0) || self.snapshot_window.is_some();
+        let refused = if self.auth_token.is_some() {
+            "auth_token"
+        } else if snapshots {
+            "snapshot_retention_limit and snapshot_window"
+        } else {
+            return Ok(());
+        };
+        Err(memcached_refuses(refused))
+    }
+}
+
+/// ElastiCache's refusal of a Redis-only parameter on a memcached cluster.
+pub fn memcached_refuses(what: &str) -> ApiError {
+    ApiError::InvalidParameterCombination(format!("{what}: not supported for engine memcached (a redis feature)."))
 }
 
 pub fn check_node_type(name: &str) -> ApiResult<()> {

@@ -96,7 +96,9 @@ pub async fn import(
         replication_group_id: None,
         config: SourceConfig {
             engine: "redis".into(),
-            engine_version: crate::catalogue::default_engine_version("redis").unwrap_or("7.0").into(),
+            engine_version: crate::catalogue::default_engine_version(crate::model::Engine::Redis)
+                .unwrap_or("7.0")
+                .into(),
             cache_node_type: crate::catalogue::smallest_holding(contents.used_memory()).into(),
             num_cache_nodes: 1,
             port: 6379,

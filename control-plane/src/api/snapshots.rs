@@ -156,6 +156,7 @@ fn source_error(e: SourceError) -> ApiError {
             "Cache cluster {cluster} is a member of replication group {group}: snapshot the group (replication_group_id)."
         )),
         SourceError::ClusterState(id) => ApiError::InvalidCacheClusterState(id),
+        SourceError::Memcached(id) => super::settings::memcached_refuses(&format!("Snapshots of cache cluster {id}")),
         SourceError::GroupState(id) => ApiError::InvalidReplicationGroupState(id),
         SourceError::Store(e) => e.into(),
     }

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::clock::to_rfc3339;
-use crate::model::{CacheCluster, CacheNode, NodeSettings, PendingModifiedValues, ReplicationGroup, Role, Status, Tag};
+use crate::model::{
+    CacheCluster, CacheNode, Engine, NodeSettings, PendingModifiedValues, ReplicationGroup, Role, Status, Tag,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Endpoint {
@@ -24,7 +26,7 @@ pub struct CacheNodeView {
 /// endpoints, the token only as whether there is one).
 #[derive(Debug, Serialize)]
 pub struct NodeSettingsView {
-    pub engine: String,
+    pub engine: Engine,
     pub engine_version: String,
     pub cache_node_type: String,
     pub preferred_maintenance_window: String,
@@ -59,6 +61,9 @@ pub struct CacheClusterView {
     pub replication_group_id: Option<String>,
     pub pending_modified_values: PendingModifiedValues,
     pub cache_cluster_create_time: String,
+    /// A memcached cluster's: any node answers Auto Discovery's `config get cluster`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration_endpoint: Option<Endpoint>,
     pub cache_nodes: Vec<CacheNodeView>,
 }
 
@@ -67,7 +72,12 @@ pub fn endpoint(node: &CacheNode) -> Option<Endpoint> {
 }
 
 pub fn cache_cluster(cluster: CacheCluster, nodes: &[CacheNode]) -> CacheClusterView {
+    let configuration_endpoint = match cluster.settings.engine {
+        Engine::Memcached => nodes.iter().filter(|n| n.status == Status::Available).find_map(endpoint),
+        Engine::Redis => None,
+    };
     CacheClusterView {
+        configuration_endpoint,
         cache_cluster_id: cluster.cache_cluster_id,
         status: cluster.status,
         settings: cluster.settings.into(),

@@ -1,7 +1,7 @@
 //! What a snapshot of a cluster or a group records of its source, and
 //! whether the source can be snapshotted now.
 
-use crate::model::{NodeSettings, Role, SnapshotSource, SourceConfig, Status, node_id};
+use crate::model::{Engine, NodeSettings, Role, SnapshotSource, SourceConfig, Status, node_id};
 use crate::store::{NewSnapshot, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,9 @@ pub enum SourceError {
     GroupMember { cluster: String, group: String },
     #[error("cache cluster {0} is not available")]
     ClusterState(String),
+    /// Memcached keeps nothing on disk: there is nothing to snapshot.
+    #[error("cache cluster {0} runs memcached, which has no snapshots")]
+    Memcached(String),
     #[error("replication group {0} is not available")]
     GroupState(String),
     #[error(transparent)]
@@ -33,6 +36,9 @@ pub async fn of_cluster(
     let cluster = store.cluster(id).await?.ok_or_else(|| SourceError::ClusterNotFound(id.to_owned()))?;
     if let Some(group) = cluster.replication_group_id {
         return Err(SourceError::GroupMember { cluster: id.to_owned(), group });
+    }
+    if cluster.settings.engine == Engine::Memcached {
+        return Err(SourceError::Memcached(id.to_owned()));
     }
     if cluster.status != Status::Available {
         return Err(SourceError::ClusterState(id.to_owned()));
@@ -84,7 +90,7 @@ pub async fn of_group(
 /// What a snapshot records of its source's settings.
 fn config_of(s: NodeSettings, num_cache_nodes: i64, created_at: i64) -> SourceConfig {
     SourceConfig {
-        engine: s.engine,
+        engine: s.engine.as_str().to_owned(),
         engine_version: s.engine_version,
         cache_node_type: s.cache_node_type,
         num_cache_nodes,

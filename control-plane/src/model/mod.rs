@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use settings::{NodeSettings, Tag};
 pub use snapshot::{Snapshot, SnapshotSource, SnapshotStatus, SourceConfig};
-pub use status::{Role, Status};
+pub use status::{Engine, Role, Status};
 
 /// Event source types, as ElastiCache names them.
 pub mod source {
@@ -27,11 +27,17 @@ pub mod source {
 pub struct PendingModifiedValues {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_node_type: Option<String>,
+    /// A memcached cluster's node count after the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_cache_nodes: Option<i64>,
+    /// The nodes a smaller `num_cache_nodes` removes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_node_ids_to_remove: Vec<String>,
 }
 
 impl PendingModifiedValues {
     pub fn is_empty(&self) -> bool {
-        self.cache_node_type.is_none()
+        self.cache_node_type.is_none() && self.num_cache_nodes.is_none()
     }
 }
 
@@ -46,6 +52,8 @@ pub struct CacheCluster {
     pub status: Status,
     pub pending_modified_values: PendingModifiedValues,
     pub created_at: i64,
+    /// A memcached cluster's Auto Discovery version (migration 0005).
+    pub config_version: i64,
 }
 
 #[derive(Debug, Clone)]

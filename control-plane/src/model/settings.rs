@@ -11,7 +11,7 @@ pub struct Tag {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSettings {
-    pub engine: String,
+    pub engine: super::Engine,
     pub engine_version: String,
     pub cache_node_type: String,
     pub port: i64,
@@ -27,7 +27,7 @@ impl NodeSettings {
     /// ElastiCache's defaults, for tests that need some settings.
     pub fn example() -> NodeSettings {
         NodeSettings {
-            engine: "redis".into(),
+            engine: super::Engine::Redis,
             engine_version: "7.0".into(),
             cache_node_type: "cache.t3.micro".into(),
             port: 6379,

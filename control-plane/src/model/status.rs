@@ -1,7 +1,7 @@
-//! Lifecycles and roles, as enums; ElastiCache's strings only at the edges
+//! Lifecycles, roles and engines, as enums; ElastiCache's strings only at the edges
 //! (JSON, the store's TEXT columns, events).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The status of a cache cluster, a replication group, or a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
@@ -70,6 +70,47 @@ impl Role {
 }
 
 impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a cluster's nodes speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum Engine {
+    Redis,
+    Memcached,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Redis => "redis",
+            Engine::Memcached => "memcached",
+        }
+    }
+
+    /// ElastiCache's names, any case.
+    pub fn parse(name: &str) -> Option<Engine> {
+        match name.to_ascii_lowercase().as_str() {
+            "redis" => Some(Engine::Redis),
+            "memcached" => Some(Engine::Memcached),
+            _ => None,
+        }
+    }
+
+    /// The port its nodes listen on unless told otherwise.
+    pub fn default_port(self) -> i64 {
+        match self {
+            Engine::Redis => 6379,
+            Engine::Memcached => 11211,
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }

@@ -224,6 +224,7 @@ async fn sweeps_orphans_and_keeps_known_nodes() {
     f.store.insert_cluster(&cluster("kept")).await.unwrap();
     f.reconciler.converge().await;
     let orphan = NodeSpec {
+        engine: crate::model::Engine::Redis,
         cache_cluster_id: "forgotten".into(),
         cache_node_id: "0001".into(),
         replication_group_id: None,

@@ -11,6 +11,7 @@ use std::future::Future;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSpec {
+    pub engine: crate::model::Engine,
     pub cache_cluster_id: String,
     pub cache_node_id: String,
     pub replication_group_id: Option<String>,
@@ -145,6 +146,20 @@ impl NodeSpec {
             Some(group) => NetworkOwner::Group(group.clone()),
             None => NetworkOwner::Cluster(self.cache_cluster_id.clone()),
         }
+    }
+
+    /// The data node's flags but `--dir`: the engine's protocol and memory
+    /// limit, where it listens, its threads.
+    pub fn data_node_args(&self, port: u16, bind: &str, threads: u32) -> Vec<String> {
+        let memory = match self.engine {
+            crate::model::Engine::Redis => ["--maxmemory".to_owned(), self.maxmemory_bytes.to_string()],
+            crate::model::Engine::Memcached => ["--memory-limit".to_owned(), (self.maxmemory_bytes >> 20).to_string()],
+        };
+        let mut args = vec!["--protocol".to_owned(), self.engine.as_str().to_owned()];
+        args.extend(memory);
+        args.extend(["--port".to_owned(), port.to_string(), "--bind".to_owned(), bind.to_owned()]);
+        args.extend(["--threads".to_owned(), threads.to_string()]);
+        args
     }
 
     pub fn key(&self) -> NodeKey {

@@ -75,14 +75,7 @@ impl ProcessRuntime {
         let log_err = log.try_clone().map_err(io("opening node.log"))?;
         let mut command = tokio::process::Command::new(&self.binary);
         command
-            .arg("--port")
-            .arg(spec.host_port.to_string())
-            .arg("--bind")
-            .arg("127.0.0.1")
-            .arg("--maxmemory")
-            .arg(spec.maxmemory_bytes.to_string())
-            .arg("--threads")
-            .arg(spec.vcpus.clamp(1, 2).to_string())
+            .args(spec.data_node_args(spec.host_port, "127.0.0.1", spec.vcpus.clamp(1, 2)))
             .arg("--dir")
             .arg(dir)
             .current_dir(dir)

@@ -44,6 +44,16 @@ pub struct ClusterChange {
     pub pending_modified_values: Option<PendingModifiedValues>,
     /// Set together with the status this change moves the cluster to.
     pub status: Option<Status>,
+    /// A memcached cluster's new membership, which the reconciler makes real.
+    pub membership: Option<MembershipChange>,
+}
+
+/// Nodes to add (new ids after the highest there is) and nodes to remove;
+/// either bumps the cluster's Auto Discovery version.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MembershipChange {
+    pub add: usize,
+    pub remove: Vec<String>,
 }
 
 macro_rules! select_clusters {
@@ -51,7 +61,7 @@ macro_rules! select_clusters {
         concat!(
             "SELECT cache_cluster_id, replication_group_id, role, engine, engine_version, cache_node_type,
                 num_cache_nodes, port, auth_token, preferred_maintenance_window, snapshot_retention_limit,
-                snapshot_window, tags, status, pending_modified_values, created_at
+                snapshot_window, tags, status, pending_modified_values, created_at, config_version
              FROM cache_clusters ",
             $rest
         )
@@ -147,11 +157,13 @@ impl Store {
     }
 
     /// Moves a cluster from `available` to `to`, applying `change` in the same
-    /// statement; `Ok(false)` when the cluster exists but is not `available`.
+    /// transaction; `Ok(false)` when the cluster exists but is not `available`.
     pub async fn change_available_cluster(&self, id: &str, change: &ClusterChange) -> StoreResult<bool> {
         let tags = change.tags.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
         let pending =
             change.pending_modified_values.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+        let ports = self.ports.lock().await;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE cache_clusters SET
                 preferred_maintenance_window = COALESCE(?2, preferred_maintenance_window),
@@ -170,9 +182,26 @@ impl Store {
         .bind(pending)
         .bind(change.status)
         .bind(Status::Available)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 1
+            && let Some(membership) = &change.membership
+        {
+            change_membership(&mut tx, id, membership, *ports).await?;
+        }
+        tx.commit().await?;
+        drop(ports);
         self.changed_or_state(id, done.rows_affected()).await
+    }
+
+    /// Forgets a node the runtime no longer holds.
+    pub async fn remove_node(&self, cluster_id: &str, node_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM cache_nodes WHERE cache_cluster_id = ? AND cache_node_id = ?")
+            .bind(cluster_id)
+            .bind(node_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Applies what a modify held back: the node type becomes current.
@@ -261,7 +290,7 @@ pub(super) async fn insert_cluster_in(
     .bind(&cluster.cache_cluster_id)
     .bind(&cluster.replication_group_id)
     .bind(cluster.role)
-    .bind(&s.engine)
+    .bind(s.engine)
     .bind(&s.engine_version)
     .bind(&s.cache_node_type)
     .bind(cluster.num_cache_nodes)
@@ -281,17 +310,7 @@ pub(super) async fn insert_cluster_in(
             Some(port) => super::nodes::claim_port(tx, port).await?,
             None => super::nodes::free_port(tx, ports).await?,
         };
-        sqlx::query(
-            "INSERT INTO cache_nodes (cache_cluster_id, cache_node_id, status, host_port, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&cluster.cache_cluster_id)
-        .bind(node_id(index))
-        .bind(Status::Creating)
-        .bind(i64::from(host_port))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        insert_node(tx, &cluster.cache_cluster_id, &node_id(index), host_port, now).await?;
     }
     if let Some(snapshot) = &cluster.restore_from {
         sqlx::query("INSERT INTO pending_restores (cache_cluster_id, snapshot_name) VALUES (?, ?)")
@@ -300,6 +319,66 @@ pub(super) async fn insert_cluster_in(
             .execute(&mut **tx)
             .await?;
     }
+    Ok(())
+}
+
+async fn insert_node(
+    tx: &mut Transaction<'_, Sqlite>,
+    cluster_id: &str,
+    node_id: &str,
+    host_port: u16,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO cache_nodes (cache_cluster_id, cache_node_id, status, host_port, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(cluster_id)
+    .bind(node_id)
+    .bind(Status::Creating)
+    .bind(i64::from(host_port))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// New nodes in `creating`, removed ones in `deleting`, the node count and
+/// the Auto Discovery version to match.
+async fn change_membership(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: &str,
+    change: &MembershipChange,
+    ports: PortRange,
+) -> StoreResult<()> {
+    let now = now_millis();
+    let highest: Option<String> =
+        sqlx::query_scalar("SELECT MAX(cache_node_id) FROM cache_nodes WHERE cache_cluster_id = ?")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let first = highest.and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+    for index in first..first + change.add {
+        let host_port = super::nodes::free_port(tx, ports).await?;
+        insert_node(tx, id, &node_id(index), host_port, now).await?;
+    }
+    for node in &change.remove {
+        sqlx::query("UPDATE cache_nodes SET status = ? WHERE cache_cluster_id = ? AND cache_node_id = ?")
+            .bind(Status::Deleting)
+            .bind(id)
+            .bind(node)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "UPDATE cache_clusters SET config_version = config_version + 1,
+            num_cache_nodes = (SELECT COUNT(*) FROM cache_nodes WHERE cache_cluster_id = ?1 AND status != ?2)
+         WHERE cache_cluster_id = ?1",
+    )
+    .bind(id)
+    .bind(Status::Deleting)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -314,6 +393,7 @@ fn cluster_from_row(r: &SqliteRow) -> StoreResult<CacheCluster> {
         status: r.try_get("status")?,
         pending_modified_values: serde_json::from_str(&pending).map_err(corrupt)?,
         created_at: r.try_get("created_at")?,
+        config_version: r.try_get("config_version")?,
     })
 }
 

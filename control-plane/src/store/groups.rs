@@ -47,7 +47,7 @@ impl Store {
         .bind(&g.replication_group_id)
         .bind(&g.description)
         .bind(Status::Creating)
-        .bind(&s.engine)
+        .bind(s.engine)
         .bind(&s.engine_version)
         .bind(&s.cache_node_type)
         .bind(s.port)

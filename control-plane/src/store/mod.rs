@@ -16,7 +16,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use clusters::{ClusterChange, ClusterFilter, NewCluster};
+pub use clusters::{ClusterChange, ClusterFilter, MembershipChange, NewCluster};
 pub use events::EventFilter;
 pub use failovers::Failover;
 pub use groups::{GroupChange, NewGroup};

@@ -41,18 +41,13 @@ impl DockerRuntime {
         let body = ContainerCreateBody {
             image: Some(image),
             entrypoint: Some(vec![BINARY_IN_IMAGE.to_owned()]),
-            cmd: Some(vec![
-                "--port".into(),
-                spec.port.to_string(),
-                "--bind".into(),
-                "0.0.0.0".into(),
-                "--maxmemory".into(),
-                spec.maxmemory_bytes.to_string(),
-                "--threads".into(),
-                spec.vcpus.min(host_cpus).max(1).to_string(),
-                "--dir".into(),
-                "/data".into(),
-            ]),
+            cmd: Some(
+                [
+                    spec.data_node_args(spec.port, "0.0.0.0", spec.vcpus.min(host_cpus).max(1)),
+                    vec!["--dir".into(), "/data".into()],
+                ]
+                .concat(),
+            ),
             env: Some(env),
             labels: Some(self.labels(&spec.cache_cluster_id, Some(spec))),
             exposed_ports: Some(vec![port_key.clone()]),

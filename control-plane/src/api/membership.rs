@@ -1,0 +1,81 @@
+//! A modify's `num_cache_nodes` and `cache_node_ids_to_remove`: a memcached
+//! cluster grows by new nodes and shrinks by the nodes named; a redis cache
+//! cluster keeps its one node.
+
+use super::error::{ApiError, ApiResult};
+use crate::model::{CacheCluster, CacheNode, Engine};
+
+/// ElastiCache's limit of nodes in a memcached cluster.
+pub const MAX_MEMCACHED_NODES: i64 = 40;
+
+/// The node count a memcached cluster may be created with.
+pub fn check_count(engine: Engine, count: i64) -> ApiResult<i64> {
+    match engine {
+        Engine::Redis if count != 1 => Err(ApiError::InvalidParameterValue(format!(
+            "Invalid num_cache_nodes {count}: a redis cache cluster has exactly 1 node; use a replication group for replicas."
+        ))),
+        Engine::Memcached if !(1..=MAX_MEMCACHED_NODES).contains(&count) => Err(ApiError::InvalidParameterValue(
+            format!("Invalid num_cache_nodes {count}: a memcached cluster has 1-{MAX_MEMCACHED_NODES} nodes."),
+        )),
+        _ => Ok(count),
+    }
+}
+
+/// The new node count and the nodes it removes, when the request changes
+/// the membership; `None` when it leaves it as it is.
+pub fn requested(
+    cluster: &CacheCluster,
+    nodes: &[CacheNode],
+    count: Option<i64>,
+    remove: Option<Vec<String>>,
+) -> ApiResult<Option<(i64, Vec<String>)>> {
+    let remove = remove.unwrap_or_default();
+    let Some(count) = count else {
+        if remove.is_empty() {
+            return Ok(None);
+        }
+        return Err(ApiError::InvalidParameterCombination(
+            "cache_node_ids_to_remove needs num_cache_nodes: the number of nodes left after the removal.".into(),
+        ));
+    };
+    let current = cluster.num_cache_nodes;
+    if count == current && remove.is_empty() {
+        return Ok(None);
+    }
+    check_count(cluster.settings.engine, count)?;
+    if count > current {
+        if !remove.is_empty() {
+            return Err(ApiError::InvalidParameterCombination(format!(
+                "num_cache_nodes {count} adds nodes to the {current} there are; cache_node_ids_to_remove is for a smaller count."
+            )));
+        }
+        return Ok(Some((count, Vec::new())));
+    }
+    let mut ids = remove.clone();
+    ids.sort();
+    ids.dedup();
+    if ids.len() != remove.len() {
+        return Err(ApiError::InvalidParameterValue("cache_node_ids_to_remove names a node twice.".into()));
+    }
+    let id = &cluster.cache_cluster_id;
+    if let Some(unknown) = ids.iter().find(|wanted| !nodes.iter().any(|n| &n.cache_node_id == *wanted)) {
+        return Err(ApiError::InvalidParameterValue(format!("Cache cluster {id} has no node {unknown}.")));
+    }
+    let leaving = current - count;
+    if ids.len() as i64 != leaving {
+        return Err(ApiError::InvalidParameterCombination(format!(
+            "Going from {current} to {count} node(s) removes {leaving}: cache_node_ids_to_remove must name exactly {leaving} (it names {}).",
+            ids.len()
+        )));
+    }
+    Ok(Some((count, ids)))
+}
+
+/// What the event says of a membership change.
+pub fn describe(current: i64, count: i64, remove: &[String]) -> String {
+    if remove.is_empty() {
+        format!("Node count change from {current} to {count}")
+    } else {
+        format!("Node count change from {current} to {count}, removing node(s) {}", remove.join(", "))
+    }
+}
