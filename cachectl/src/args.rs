@@ -33,7 +33,7 @@ pub enum Output {
     Table,
     /// The API's own JSON.
     Json,
-    /// `REDIS_URL=...` lines for one cluster or group, for a CI job's environment.
+    /// `REDIS_URL=...` (or `MEMCACHED_SERVERS=...`) lines for one cluster or group, for a CI job's environment.
     Env,
 }
 
@@ -83,7 +83,8 @@ pub struct NodeSettings {
     /// Engine version (see `cachectl engine-versions`); default 7.0.
     #[arg(long)]
     pub engine_version: Option<String>,
-    /// A cluster: the host port of its endpoint (default: a free one). A group: the port inside its Docker network.
+    /// A redis cluster: the host port of its endpoint (default: a free one). A group or a memcached
+    /// cluster: the port inside its Docker network (its endpoints get free host ports).
     #[arg(long)]
     pub port: Option<u16>,
     /// Clients must AUTH with this (16-128 characters: letters, digits and ! & # $ ^ < > -).
@@ -117,10 +118,16 @@ pub struct Wait {
 
 #[derive(Subcommand)]
 pub enum ClusterCommand {
-    /// Create a single-node cache cluster.
+    /// Create a cache cluster: one redis node, or 1-40 memcached nodes.
     Create {
         /// The cluster's id: letters, digits and hyphens, starting with a letter.
         name: String,
+        /// The engine its nodes speak.
+        #[arg(long, value_parser = ["redis", "memcached"], default_value = "redis")]
+        engine: String,
+        /// Nodes, 1-40 for memcached (a redis cluster has 1: use a group for replicas).
+        #[arg(long)]
+        num_cache_nodes: Option<u8>,
         /// Restore: the cluster starts holding this snapshot's data.
         #[arg(long)]
         snapshot: Option<String>,
@@ -138,14 +145,20 @@ pub enum ClusterCommand {
         /// The cluster's id.
         name: String,
     },
-    /// Change a cluster's node type, windows, snapshot retention or tags.
+    /// Change a cluster's node type, node count (memcached), windows, snapshot retention or tags.
     Modify {
         /// The cluster's id.
         name: String,
         /// The new node type; applied in the maintenance window unless --apply-immediately.
         #[arg(long)]
         node_type: Option<String>,
-        /// Apply a node type change now rather than in the maintenance window.
+        /// A memcached cluster's new node count; a smaller one needs --remove-node for each node that goes.
+        #[arg(long)]
+        num_cache_nodes: Option<u8>,
+        /// A node to remove with a smaller --num-cache-nodes; repeatable.
+        #[arg(long = "remove-node", value_name = "NODE_ID")]
+        remove_nodes: Vec<String>,
+        /// Apply a node type or node count change now rather than in the maintenance window.
         #[arg(long)]
         apply_immediately: bool,
         #[command(flatten)]

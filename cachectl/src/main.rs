@@ -202,10 +202,12 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
         Ok(wait(client, &path(name), name, Goal::Status("available"), timeout)?.unwrap_or(fallback))
     };
     match command {
-        ClusterCommand::Create { name, snapshot, settings, windows, wait } => {
+        ClusterCommand::Create { name, engine, num_cache_nodes, snapshot, settings, windows, wait } => {
             let auth_token = settings.auth_token.clone();
             let mut body = windows_body(windows)?;
             settings_body(settings, &mut body);
+            body.insert("engine".into(), json!(engine));
+            put(&mut body, "num_cache_nodes", num_cache_nodes);
             put(&mut body, "snapshot_name", snapshot);
             body.insert("cache_cluster_id".into(), json!(name));
             let mut cluster = client.post("/v1/cache-clusters", &Value::Object(body))?;
@@ -224,9 +226,13 @@ fn cluster(client: &Client, command: ClusterCommand, output: Output, timeout: Du
             }
         }
         ClusterCommand::Describe { name } => show_cluster(&client.get(&path(&name))?, output, None),
-        ClusterCommand::Modify { name, node_type, apply_immediately, windows, wait } => {
+        ClusterCommand::Modify { name, node_type, num_cache_nodes, remove_nodes, apply_immediately, windows, wait } => {
             let mut body = windows_body(windows)?;
             put(&mut body, "cache_node_type", node_type);
+            put(&mut body, "num_cache_nodes", num_cache_nodes);
+            if !remove_nodes.is_empty() {
+                body.insert("cache_node_ids_to_remove".into(), json!(remove_nodes));
+            }
             body.insert("apply_immediately".into(), json!(apply_immediately));
             let mut cluster = client.patch(&path(&name), &Value::Object(body))?;
             if wait.wait {

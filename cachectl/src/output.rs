@@ -107,8 +107,17 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
-/// `REDIS_URL=...` and friends for a cluster, as a CI job's environment.
+/// `REDIS_URL=...` and friends for a cluster, as a CI job's environment;
+/// for memcached, every node (`MEMCACHED_SERVERS`, what most clients take)
+/// and the Auto Discovery endpoint.
 pub fn cluster_env(cluster: &Value, auth_token: Option<&str>) {
+    if cluster["engine"] == "memcached" {
+        let servers: Vec<String> =
+            cluster["cache_nodes"].as_array().into_iter().flatten().map(|n| endpoint(&n["endpoint"])).collect();
+        println!("MEMCACHED_SERVERS={}", servers.join(","));
+        println!("MEMCACHED_CONFIG_ENDPOINT={}", endpoint(&cluster["configuration_endpoint"]));
+        return;
+    }
     let endpoint = &cluster["cache_nodes"][0]["endpoint"];
     if let Some(url) = redis_url(endpoint, auth_token) {
         println!("REDIS_URL={url}");

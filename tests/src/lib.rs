@@ -11,6 +11,7 @@
 mod api;
 pub mod backups;
 pub mod failover;
+pub mod memcached;
 pub mod scenarios;
 pub mod standalone;
 pub mod under_load;

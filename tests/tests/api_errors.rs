@@ -111,7 +111,6 @@ fn requests_are_validated() {
     for (field, value) in [
         ("cache_node_type", json!("cache.t3.nano")),
         ("num_cache_nodes", json!(2)),
-        ("engine", json!("memcached")),
         ("engine", json!("postgres")),
         ("engine_version", json!("6.2")),
         ("port", json!(70000)),
@@ -127,6 +126,25 @@ fn requests_are_validated() {
         body[field] = value.clone();
         let reply = bad_cluster(body);
         assert_eq!((reply.status, reply.code()), (400, "InvalidParameterValue"), "{field}={value}: {}", reply.body);
+    }
+    // Memcached: 1-40 nodes, and none of redis's own parameters.
+    let memcached = |extra: Value| {
+        let mut body = json!({"cache_cluster_id": format!("{prefix}-mc"), "engine": "memcached"});
+        for (k, v) in extra.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        bad_cluster(body)
+    };
+    expect(&memcached(json!({"num_cache_nodes": 0})), 400, "InvalidParameterValue");
+    expect(&memcached(json!({"num_cache_nodes": 41})), 400, "InvalidParameterValue");
+    expect(&memcached(json!({"engine_version": "7.0"})), 400, "InvalidParameterValue");
+    for redis_only in [
+        json!({"auth_token": "s3cret-token-for-tests"}),
+        json!({"snapshot_retention_limit": 1}),
+        json!({"snapshot_window": "03:00-04:00"}),
+        json!({"snapshot_name": "any"}),
+    ] {
+        expect(&memcached(redis_only), 400, "InvalidParameterCombination");
     }
     let malformed = api.send("POST", "/v1/cache-clusters", None);
     assert_eq!(malformed.status, 400, "{}", malformed.body);
@@ -151,6 +169,7 @@ fn requests_are_validated() {
         "InvalidParameterCombination",
     );
     expect(&group(with(json!({"automatic_failover_enabled": true}))), 400, "InvalidParameterCombination");
+    expect(&group(with(json!({"engine": "memcached"}))), 400, "InvalidParameterCombination");
     expect(
         &group(with(json!({"num_cache_clusters": 2, "multi_az_enabled": true}))),
         400,

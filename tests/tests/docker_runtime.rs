@@ -36,6 +36,18 @@ fn cluster_and_group_lifecycle() {
 }
 
 #[test]
+fn a_memcached_cluster_is_discovered_grown_and_shrunk() {
+    if !docker_available() {
+        return;
+    }
+    let prefix = unique_prefix("dm");
+    let _cleanup = DockerCleanup(prefix.clone());
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
+    ferrocache_tests::memcached::memcached_cluster(&cp, &prefix, &Containers(prefix.clone()));
+}
+
+#[test]
 fn snapshots_restore_into_clusters_and_groups() {
     if !docker_available() {
         return;

@@ -29,6 +29,14 @@ fn cluster_and_group_lifecycle() {
 }
 
 #[test]
+fn a_memcached_cluster_is_discovered_grown_and_shrunk() {
+    let prefix = unique_prefix("pm");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    ferrocache_tests::memcached::memcached_cluster(&cp, &prefix, &Processes(dir.0.clone()));
+}
+
+#[test]
 fn snapshots_restore_into_clusters_and_groups() {
     let prefix = unique_prefix("pb");
     let dir = DataDir::new(&prefix);

@@ -79,3 +79,81 @@ pub fn describe(current: i64, count: i64, remove: &[String]) -> String {
         format!("Node count change from {current} to {count}, removing node(s) {}", remove.join(", "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{NodeSettings, PendingModifiedValues, Status, node_id};
+
+    fn cluster(engine: Engine, nodes: usize) -> (CacheCluster, Vec<CacheNode>) {
+        let settings = NodeSettings { engine, ..NodeSettings::example() };
+        let cluster = CacheCluster {
+            cache_cluster_id: "c".into(),
+            replication_group_id: None,
+            role: None,
+            num_cache_nodes: nodes as i64,
+            settings,
+            status: Status::Available,
+            pending_modified_values: PendingModifiedValues::default(),
+            created_at: 0,
+            config_version: 1,
+        };
+        let nodes = (0..nodes)
+            .map(|i| CacheNode {
+                cache_cluster_id: "c".into(),
+                cache_node_id: node_id(i),
+                status: Status::Available,
+                host_port: 20000 + i as u16,
+                address: Some("127.0.0.1".into()),
+                reboot_requested: false,
+                created_at: 0,
+            })
+            .collect();
+        (cluster, nodes)
+    }
+
+    fn ids(names: &[&str]) -> Option<Vec<String>> {
+        Some(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    fn code(result: ApiResult<Option<(i64, Vec<String>)>>) -> &'static str {
+        match result {
+            Err(ApiError::InvalidParameterValue(_)) => "value",
+            Err(ApiError::InvalidParameterCombination(_)) => "combination",
+            Err(_) => "other",
+            Ok(_) => "ok",
+        }
+    }
+
+    #[test]
+    fn memcached_grows_and_shrinks_by_the_nodes_named() {
+        let (c, nodes) = cluster(Engine::Memcached, 3);
+        assert_eq!(requested(&c, &nodes, Some(5), None).ok(), Some(Some((5, Vec::new()))));
+        assert_eq!(requested(&c, &nodes, Some(3), None).ok(), Some(None));
+        assert_eq!(requested(&c, &nodes, None, None).ok(), Some(None));
+        let shrunk = requested(&c, &nodes, Some(1), ids(&["0003", "0001"])).ok();
+        assert_eq!(shrunk, Some(Some((1, vec!["0001".to_owned(), "0003".to_owned()]))));
+    }
+
+    #[test]
+    fn memcached_refuses_a_removal_that_does_not_add_up() {
+        let (c, nodes) = cluster(Engine::Memcached, 3);
+        assert_eq!(code(requested(&c, &nodes, Some(2), None)), "combination");
+        assert_eq!(code(requested(&c, &nodes, Some(2), ids(&["0001", "0002"]))), "combination");
+        assert_eq!(code(requested(&c, &nodes, Some(2), ids(&["0009"]))), "value");
+        assert_eq!(code(requested(&c, &nodes, Some(1), ids(&["0001", "0001"]))), "value");
+        assert_eq!(code(requested(&c, &nodes, Some(4), ids(&["0001"]))), "combination");
+        assert_eq!(code(requested(&c, &nodes, None, ids(&["0001"]))), "combination");
+        assert_eq!(code(requested(&c, &nodes, Some(41), None)), "value");
+        assert_eq!(code(requested(&c, &nodes, Some(0), ids(&["0001", "0002", "0003"]))), "value");
+    }
+
+    #[test]
+    fn redis_keeps_its_one_node() {
+        let (c, nodes) = cluster(Engine::Redis, 1);
+        assert_eq!(requested(&c, &nodes, Some(1), None).ok(), Some(None));
+        assert_eq!(code(requested(&c, &nodes, Some(2), None)), "value");
+        assert_eq!(code(check_count(Engine::Redis, 3).map(|_| None)), "value");
+        assert_eq!(code(check_count(Engine::Memcached, 40).map(|_| None)), "ok");
+    }
+}
