@@ -14,11 +14,14 @@
 //! - `backup/`: snapshot files, the worker that takes and copies them, restores.
 //! - `reconciler/`: the only code that changes the world: moves each resource
 //!   from its recorded status towards `available` (or gone) through a runtime.
-//! - `monitor/`: health checks of every group's nodes; failover when a
+//! - `monitor/`: health checks of every node; failover when a
 //!   primary stops answering (or on request), fencing of a returning one.
 //! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
 //! - `sentinel/`: a Sentinel-compatible port reporting each group's primary.
-//! - `node_client`: the few Redis commands the control plane sends to nodes.
+//! - `node_client`: the few Redis commands the control plane sends to nodes;
+//!   `memcached_client` the memcached ones.
+//! - `auto_discovery`: a memcached cluster's membership, as every node
+//!   answers it to `config get cluster`, written to the nodes.
 //! - `worker`: the one shape of the background loops (a step, a wait, a
 //!   shutdown that finishes the step in flight).
 //! - `clock`: Unix milliseconds and RFC 3339 timestamps.

@@ -117,15 +117,21 @@ pub fn memcached_cluster(cp: &ControlPlane, prefix: &str, inventory: &dyn Invent
     let snapshot = api.post("/v1/snapshots", &json!({"snapshot_name": format!("{id}-s"), "cache_cluster_id": id}));
     assert_eq!((snapshot.status, snapshot.code()), (400, "InvalidParameterCombination"), "{}", snapshot.body);
 
-    let grown = api.patch(&path, &json!({"num_cache_nodes": 4, "apply_immediately": true}));
+    // Held for the maintenance window, then applied at once when asked.
+    let held = api.patch(&path, &json!({"num_cache_nodes": 4}));
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_eq!((held.body["status"].as_str(), held.body["num_cache_nodes"].as_i64()), (Some("available"), Some(3)));
+    assert_eq!(held.body["pending_modified_values"], json!({"num_cache_nodes": 4}));
+    let grown = api.patch(&path, &json!({"apply_immediately": true}));
     assert_eq!((grown.status, grown.body["status"].as_str()), (202, Some("modifying")), "{}", grown.body);
     let cluster = api.wait_status(&path, "available", PROVISION);
     assert_eq!(node_ids(&cluster), ["0001", "0002", "0003", "0004"]);
+    assert_eq!(cluster["pending_modified_values"], json!({}));
     check(&use_cluster(&config, "four"), 2, &cluster);
     assert_eq!(inventory.held(), inventory.expected(4, 1));
 
-    let shrunk =
-        api.patch(&path, &json!({"num_cache_nodes": 3, "cache_node_ids_to_remove": ["0002"], "apply_immediately": true}));
+    let shrunk = api
+        .patch(&path, &json!({"num_cache_nodes": 3, "cache_node_ids_to_remove": ["0002"], "apply_immediately": true}));
     assert_eq!(shrunk.status, 202, "{}", shrunk.body);
     let cluster = api.wait_status(&path, "available", PROVISION);
     assert_eq!(node_ids(&cluster), ["0001", "0003", "0004"]);

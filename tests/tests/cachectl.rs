@@ -71,6 +71,42 @@ fn a_ci_job_creates_uses_and_deletes_a_cache() {
     assert!(text(&gone.stderr).contains("CacheClusterNotFound"), "{}", text(&gone.stderr));
 }
 
+/// A CI job's memcached: MEMCACHED_SERVERS names every node, each answers,
+/// and --num-cache-nodes/--remove-node change the membership.
+#[test]
+fn a_ci_job_gets_a_memcached_cluster() {
+    use ferrocache_tests::memcached::{pymemcache_installed, talk, use_cluster};
+    if !pymemcache_installed() {
+        return;
+    }
+    let prefix = unique_prefix("clm");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let name = format!("{prefix}-mc");
+    let args = ["cluster", "create", &name, "--engine", "memcached", "--num-cache-nodes", "3", "--wait", "-o", "env"];
+    let created = cachectl(&cp, &args);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let env = text(&created.stdout);
+    let line = |key: &str| env.lines().find_map(|l| l.strip_prefix(key)).map(str::to_owned);
+    let servers = line("MEMCACHED_SERVERS=").unwrap_or_else(|| panic!("no MEMCACHED_SERVERS in {env:?}"));
+    let servers: Vec<&str> = servers.split(',').collect();
+    assert_eq!(servers.len(), 3, "{env}");
+    for server in &servers {
+        assert!(talk(server, b"version\r\n").starts_with("VERSION "), "{server}");
+    }
+    let config = line("MEMCACHED_CONFIG_ENDPOINT=").expect("a configuration endpoint");
+    assert_eq!(use_cluster(&config, "ci").nodes.len(), 3);
+
+    let modify = ["cluster", "modify", &name, "--num-cache-nodes", "2", "--remove-node", "0001"];
+    let shrunk = cachectl(&cp, &[&modify[..], &["--apply-immediately", "--wait", "-o", "env"]].concat());
+    assert!(shrunk.status.success(), "{}", text(&shrunk.stderr));
+    assert!(text(&shrunk.stdout).contains(&format!("MEMCACHED_SERVERS={},{}", servers[1], servers[2])));
+    let found = use_cluster(servers[1], "after");
+    assert_eq!((found.version, found.nodes.len()), (2, 2), "{found:?}");
+    let deleted = cachectl(&cp, &["cluster", "delete", &name, "--wait"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+}
+
 #[test]
 fn a_failed_create_exits_non_zero_and_says_why() {
     let prefix = unique_prefix("clif");

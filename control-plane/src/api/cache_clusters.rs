@@ -190,11 +190,12 @@ impl ModifyCacheCluster {
             pending.num_cache_nodes = Some(count);
             pending.cache_node_ids_to_remove = remove;
         }
-        if asked.is_empty() && !(self.apply_immediately == Some(true) && !pending.is_empty()) {
+        let apply_now = self.apply_immediately.unwrap_or(false);
+        if asked.is_empty() && (pending.is_empty() || !apply_now) {
             return Ok((change, "Cache cluster modified".to_owned()));
         }
         let mut message = if asked.is_empty() { "Pending changes".to_owned() } else { asked.join("; ") };
-        if self.apply_immediately.unwrap_or(false) {
+        if apply_now {
             // ElastiCache applies what was held back along with what is asked.
             message.push_str(" requested");
             if let Some(count) = pending.num_cache_nodes.take() {
