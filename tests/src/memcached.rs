@@ -80,6 +80,21 @@ fn version_at(endpoint: &str) -> Option<u64> {
     reply.split("\r\n").nth(1)?.lines().next()?.parse().ok()
 }
 
+/// `stats`' limit_maxbytes of a node.
+fn limit_maxbytes(endpoint: &str) -> u64 {
+    let stats = talk(endpoint, b"stats\r\n");
+    let value = stats.lines().find_map(|l| l.strip_prefix("STAT limit_maxbytes "));
+    value.and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("no limit_maxbytes in {stats}"))
+}
+
+/// A node type's maxmemory, as the whole megabytes `-m` takes.
+fn memcached_limit(api: &crate::Api, node_type: &str) -> u64 {
+    let types = api.get("/v1/cache-node-types").body;
+    let found = types["cache_node_types"].as_array().expect("types").iter().find(|t| t["cache_node_type"] == node_type);
+    let maxmemory = found.and_then(|t| t["maxmemory_bytes"].as_u64()).expect("maxmemory_bytes");
+    maxmemory >> 20 << 20
+}
+
 fn check(found: &Discovered, version: u64, cluster: &Value) {
     assert_eq!(found.version, version, "{found:?}");
     assert_eq!(found.nodes, node_endpoints(cluster), "discovery lists every node, as describe does");
@@ -156,6 +171,16 @@ pub fn memcached_cluster(cp: &ControlPlane, prefix: &str, inventory: &dyn Invent
     let cluster = api.wait_status(&path, "available", PROVISION);
     assert_eq!(version_at(&node_endpoints(&cluster)[1]), Some(3));
     check(&use_cluster(&node_endpoints(&cluster)[1], "rebooted"), 3, &cluster);
+
+    // The node type is the nodes' memory limit, as maxmemory is for redis; a new one applies live.
+    assert_eq!(limit_maxbytes(&node_endpoints(&cluster)[0]), memcached_limit(&api, "cache.t3.micro"));
+    let resized = api.patch(&path, &json!({"cache_node_type": "cache.t3.small", "apply_immediately": true}));
+    assert_eq!(resized.status, 202, "{}", resized.body);
+    let cluster = api.wait_status(&path, "available", PROVISION);
+    assert_eq!(cluster["cache_node_type"], "cache.t3.small");
+    for node in node_endpoints(&cluster) {
+        assert_eq!(limit_maxbytes(&node), memcached_limit(&api, "cache.t3.small"), "{node}");
+    }
 
     let events = api.get(&format!("/v1/events?source_identifier={id}")).body.to_string();
     for said in ["Added cache node(s) 0004", "Removed cache node(s) 0002", "node 0003 restarted empty"] {
