@@ -14,6 +14,7 @@
 //! - `backup/`: snapshot files, the worker that takes and copies them, restores.
 //! - `reconciler/`: the only code that changes the world: moves each resource
 //!   from its recorded status towards `available` (or gone) through a runtime.
+//! - `maintenance`: applies pending modifications in maintenance windows.
 //! - `monitor/`: health checks of every node; failover when a
 //!   primary stops answering (or on request), fencing of a returning one.
 //! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
@@ -34,6 +35,7 @@ pub mod backup;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod maintenance;
 pub mod memcached_client;
 pub mod model;
 pub mod monitor;

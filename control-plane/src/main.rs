@@ -11,6 +11,7 @@ use control_plane::auth::{self, Authenticator, Scope};
 use control_plane::backup::{BackupWorker, SnapshotFiles};
 use control_plane::clock::Clock;
 use control_plane::config::{Command, Config, RuntimeKind};
+use control_plane::maintenance::MaintenanceWindows;
 use control_plane::monitor::Monitor;
 use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
@@ -187,6 +188,7 @@ impl Background {
         }
         workers.spawn(reconciler);
         workers.spawn(BackupWorker::new(self.store.clone(), self.snapshots, self.backups, Clock::system()));
+        workers.spawn(MaintenanceWindows::new(self.store.clone(), Clock::system(), Arc::clone(&self.wake)));
         let monitor = Monitor::new(
             self.store,
             runtime,

@@ -107,7 +107,7 @@ pub fn snapshot_window_minutes(value: &str) -> Option<(i64, i64)> {
 }
 
 /// A maintenance window's start (minute of the week from Sunday 00:00 UTC) and length.
-fn maintenance_window_minutes(value: &str) -> Option<(i64, i64)> {
+pub fn maintenance_window_minutes(value: &str) -> Option<(i64, i64)> {
     let lower = value.to_ascii_lowercase();
     let (start, end) = lower.split_once('-')?;
     let (start, end) = (week_minute(start)?, week_minute(end)?);

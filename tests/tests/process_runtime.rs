@@ -349,3 +349,76 @@ fn sigterm_finishes_the_step_in_flight_and_exits_cleanly() {
     cp.api().wait_status(&format!("/v1/replication-groups/{group}"), "available", Duration::from_secs(60));
     assert_eq!(processes_under(&dir.0.join("nodes")).len(), 3, "one process per member");
 }
+
+/// Maintenance windows `ddd:hh24:mi-ddd:hh24:mi`, one open now (from five
+/// minutes ago for an hour) and one three days on, and a daily snapshot
+/// window twelve hours from both.
+fn windows_open_now() -> (String, String, String) {
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let clock = |minute: i64| format!("{:02}:{:02}", minute.rem_euclid(1440) / 60, minute.rem_euclid(60));
+    // Unix time began on a Thursday.
+    let at =
+        |minute: i64| format!("{}:{}", DAYS[((minute.div_euclid(1440) + 4).rem_euclid(7)) as usize], clock(minute));
+    let start = control_plane::clock::now_millis() / 60_000 - 5;
+    let later = start + 3 * 1440;
+    (
+        format!("{}-{}", at(start), at(start + 60)),
+        format!("{}-{}", at(later), at(later + 60)),
+        format!("{}-{}", clock(start + 720), clock(start + 780)),
+    )
+}
+
+#[test]
+fn pending_changes_apply_in_the_maintenance_window_or_when_asked() {
+    use ferrocache_tests::scenarios::PROVISION;
+    use serde_json::json;
+    let prefix = unique_prefix("pw");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let api = cp.api();
+    let (open, closed) = (format!("{prefix}-open"), format!("{prefix}-closed"));
+    let (window, later, snapshot_window) = windows_open_now();
+    for (id, window) in [(&open, &window), (&closed, &later)] {
+        let body = json!({"cache_cluster_id": id, "preferred_maintenance_window": window,
+                          "snapshot_window": snapshot_window});
+        let created = api.post("/v1/cache-clusters", &body);
+        assert_eq!(created.status, 201, "{}", created.body);
+        api.wait_status(&format!("/v1/cache-clusters/{id}"), "available", PROVISION);
+    }
+
+    // Held, then applied by the window that is open now.
+    let path = format!("/v1/cache-clusters/{open}");
+    let held = api.patch(&path, &json!({"cache_node_type": "cache.t3.small"}));
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_eq!(held.body["pending_modified_values"], json!({"cache_node_type": "cache.t3.small"}));
+    let deadline = std::time::Instant::now() + PROVISION;
+    loop {
+        let now = api.get(&path).body;
+        if now["cache_node_type"] == "cache.t3.small" && now["status"] == "available" {
+            assert_eq!(now["pending_modified_values"], json!({}));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the open window never applied the change: {now}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let events = api.get(&format!("/v1/events?source_identifier={open}")).body.to_string();
+    assert!(events.contains(&format!("Applying pending changes in maintenance window {window}")), "{events}");
+    assert!(events.contains("Cache node type changed to cache.t3.small"), "{events}");
+
+    // Held until a later PATCH asks for it at once.
+    let path = format!("/v1/cache-clusters/{closed}");
+    let held = api.patch(&path, &json!({"cache_node_type": "cache.t3.small"}));
+    assert_eq!(held.status, 200, "{}", held.body);
+    let applies = held.body["pending_apply_time"].as_str().and_then(control_plane::clock::parse_rfc3339);
+    let in_three_days = control_plane::clock::now_millis() + 3 * 86_400_000 - 5 * 60_000;
+    assert!(applies.is_some_and(|t| (t - in_three_days).abs() < 120_000), "the next window's start: {}", held.body);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    assert_eq!(api.get(&path).body["cache_node_type"], "cache.t3.micro", "a closed window applies nothing");
+    let now = api.patch(&path, &json!({"apply_immediately": true}));
+    assert_eq!((now.status, now.body["status"].as_str()), (202, Some("modifying")), "{}", now.body);
+    let done = api.wait_status(&path, "available", PROVISION);
+    assert_eq!(
+        (done["cache_node_type"].as_str(), &done["pending_modified_values"]),
+        (Some("cache.t3.small"), &json!({}))
+    );
+}

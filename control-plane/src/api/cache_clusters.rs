@@ -10,8 +10,8 @@ use super::extract::{Json, Query, Reader, Writer};
 use super::membership;
 use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, CacheClusterView};
-use crate::model::{CacheCluster, CacheNode, Engine, Status, source};
-use crate::store::{ClusterChange, ClusterFilter, MembershipChange, NewCluster};
+use crate::model::{CacheCluster, CacheNode, Engine, source};
+use crate::store::{ClusterChange, ClusterFilter, NewCluster};
 use crate::validate;
 
 #[derive(Debug, Deserialize)]
@@ -186,7 +186,7 @@ impl ModifyCacheCluster {
             pending.cache_node_type = Some(node_type);
         }
         if let Some((count, remove)) = membership {
-            asked.push(membership::describe(cluster.num_cache_nodes, count, &remove));
+            asked.push(crate::model::describe_node_count(cluster.num_cache_nodes, count, &remove));
             pending.num_cache_nodes = Some(count);
             pending.cache_node_ids_to_remove = remove;
         }
@@ -198,15 +198,9 @@ impl ModifyCacheCluster {
         if apply_now {
             // ElastiCache applies what was held back along with what is asked.
             message.push_str(" requested");
-            if let Some(count) = pending.num_cache_nodes.take() {
-                let remove = std::mem::take(&mut pending.cache_node_ids_to_remove);
-                let add = usize::try_from(count - cluster.num_cache_nodes).unwrap_or(0);
-                change.membership = Some(MembershipChange { add, remove });
-            }
-            change.status = Some(Status::Modifying);
-        } else {
-            message.push_str(" requested for the next maintenance window");
+            return Ok((change.applying(pending, cluster.num_cache_nodes), message));
         }
+        message.push_str(" requested for the next maintenance window");
         change.pending_modified_values = Some(pending);
         Ok((change, message))
     }

@@ -71,15 +71,6 @@ pub fn requested(
     Ok(Some((count, ids)))
 }
 
-/// What the event says of a membership change.
-pub fn describe(current: i64, count: i64, remove: &[String]) -> String {
-    if remove.is_empty() {
-        format!("Node count change from {current} to {count}")
-    } else {
-        format!("Node count change from {current} to {count}, removing node(s) {}", remove.join(", "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,9 @@ pub struct CacheClusterView {
     pub num_cache_nodes: i64,
     pub replication_group_id: Option<String>,
     pub pending_modified_values: PendingModifiedValues,
+    /// When the maintenance window applies what is pending.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_apply_time: Option<String>,
     pub cache_cluster_create_time: String,
     /// A memcached cluster's: any node answers Auto Discovery's `config get cluster`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,8 +79,15 @@ pub fn cache_cluster(cluster: CacheCluster, nodes: &[CacheNode]) -> CacheCluster
         Engine::Memcached => nodes.iter().filter(|n| n.status == Status::Available).find_map(endpoint),
         Engine::Redis => None,
     };
+    let pending_apply_time = if cluster.pending_modified_values.is_empty() || cluster.status != Status::Available {
+        None
+    } else {
+        let window = &cluster.settings.preferred_maintenance_window;
+        crate::maintenance::next_application(window, crate::clock::now_millis()).map(to_rfc3339)
+    };
     CacheClusterView {
         configuration_endpoint,
+        pending_apply_time,
         cache_cluster_id: cluster.cache_cluster_id,
         status: cluster.status,
         settings: cluster.settings.into(),

@@ -92,6 +92,15 @@ pub struct Event {
     pub date: i64,
 }
 
+/// What an event says of a change of a memcached cluster's node count.
+pub fn describe_node_count(current: i64, count: i64, remove: &[String]) -> String {
+    if remove.is_empty() {
+        format!("Node count change from {current} to {count}")
+    } else {
+        format!("Node count change from {current} to {count}, removing node(s) {}", remove.join(", "))
+    }
+}
+
 /// Node ids are ElastiCache's: `0001`, `0002`, ...
 pub fn node_id(index: usize) -> String {
     format!("{:04}", index + 1)

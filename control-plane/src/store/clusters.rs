@@ -46,6 +46,26 @@ pub struct ClusterChange {
     pub status: Option<Status>,
     /// A memcached cluster's new membership, which the reconciler makes real.
     pub membership: Option<MembershipChange>,
+    /// Only if what is pending is still this (a scheduler's change must not
+    /// undo a modify made since it looked).
+    pub if_pending: Option<PendingModifiedValues>,
+}
+
+impl ClusterChange {
+    /// Applies `pending` now, as `apply_immediately` or a maintenance window
+    /// does: a new node count becomes nodes to add and remove, a node type
+    /// stays pending until the reconciler has applied it, and the cluster
+    /// goes `modifying`.
+    pub fn applying(mut self, mut pending: PendingModifiedValues, current_nodes: i64) -> ClusterChange {
+        if let Some(count) = pending.num_cache_nodes.take() {
+            let remove = std::mem::take(&mut pending.cache_node_ids_to_remove);
+            let add = usize::try_from(count - current_nodes).unwrap_or(0);
+            self.membership = Some(MembershipChange { add, remove });
+        }
+        self.pending_modified_values = Some(pending);
+        self.status = Some(Status::Modifying);
+        self
+    }
 }
 
 /// Nodes to add (new ids after the highest there is) and nodes to remove;
@@ -162,6 +182,7 @@ impl Store {
         let tags = change.tags.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
         let pending =
             change.pending_modified_values.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
+        let if_pending = change.if_pending.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
         let ports = self.ports.lock().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -172,7 +193,7 @@ impl Store {
                 tags = COALESCE(?5, tags),
                 pending_modified_values = COALESCE(?6, pending_modified_values),
                 status = COALESCE(?7, status)
-             WHERE cache_cluster_id = ?1 AND status = ?8",
+             WHERE cache_cluster_id = ?1 AND status = ?8 AND (?9 IS NULL OR pending_modified_values = ?9)",
         )
         .bind(id)
         .bind(&change.preferred_maintenance_window)
@@ -182,6 +203,7 @@ impl Store {
         .bind(pending)
         .bind(change.status)
         .bind(Status::Available)
+        .bind(if_pending)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1
