@@ -5,7 +5,7 @@
 //! moment). Everything else is sent as the client sent it.
 
 use super::spec::{Spec, flag};
-use crate::keyspace::{Locked, Value};
+use crate::keyspace::{Locked, ValueRef};
 
 /// The command's effect on its key, as a command replicas can apply at any
 /// time; None for commands whose row has no `RELATIVE_TTL`.
@@ -16,8 +16,8 @@ pub fn absolute_form(spec: &Spec, ks: &mut Locked, db: usize, key: &[u8]) -> Opt
     let name = spec.name;
     let Some(entry) = ks.peek(db, key) else { return Some(vec![b"DEL".to_vec(), key.to_vec()]) };
     let at = entry.expires_at();
-    let mut form = match (&entry.value, name) {
-        (Value::Str(value), "set" | "setex" | "psetex") => vec![b"SET".to_vec(), key.to_vec(), value.to_vec()],
+    let mut form = match (entry.value(), name) {
+        (ValueRef::Str(value), "set" | "setex" | "psetex") => vec![b"SET".to_vec(), key.to_vec(), value.to_vec()],
         (_, "set" | "setex" | "psetex") => return None,
         _ if at == 0 => return Some(vec![b"PERSIST".to_vec(), key.to_vec()]),
         _ => vec![b"PEXPIREAT".to_vec(), key.to_vec()],

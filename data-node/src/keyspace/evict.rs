@@ -96,20 +96,20 @@ impl Keyspace {
                     let candidate = if policy.volatile_only() {
                         let heap = d.expiries.as_slice();
                         let Reverse((_, hash)) = heap[rand::below(heap.len())];
-                        d.table.find(hash, |e| e.expires_at() != 0).map(|e| (&**e, hash))
+                        d.table.find(hash, |e| e.expires_at() != 0).map(|e| (e, hash))
                     } else {
                         sample(&d.table)
                     };
                     if let Some((e, hash)) = candidate {
                         let score = policy.score(e, now);
                         if best.as_ref().is_none_or(|(s, ..)| score > *s) {
-                            best = Some((score, db, hash, e.key.clone()));
+                            best = Some((score, db, hash, SmallBytes::new(e.key())));
                         }
                     }
                 }
             }
             if let Some((_, db, hash, key)) = best {
-                let evicted = shard.remove_where(db, hash, |e| e.key == key);
+                let evicted = shard.remove_where(db, hash, |e| e.key() == &*key);
                 if evicted.is_some() {
                     shard.stats.evicted += 1;
                     self.removed(db, &key);
@@ -125,14 +125,14 @@ impl Keyspace {
 /// A random entry of a table. hashbrown offers no random access, but `find`
 /// with a random hash and an always-true predicate returns the first occupied
 /// slot whose tag matches along that hash's probe sequence: a random entry.
-fn sample(table: &hashbrown::HashTable<Box<Entry>>) -> Option<(&Entry, u64)> {
+fn sample(table: &hashbrown::HashTable<Entry>) -> Option<(&Entry, u64)> {
     if table.len() < 64 {
         let e = table.iter().nth(rand::below(table.len()))?;
-        return Some((e, super::hash_key(&e.key)));
+        return Some((e, super::hash_key(e.key())));
     }
     for _ in 0..64 {
         if let Some(e) = table.find(rand::next_u64(), |_| true) {
-            return Some((e, super::hash_key(&e.key)));
+            return Some((e, super::hash_key(e.key())));
         }
     }
     None

@@ -30,7 +30,7 @@ impl Keyspace {
                     let Some(Reverse((_, hash))) = d.expiries.pop() else { break };
                     if let Some(gone) = shard.remove_where(db, hash, |e| e.is_expired(now)) {
                         shard.stats.expired += 1;
-                        self.removed(db, &gone.key);
+                        self.removed(db, gone.key());
                         n += 1;
                     }
                 }

@@ -12,10 +12,11 @@ use hashbrown::hash_table::OccupiedEntry;
 
 use super::acquire::Exclusive;
 use super::clock::{lfu_new, lfu_stamp, lfu_touch, lru_stamp};
-use super::entry::{Entry, Value};
+use super::entry::Entry;
 use super::shard::table_cost;
 use super::shard::{DbSizes, Shard, ShardStats};
 use super::small_bytes::SmallBytes;
+use super::value::{Value, ValueMut, ValueRef};
 use super::{Keyspace, SHARDS, hash_key, shard_of};
 use crate::rand;
 
@@ -175,7 +176,7 @@ impl<'a> Locked<'a> {
 
     fn find_hashed(&mut self, db: usize, key: &[u8], hash: u64) -> Result<(u64, &mut Shard), Missing> {
         let idx = shard_of(hash);
-        let expires_at = match self.shard(idx).dbs[db].table.find(hash, |e| &*e.key == key) {
+        let expires_at = match self.shard(idx).dbs[db].table.find(hash, |e| e.key() == key) {
             None => return Err(Missing::Absent),
             Some(e) => e.expires_at(),
         };
@@ -186,7 +187,7 @@ impl<'a> Locked<'a> {
                 return if self.primary_link { Ok((hash, self.shard(idx))) } else { Err(Missing::Expired) };
             }
             let shard = self.shard(idx);
-            shard.remove_where(db, hash, |e| &*e.key == key);
+            shard.remove_where(db, hash, |e| e.key() == key);
             shard.stats.expired += 1;
             self.ks.removed(db, key);
             return Err(Missing::Expired);
@@ -210,7 +211,7 @@ impl<'a> Locked<'a> {
         }
         let shard = self.shard(shard_of(hash));
         shard.stats.hits += 1;
-        let entry = shard.dbs[db].table.find_mut(hash, |e| &*e.key == key).ok_or(Missing::Absent)?;
+        let entry = shard.dbs[db].table.find_mut(hash, |e| e.key() == key).ok_or(Missing::Absent)?;
         let stamp = if lfu { lfu_touch(entry.access(), now, rand::unit()) } else { lru_stamp(now) };
         entry.set_access(stamp);
         Ok(entry)
@@ -219,7 +220,7 @@ impl<'a> Locked<'a> {
     /// Like `get` but leaves statistics and access stamps alone.
     pub fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let (hash, shard) = self.find(db, key)?;
-        shard.dbs[db].table.find(hash, |e| &*e.key == key).map(|e| &**e)
+        shard.dbs[db].table.find(hash, |e| e.key() == key)
     }
 
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
@@ -233,7 +234,7 @@ impl<'a> Locked<'a> {
         *changes += 1;
         let d = &mut dbs[db];
         d.bump_watch(key);
-        let mut occ = d.table.find_entry(hash, |e| &*e.key == key).ok()?;
+        let mut occ = d.table.find_entry(hash, |e| e.key() == key).ok()?;
         Shard::settle(snapshot, *mark, db, occ.get_mut());
         let before = occ.get().mem_size();
         Some(EntryMut { occ: Some(occ), expiries: &mut d.expiries, volatile: &mut d.volatile, used, before, hash })
@@ -253,23 +254,29 @@ impl<'a> Locked<'a> {
         self.insert_entry(db, Entry::new(key, value, expires_at, stamp));
     }
 
+    /// As `set` for a string whose value is `parts` joined.
+    pub fn set_str(&mut self, db: usize, key: &[u8], parts: &[&[u8]], expires_at: u64) {
+        let stamp = self.new_stamp();
+        self.insert_entry(db, Entry::new_str(key, parts, expires_at, stamp));
+    }
+
     /// Stores an entry built elsewhere (RENAME, MOVE, COPY), keeping its TTL.
-    pub fn insert_entry(&mut self, db: usize, mut entry: Box<Entry>) {
-        let hash = hash_key(&entry.key);
+    pub fn insert_entry(&mut self, db: usize, mut entry: Entry) {
+        let hash = hash_key(entry.key());
         let shard = self.shard(shard_of(hash));
         let Shard { dbs, used, changes, mark, snapshot, .. } = shard;
         // Made after any snapshot's cut: no snapshot is owed it.
         entry.set_mark(*mark);
         *changes += 1;
         let d = &mut dbs[db];
-        d.bump_watch(&entry.key);
+        d.bump_watch(entry.key());
         let at = entry.expires_at();
         if at != 0 {
             d.volatile += 1;
             d.expiries.push(Reverse((at, hash)));
         }
         *used += entry.mem_size();
-        match d.table.find_entry(hash, |e| e.key == entry.key) {
+        match d.table.find_entry(hash, |e| e.key() == entry.key()) {
             Ok(mut slot) => {
                 Shard::settle(snapshot, *mark, db, slot.get_mut());
                 let old = std::mem::replace(slot.get_mut(), entry);
@@ -281,7 +288,7 @@ impl<'a> Locked<'a> {
             Err(absent) => {
                 let table = absent.into_table();
                 let capacity = table.capacity();
-                table.insert_unique(hash, entry, |e| hash_key(&e.key));
+                table.insert_unique(hash, entry, |e| hash_key(e.key()));
                 if table.capacity() != capacity {
                     *used = *used + table_cost(table.capacity()) - table_cost(capacity);
                 }
@@ -289,9 +296,9 @@ impl<'a> Locked<'a> {
         }
     }
 
-    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let (hash, shard) = self.find(db, key)?;
-        shard.remove_where(db, hash, |e| &*e.key == key)
+        shard.remove_where(db, hash, |e| e.key() == key)
     }
 
     /// SWAPDB (the caller holds every shard).
@@ -313,7 +320,7 @@ impl<'a> Locked<'a> {
         let now = self.now();
         let mut out = Vec::new();
         for shard in self.shards() {
-            out.extend(shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| e.key.clone()));
+            out.extend(shard.dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| SmallBytes::new(e.key())));
         }
         out
     }
@@ -323,7 +330,12 @@ impl<'a> Locked<'a> {
     /// scan returns every key present throughout, possibly some twice.
     pub fn scan_shard(&mut self, db: usize, shard: usize) -> Vec<SmallBytes> {
         let now = self.now();
-        self.shard(shard).dbs[db].table.iter().filter(|e| !e.is_expired(now)).map(|e| e.key.clone()).collect()
+        self.shard(shard).dbs[db]
+            .table
+            .iter()
+            .filter(|e| !e.is_expired(now))
+            .map(|e| SmallBytes::new(e.key()))
+            .collect()
     }
 
     pub fn dbsize(&mut self, db: usize) -> usize {
@@ -344,7 +356,7 @@ impl<'a> Locked<'a> {
                     if let Some(e) = t.iter().nth(n)
                         && !e.is_expired(now)
                     {
-                        return Some(e.key.clone());
+                        return Some(SmallBytes::new(e.key()));
                     }
                     break;
                 }
@@ -402,7 +414,7 @@ impl<'a> Locked<'a> {
 /// Write access to one entry. On drop it settles the entry's memory, and
 /// deletes it if it is a collection left empty.
 pub struct EntryMut<'a> {
-    occ: Option<OccupiedEntry<'a, Box<Entry>>>,
+    occ: Option<OccupiedEntry<'a, Entry>>,
     expiries: &'a mut BinaryHeap<Reverse<(u64, u64)>>,
     volatile: &'a mut usize,
     used: &'a mut usize,
@@ -412,19 +424,29 @@ pub struct EntryMut<'a> {
 
 impl EntryMut<'_> {
     fn entry(&self) -> &Entry {
-        self.occ.as_ref().map(|o| &**o.get()).expect("present until drop")
+        self.occ.as_ref().map(|o| o.get()).expect("present until drop")
     }
 
     fn entry_mut(&mut self) -> &mut Entry {
-        self.occ.as_mut().map(|o| &mut **o.get_mut()).expect("present until drop")
+        self.occ.as_mut().map(|o| o.get_mut()).expect("present until drop")
     }
 
-    pub fn value(&self) -> &Value {
-        &self.entry().value
+    pub fn value(&self) -> ValueRef<'_> {
+        self.entry().value()
     }
 
-    pub fn value_mut(&mut self) -> &mut Value {
-        &mut self.entry_mut().value
+    pub fn value_mut(&mut self) -> ValueMut<'_> {
+        self.entry_mut().value_mut()
+    }
+
+    /// Replaces the value, keeping the key's TTL.
+    pub fn set_value(&mut self, value: Value) {
+        self.entry_mut().set_value(value);
+    }
+
+    /// Replaces the value with the string `parts` joined, keeping the key's TTL.
+    pub fn set_str(&mut self, parts: &[&[u8]]) {
+        self.entry_mut().set_str(parts);
     }
 
     pub fn expires_at(&self) -> u64 {
@@ -448,7 +470,7 @@ impl EntryMut<'_> {
 impl Drop for EntryMut<'_> {
     fn drop(&mut self) {
         let Some(occ) = self.occ.take() else { return };
-        if occ.get().value.is_empty_collection() {
+        if occ.get().value().is_empty_collection() {
             let (entry, _) = occ.remove();
             if entry.expires_at() != 0 {
                 *self.volatile -= 1;

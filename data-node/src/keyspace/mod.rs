@@ -6,7 +6,8 @@
 //!
 //! - `acquire`: how locks are taken without deadlock
 //! - `small_bytes`: short strings stored inline
-//! - `entry`: one key's record and its value types
+//! - `entry`: one key's record, in one allocation
+//! - `value`: the value types, owned and borrowed
 //! - `collections`, `zset`: list, hash, set and sorted set containers
 //! - `shard`: one shard's tables, expiry queue and watch versions
 //! - `locked`: the view a command works through, and `EntryMut`
@@ -26,6 +27,7 @@ mod memory;
 mod shard;
 mod small_bytes;
 mod snapshot;
+mod value;
 mod zset;
 
 use crate::sync;
@@ -36,12 +38,13 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 pub use acquire::Wanted;
 pub use clock::{Clock, lfu_decayed, lru_idle_secs};
 pub use collections::{Hash, List, Set, set_small_hash_limits};
-pub use entry::{Entry, Value};
+pub use entry::Entry;
 pub use evict::Policy;
 pub use locked::{EntryMut, Locked, Missing};
 pub use shard::ShardStats;
 pub use small_bytes::SmallBytes;
 pub use snapshot::{Encoder, Snapshot, SnapshotProgress};
+pub use value::{Value, ValueMut, ValueRef};
 pub use zset::{Score, ZSet};
 
 use shard::Shard;

@@ -12,12 +12,12 @@ use super::snapshot::ShardSnapshot;
 
 /// What a key table of this capacity costs: a pointer and a control byte per bucket.
 pub(super) fn table_cost(capacity: usize) -> usize {
-    super::memory::table_size(super::memory::buckets_for(capacity), std::mem::size_of::<Box<Entry>>())
+    super::memory::table_size(super::memory::buckets_for(capacity), std::mem::size_of::<Entry>())
 }
 
 #[derive(Default)]
 pub struct Db {
-    pub(super) table: HashTable<Box<Entry>>,
+    pub(super) table: HashTable<Entry>,
     /// (expires_at, key hash): may hold stale pairs; a pair only ever removes
     /// an entry that has really expired, so stale ones are harmless.
     pub(super) expiries: BinaryHeap<Reverse<(u64, u64)>>,
@@ -39,7 +39,7 @@ impl Db {
     pub(super) fn bump_watches_of_present_keys(&mut self) {
         let table = &self.table;
         for (key, (version, _)) in self.watched.iter_mut() {
-            if table.find(super::hash_key(key), |e| e.key == *key).is_some() {
+            if table.find(super::hash_key(key), |e| e.key() == &**key).is_some() {
                 *version += 1;
             }
         }
@@ -52,7 +52,7 @@ impl Db {
                 .table
                 .iter()
                 .filter(|e| e.expires_at() != 0)
-                .map(|e| Reverse((e.expires_at(), super::hash_key(&e.key))))
+                .map(|e| Reverse((e.expires_at(), super::hash_key(e.key()))))
                 .collect();
         }
     }
@@ -152,12 +152,7 @@ impl Shard {
     }
 
     /// Removes the entry found by `eq` at `hash`, keeping every counter right.
-    pub(super) fn remove_where(
-        &mut self,
-        db: usize,
-        hash: u64,
-        eq: impl FnMut(&Box<Entry>) -> bool,
-    ) -> Option<Box<Entry>> {
+    pub(super) fn remove_where(&mut self, db: usize, hash: u64, eq: impl FnMut(&Entry) -> bool) -> Option<Entry> {
         let d = &mut self.dbs[db];
         let mut found = d.table.find_entry(hash, eq).ok()?;
         Shard::settle(&mut self.snapshot, self.mark, db, found.get_mut());
@@ -165,7 +160,7 @@ impl Shard {
         if entry.expires_at() != 0 {
             d.volatile -= 1;
         }
-        d.bump_watch(&entry.key);
+        d.bump_watch(entry.key());
         self.changes += 1;
         self.used -= entry.mem_size();
         Some(entry)
@@ -179,7 +174,7 @@ impl Shard {
             return;
         }
         let live = |d: &Db, key: &[u8]| {
-            d.table.find(super::hash_key(key), |e| &*e.key == key).is_some_and(|e| !e.is_expired(now))
+            d.table.find(super::hash_key(key), |e| e.key() == key).is_some_and(|e| !e.is_expired(now))
         };
         for (this, other) in [(a, b), (b, a)] {
             let touched: Vec<SmallBytes> = self.dbs[this]

@@ -87,7 +87,7 @@ pub(super) struct ShardSnapshot {
     /// For each database index now, the database its entries were in at the cut.
     db_of: Box<[usize]>,
     /// Tables flushed since the cut: (database at the cut, table).
-    set_aside: Vec<(usize, HashTable<Box<Entry>>)>,
+    set_aside: Vec<(usize, HashTable<Entry>)>,
 }
 
 impl ShardSnapshot {
@@ -115,7 +115,7 @@ impl ShardSnapshot {
     }
 
     /// FLUSHDB during the snapshot: the table goes to the scan, whole.
-    pub(super) fn set_aside(&mut self, db: usize, table: HashTable<Box<Entry>>) {
+    pub(super) fn set_aside(&mut self, db: usize, table: HashTable<Entry>) {
         if !table.is_empty() {
             self.set_aside.push((self.db_of[db], table));
         }

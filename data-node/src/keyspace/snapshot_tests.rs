@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
-use crate::keyspace::Value;
+use crate::keyspace::{Value, ValueRef};
 
 /// Lines of text: "db N" and "key=value", for strings.
 struct TextEncoder;
@@ -16,8 +16,8 @@ impl Encoder for TextEncoder {
     }
 
     fn entry(&self, entry: &Entry, out: &mut Vec<u8>) {
-        let Value::Str(v) = &entry.value else { panic!("strings only") };
-        out.extend_from_slice(&entry.key);
+        let ValueRef::Str(v) = entry.value() else { panic!("strings only") };
+        out.extend_from_slice(entry.key());
         out.push(b'=');
         out.extend_from_slice(v);
         out.push(b'\n');
@@ -51,7 +51,7 @@ fn contents(ks: &Keyspace) -> Contents {
     for db in 0..ks.databases() {
         for key in all.keys(db) {
             let Some(e) = all.peek(db, &key) else { continue };
-            let Value::Str(v) = &e.value else { continue };
+            let ValueRef::Str(v) = e.value() else { continue };
             found.insert((db, String::from_utf8_lossy(&key).into_owned()), String::from_utf8_lossy(v).into_owned());
         }
     }

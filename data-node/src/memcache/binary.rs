@@ -313,5 +313,5 @@ fn run(mc: &Arc<Memcache>, conn: &mut Conn, h: &Header, extras: &[u8], key: &[u8
 
 fn current_cas(mc: &Memcache, key: &[u8]) -> Option<u64> {
     let mut locked = mc.server().keyspace().lock_one(key);
-    locked.peek(ops::DB, key).and_then(|e| super::item::Item::read(&e.value).map(|i| i.cas))
+    locked.peek(ops::DB, key).and_then(|e| super::item::Item::read(e.value()).map(|i| i.cas))
 }

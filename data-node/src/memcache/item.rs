@@ -3,7 +3,7 @@
 //! bits, the data after them. One allocation per item, as for a Redis
 //! string, and no new value type for the keyspace to know about.
 
-use crate::keyspace::{SmallBytes, Value};
+use crate::keyspace::{ValueMut, ValueRef};
 
 pub const HEADER: usize = 13;
 
@@ -45,8 +45,8 @@ pub struct Item<'a> {
 impl<'a> Item<'a> {
     /// The item a stored value holds; None for a value that is not one
     /// (it cannot be: only this module writes the keyspace in memcached mode).
-    pub fn read(value: &'a Value) -> Option<Item<'a>> {
-        let Value::Str(bytes) = value else { return None };
+    pub fn read(value: ValueRef<'a>) -> Option<Item<'a>> {
+        let ValueRef::Str(bytes) = value else { return None };
         let (head, data) = bytes.split_first_chunk::<HEADER>()?;
         let cas = u64::from_le_bytes(head[..8].try_into().ok()?);
         let flags = u32::from_le_bytes(head[8..12].try_into().ok()?);
@@ -54,34 +54,30 @@ impl<'a> Item<'a> {
     }
 }
 
-/// A value holding an item whose data is `parts` joined.
-pub fn encode(cas: u64, flags: u32, bits: Bits, parts: &[&[u8]]) -> Value {
-    let len = HEADER + parts.iter().map(|p| p.len()).sum::<usize>();
-    let mut buf = Vec::with_capacity(len);
-    buf.extend_from_slice(&cas.to_le_bytes());
-    buf.extend_from_slice(&flags.to_le_bytes());
-    buf.push(bits.0);
-    for part in parts {
-        buf.extend_from_slice(part);
-    }
-    Value::Str(SmallBytes::from_vec(buf))
+/// The bytes an item's data follows (the keyspace stores them joined:
+/// `set_str(.., &[&header(..), data])`).
+pub fn header(cas: u64, flags: u32, bits: Bits) -> [u8; HEADER] {
+    let mut head = [0u8; HEADER];
+    head[..8].copy_from_slice(&cas.to_le_bytes());
+    head[8..12].copy_from_slice(&flags.to_le_bytes());
+    head[12] = bits.0;
+    head
 }
 
 /// Changes an item's CAS and state bits in place.
-pub fn set_header(value: &mut Value, cas: u64, bits: Bits) {
-    if let Value::Str(bytes) = value {
-        let head = bytes.as_mut_slice();
-        if head.len() >= HEADER {
-            head[..8].copy_from_slice(&cas.to_le_bytes());
-            head[12] = bits.0;
-        }
+pub fn set_header(value: ValueMut<'_>, cas: u64, bits: Bits) {
+    if let ValueMut::Str(head) = value
+        && head.len() >= HEADER
+    {
+        head[..8].copy_from_slice(&cas.to_le_bytes());
+        head[12] = bits.0;
     }
 }
 
 /// The item's data, to change in place (its length stays).
-pub fn data_mut(value: &mut Value) -> Option<&mut [u8]> {
+pub fn data_mut(value: ValueMut<'_>) -> Option<&mut [u8]> {
     match value {
-        Value::Str(bytes) => bytes.as_mut_slice().get_mut(HEADER..),
+        ValueMut::Str(bytes) => bytes.get_mut(HEADER..),
         _ => None,
     }
 }
@@ -92,20 +88,20 @@ mod tests {
 
     #[test]
     fn an_item_reads_back_as_written() {
-        let v = encode(u64::MAX - 1, 0xdead_beef, Bits::STALE, &[b"ab", b"", b"cd"]);
-        let item = Item::read(&v).expect("an item");
+        let v = [&header(u64::MAX - 1, 0xdead_beef, Bits::STALE)[..], b"ab", b"cd"].concat();
+        let item = Item::read(ValueRef::Str(&v)).expect("an item");
         assert_eq!((item.cas, item.flags, item.data), (u64::MAX - 1, 0xdead_beef, &b"abcd"[..]));
         assert!(item.bits.has(Bits::STALE) && !item.bits.has(Bits::FETCHED));
     }
 
     #[test]
     fn header_changes_in_place() {
-        let mut v = encode(1, 7, Bits::default(), &[b"12"]);
-        set_header(&mut v, 9, Bits::FETCHED.with(Bits::WIN_SENT));
-        data_mut(&mut v).expect("data")[0] = b'3';
-        let item = Item::read(&v).expect("an item");
+        let mut v = [&header(1, 7, Bits::default())[..], b"12"].concat();
+        set_header(ValueMut::Str(&mut v), 9, Bits::FETCHED.with(Bits::WIN_SENT));
+        data_mut(ValueMut::Str(&mut v)).expect("data")[0] = b'3';
+        let item = Item::read(ValueRef::Str(&v)).expect("an item");
         assert_eq!((item.cas, item.flags, item.data), (9, 7, &b"32"[..]));
         assert!(item.bits.has(Bits::WIN_SENT) && item.bits.has(Bits::FETCHED));
-        assert!(Item::read(&Value::str(b"short")).is_none());
+        assert!(Item::read(ValueRef::Str(b"short")).is_none());
     }
 }

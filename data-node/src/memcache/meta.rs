@@ -180,7 +180,7 @@ fn get(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
     // `h` and `l` show the item as it was before this request touched it.
     let before = (flags.has(b'h') || flags.has(b'l')).then(|| {
         locked.peek(DB, &key).map(|e| {
-            let fetched = Item::read(&e.value).is_some_and(|i| i.bits.has(Bits::FETCHED));
+            let fetched = Item::read(e.value()).is_some_and(|i| i.bits.has(Bits::FETCHED));
             (fetched, lru_idle_secs(e.access(), coarse))
         })
     });
@@ -207,7 +207,7 @@ fn get(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
         // Vivify: an empty item stands in, and this client is told to fill it.
         let cas = mc.next_cas();
         let bits = if binary { Bits::BINARY_KEY } else { Bits::default() };
-        locked.set(DB, &key, item::encode(cas, 0, bits.with(Bits::WIN_SENT), &[]), ops::expires_at(ttl, now));
+        locked.set_str(DB, &key, &[&item::header(cas, 0, bits.with(Bits::WIN_SENT))], ops::expires_at(ttl, now));
         won = true;
     } else {
         c.get_hits += 1;
@@ -430,7 +430,7 @@ fn debug(mc: &Memcache, conn: &mut Conn, w: &[&[u8]]) -> Next {
     let (now, coarse) = (server.now_ms(), server.keyspace().coarse_ms());
     let mut locked = server.keyspace().lock_one(&key);
     let Some(e) = locked.peek(DB, &key) else { return conn.say(b"EN") };
-    let Some(item) = Item::read(&e.value) else { return conn.say(b"EN") };
+    let Some(item) = Item::read(e.value()) else { return conn.say(b"EN") };
     let shown_key = if item.bits.has(Bits::BINARY_KEY) { BASE64.encode(&key).into_bytes() } else { key.clone() };
     let out = &mut conn.out;
     out.extend_from_slice(b"ME ");

@@ -110,7 +110,7 @@ impl Memcache {
         let mut found = Some(found);
         let mut locked = self.server.keyspace().lock_one(key);
         let hit = match locked.lookup(DB, key) {
-            Ok(entry) => Item::read(&entry.value).map(|item| {
+            Ok(entry) => Item::read(entry.value()).map(|item| {
                 // The common case, a read of an item read before, changes nothing.
                 if touch.is_none()
                     && item.bits.has(Bits::FETCHED)
@@ -157,7 +157,7 @@ impl Memcache {
             return Stored::NoMemory;
         }
         let mut locked = self.server.keyspace().lock_one(w.key);
-        let current = locked.peek(DB, w.key).and_then(|e| Item::read(&e.value).map(|i| (i.cas, i.bits)));
+        let current = locked.peek(DB, w.key).and_then(|e| Item::read(e.value()).map(|i| (i.cas, i.bits)));
         let mut bits = if w.binary_key { Bits::BINARY_KEY } else { Bits::default() };
         if let Some(want) = w.compare {
             match current {
@@ -193,7 +193,7 @@ impl Memcache {
             },
             _ => {
                 let cas = self.next_cas();
-                locked.set(DB, w.key, item::encode(cas, w.flags, bits, &[w.data]), w.expires_at);
+                locked.set_str(DB, w.key, &[&item::header(cas, w.flags, bits), w.data], w.expires_at);
                 cas
             }
         };
@@ -210,9 +210,9 @@ impl Memcache {
             return None;
         }
         let cas = self.next_cas();
-        let parts: [&[u8]; 2] = if w.mode == Mode::Append { [old.data, w.data] } else { [w.data, old.data] };
-        let joined = item::encode(cas, old.flags, old.bits, &parts);
-        *e.value_mut() = joined;
+        let head = item::header(cas, old.flags, old.bits);
+        let data = if w.mode == Mode::Append { [old.data, w.data].concat() } else { [w.data, old.data].concat() };
+        e.set_str(&[&head, &data]);
         Some(cas)
     }
 
@@ -259,8 +259,8 @@ impl Memcache {
             let Some((initial, expires_at)) = a.create else { return Counted::NotFound };
             let cas = self.next_cas();
             let digits = initial.to_string();
-            let value = item::encode(cas, 0, Bits::default(), &[digits.as_bytes()]);
-            locked.set(DB, key, value, expires_at);
+            let head = item::header(cas, 0, Bits::default());
+            locked.set_str(DB, key, &[&head, digits.as_bytes()], expires_at);
             return Counted::Value { value: initial, cas, expires_at };
         };
         let Some(old) = Item::read(e.value()) else { return Counted::NonNumeric };
@@ -279,7 +279,7 @@ impl Memcache {
             }
             item::set_header(e.value_mut(), cas, bits);
         } else {
-            *e.value_mut() = item::encode(cas, flags, bits, &[digits.as_bytes()]);
+            e.set_str(&[&item::header(cas, flags, bits), digits.as_bytes()]);
         }
         if let Some(at) = a.expires_at {
             e.set_expires_at(at);

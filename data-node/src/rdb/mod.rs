@@ -143,7 +143,7 @@ pub fn read_function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
 }
 
 /// DUMP's payload for a value: redis-server RESTOREs it.
-pub fn value_payload(value: &crate::keyspace::Value) -> Vec<u8> {
+pub fn value_payload(value: crate::keyspace::ValueRef<'_>) -> Vec<u8> {
     write::value_payload(value)
 }
 

@@ -391,7 +391,7 @@ pub fn value_payload(payload: &[u8]) -> std::result::Result<Value, Option<RdbErr
     if input.at != body.len() {
         return Err(Some(RdbError::Format("bytes after the value".into())));
     }
-    if value.is_empty_collection() {
+    if value.as_ref().is_empty_collection() {
         return Err(Some(RdbError::Format("an empty collection".into())));
     }
     Ok(value)

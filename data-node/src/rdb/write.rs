@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::{VERSION, crc64, kind, opcode};
-use crate::keyspace::{Encoder, Entry, Snapshot, SnapshotProgress, Value};
+use crate::keyspace::{Encoder, Entry, Snapshot, SnapshotProgress, ValueRef};
 
 struct Out<'w, W: Write> {
     inner: &'w mut W,
@@ -54,31 +54,31 @@ impl<W: Write> Out<'_, W> {
             self.byte(opcode::EXPIRETIME_MS)?;
             self.raw(&entry.expires_at().to_le_bytes())?;
         }
-        self.byte(kind_of(&entry.value))?;
-        self.string(&entry.key)?;
-        self.value(&entry.value)
+        self.byte(kind_of(entry.value()))?;
+        self.string(entry.key())?;
+        self.value(entry.value())
     }
 
     /// A value's body, after its type byte (and, in a file, its key).
-    fn value(&mut self, value: &Value) -> std::io::Result<()> {
+    fn value(&mut self, value: ValueRef<'_>) -> std::io::Result<()> {
         match value {
-            Value::Str(s) => self.string(s),
-            Value::List(list) => {
+            ValueRef::Str(s) => self.string(s),
+            ValueRef::List(list) => {
                 self.len(list.len() as u64)?;
                 list.iter().try_for_each(|item| self.string(item))
             }
-            Value::Set(set) => {
+            ValueRef::Set(set) => {
                 self.len(set.len() as u64)?;
                 set.iter().try_for_each(|m| self.string(m))
             }
-            Value::Hash(hash) => {
+            ValueRef::Hash(hash) => {
                 self.len(hash.len() as u64)?;
                 hash.iter().try_for_each(|(f, v)| {
                     self.string(f)?;
                     self.string(v)
                 })
             }
-            Value::ZSet(zset) => {
+            ValueRef::ZSet(zset) => {
                 self.len(zset.len() as u64)?;
                 zset.iter().try_for_each(|(m, score)| {
                     self.string(m)?;
@@ -99,13 +99,13 @@ impl<W: Write> Out<'_, W> {
 }
 
 /// The plain encoding's type byte for a value.
-fn kind_of(value: &Value) -> u8 {
+fn kind_of(value: ValueRef<'_>) -> u8 {
     match value {
-        Value::Str(_) => kind::STRING,
-        Value::List(_) => kind::LIST,
-        Value::Set(_) => kind::SET,
-        Value::Hash(_) => kind::HASH,
-        Value::ZSet(_) => kind::ZSET_2,
+        ValueRef::Str(_) => kind::STRING,
+        ValueRef::List(_) => kind::LIST,
+        ValueRef::Set(_) => kind::SET,
+        ValueRef::Hash(_) => kind::HASH,
+        ValueRef::ZSet(_) => kind::ZSET_2,
     }
 }
 
@@ -183,7 +183,7 @@ pub fn function_payload(functions: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// The value's type byte and body, then the payload footer: DUMP's payload.
-pub fn value_payload(value: &Value) -> Vec<u8> {
+pub fn value_payload(value: ValueRef<'_>) -> Vec<u8> {
     let mut payload = Vec::new();
     let mut out = Out { inner: &mut payload, crc: Some(0) };
     let _ = out.byte(kind_of(value)).and_then(|()| out.value(value));

@@ -10,7 +10,7 @@ pub(super) fn dump(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
     match ctx.ks().get(db, key) {
         Some(e) => {
-            let payload = crate::rdb::value_payload(&e.value);
+            let payload = crate::rdb::value_payload(e.value());
             ctx.out.bulk(&payload);
         }
         None => ctx.out.null(),

@@ -3,22 +3,22 @@
 use crate::cmd::Ctx;
 use crate::cmd::args::{eq, parse_i64};
 use crate::cmd::error::{CmdResult, SYNTAX, unknown_subcommand};
-use crate::keyspace::Value;
+use crate::keyspace::ValueRef;
 
-pub(super) fn encoding(v: &Value) -> &'static str {
+pub(super) fn encoding(v: ValueRef<'_>) -> &'static str {
     match v {
-        Value::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
-        Value::Str(s) if s.len() <= 44 => "embstr",
-        Value::Str(_) => "raw",
-        Value::List(l) if l.len() <= 128 => "listpack",
-        Value::List(_) => "quicklist",
-        Value::Hash(h) if h.is_compact() => "listpack",
-        Value::Hash(_) => "hashtable",
-        Value::Set(s) if s.len() <= 512 && s.iter().all(|m| parse_i64(m).is_some()) => "intset",
-        Value::Set(s) if s.len() <= 128 => "listpack",
-        Value::Set(_) => "hashtable",
-        Value::ZSet(z) if z.len() <= 128 => "listpack",
-        Value::ZSet(_) => "skiplist",
+        ValueRef::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
+        ValueRef::Str(s) if s.len() <= 44 => "embstr",
+        ValueRef::Str(_) => "raw",
+        ValueRef::List(l) if l.len() <= 128 => "listpack",
+        ValueRef::List(_) => "quicklist",
+        ValueRef::Hash(h) if h.is_compact() => "listpack",
+        ValueRef::Hash(_) => "hashtable",
+        ValueRef::Set(s) if s.len() <= 512 && s.iter().all(|m| parse_i64(m).is_some()) => "intset",
+        ValueRef::Set(s) if s.len() <= 128 => "listpack",
+        ValueRef::Set(_) => "hashtable",
+        ValueRef::ZSet(z) if z.len() <= 128 => "listpack",
+        ValueRef::ZSet(_) => "skiplist",
     }
 }
 
@@ -40,7 +40,7 @@ pub(super) fn object(ctx: &mut Ctx) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let (enc, access) = (encoding(&e.value), e.access());
+    let (enc, access) = (encoding(e.value()), e.access());
     if eq(sub, "encoding") {
         ctx.out.bulk(enc.as_bytes());
     } else if eq(sub, "refcount") {

@@ -10,7 +10,6 @@ use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int};
 use crate::cmd::error::{CmdResult, Error, NO_SUCH_KEY, SYNTAX};
 use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, KEY12, Keys, Spec, flag::*, spec};
-use crate::keyspace::Entry;
 use introspect::{memory, object};
 pub(super) use scan::{ScanOpts, parse_cursor};
 use scan::{keys, scan};
@@ -85,7 +84,7 @@ fn touch(ctx: &mut Ctx) -> CmdResult {
 
 fn type_(ctx: &mut Ctx) -> CmdResult {
     let (db, key) = (ctx.db(), ctx.arg(1));
-    let name = ctx.ks().peek(db, key).map_or("none", |e| e.value.type_name());
+    let name = ctx.ks().peek(db, key).map_or("none", |e| e.value().type_name());
     ctx.out.simple(name);
     Ok(())
 }
@@ -102,9 +101,8 @@ fn rename_inner(ctx: &mut Ctx, nx: bool) -> Result<bool, Error> {
     if nx && ks.exists(db, dst) {
         return Ok(false);
     }
-    let Some(mut entry) = ks.remove(db, src) else { return Err(NO_SUCH_KEY.into()) };
-    entry.key = dst.into();
-    ks.insert_entry(db, entry);
+    let Some(entry) = ks.remove(db, src) else { return Err(NO_SUCH_KEY.into()) };
+    ks.insert_entry(db, entry.renamed(dst));
     Ok(true)
 }
 
@@ -118,10 +116,6 @@ fn renamenx(ctx: &mut Ctx) -> CmdResult {
     let done = rename_inner(ctx, true)?;
     ctx.out.int(done as i64);
     Ok(())
-}
-
-fn clone_entry(e: &Entry, key: &[u8]) -> Box<Entry> {
-    Entry::new(key, e.value.clone(), e.expires_at(), e.access())
 }
 
 fn copy(ctx: &mut Ctx) -> CmdResult {
@@ -149,7 +143,7 @@ fn copy(ctx: &mut Ctx) -> CmdResult {
         return Err("ERR source and destination objects are the same".into());
     }
     let ks = ctx.ks();
-    let Some(copy) = ks.peek(db, src).map(|e| clone_entry(e, dst)) else {
+    let Some(copy) = ks.peek(db, src).map(|e| e.copied(dst)) else {
         ctx.out.int(0);
         return Ok(());
     };

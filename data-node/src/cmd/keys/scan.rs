@@ -29,7 +29,7 @@ pub(super) fn scan(ctx: &mut Ctx) -> CmdResult {
                 continue;
             }
             if let Some(t) = &opts.type_ {
-                let ty = ctx.ks().peek(db, &key).map_or("none", |e| e.value.type_name());
+                let ty = ctx.ks().peek(db, &key).map_or("none", |e| e.value().type_name());
                 if !eq(t, ty) {
                     continue;
                 }

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int, parse_f64};
 use crate::cmd::error::{CmdResult, Error, SYNTAX, WRONGTYPE};
-use crate::keyspace::{List, Locked, Value};
+use crate::keyspace::{List, Locked, Value, ValueRef};
 
 #[derive(Default)]
 struct Options<'a> {
@@ -73,20 +73,20 @@ fn lookup(ks: &mut Locked<'_>, db: usize, pattern: &[u8], element: &[u8]) -> Opt
     key.extend_from_slice(&key_pattern[..star]);
     key.extend_from_slice(element);
     key.extend_from_slice(&key_pattern[star + 1..]);
-    match (&ks.get(db, &key)?.value, field) {
-        (Value::Str(s), None) => Some(s.to_vec()),
-        (Value::Hash(h), Some(field)) => h.get(field).map(|v| v.to_vec()),
+    match (ks.get(db, &key)?.value(), field) {
+        (ValueRef::Str(s), None) => Some(s.to_vec()),
+        (ValueRef::Hash(h), Some(field)) => h.get(field).map(|v| v.to_vec()),
         _ => None,
     }
 }
 
 /// The source's elements in their own order (a set's is arbitrary).
 fn elements(ks: &mut Locked<'_>, db: usize, key: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
-    Ok(match ks.get(db, key).map(|e| &e.value) {
+    Ok(match ks.get(db, key).map(|e| e.value()) {
         None => Vec::new(),
-        Some(Value::List(l)) => l.iter().map(|v| v.to_vec()).collect(),
-        Some(Value::Set(s)) => s.iter().map(|v| v.to_vec()).collect(),
-        Some(Value::ZSet(z)) => z.iter().map(|(m, _)| m.to_vec()).collect(),
+        Some(ValueRef::List(l)) => l.iter().map(|v| v.to_vec()).collect(),
+        Some(ValueRef::Set(s)) => s.iter().map(|v| v.to_vec()).collect(),
+        Some(ValueRef::ZSet(z)) => z.iter().map(|(m, _)| m.to_vec()).collect(),
         Some(_) => return Err(WRONGTYPE.into()),
     })
 }
@@ -143,7 +143,7 @@ fn sort(ks: &mut Locked<'_>, db: usize, o: &Options<'_>, items: &mut Vec<Vec<u8>
 fn sort_generic(ctx: &mut Ctx, read_only: bool) -> CmdResult {
     let mut o = Options::parse(ctx.args, read_only)?;
     let (db, key) = (ctx.db(), ctx.arg(1));
-    let is_set = matches!(ctx.ks().get(db, key).map(|e| &e.value), Some(Value::Set(_)));
+    let is_set = matches!(ctx.ks().get(db, key).map(|e| e.value()), Some(ValueRef::Set(_)));
     let mut items = elements(ctx.ks(), db, key)?;
     if o.dont_sort() && is_set {
         // A set's own order differs between servers: sort it, so replicas

@@ -7,13 +7,12 @@ use crate::cmd::error::{CmdResult, Error, NOT_INT, OVERFLOW};
 use crate::keyspace::{Locked, SmallBytes, Value};
 use crate::resp::format_double;
 
-/// Replaces a string's content, keeping its TTL; creates it if absent.
 /// Replaces the string at `key`, keeping its TTL; creates it if absent.
 pub(crate) fn store_keep_ttl(ks: &mut Locked<'_>, db: usize, key: &[u8], value: SmallBytes) {
     if !ks.exists(db, key) {
         ks.set(db, key, Value::Str(value), 0);
     } else if let Some(mut e) = ks.get_mut(db, key) {
-        *e.value_mut() = Value::Str(value);
+        e.set_value(Value::Str(value));
     }
 }
 

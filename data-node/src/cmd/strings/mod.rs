@@ -9,7 +9,7 @@ use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int, parse_i64};
 use crate::cmd::error::{CmdResult, Error, NOT_INT, SYNTAX, WRONGTYPE};
 use crate::cmd::spec::{ALL_KEYS_FROM1, KEY1, Keys, Spec, flag::*, spec};
-use crate::keyspace::{Locked, SmallBytes, Value};
+use crate::keyspace::{Locked, SmallBytes, ValueMut, ValueRef};
 pub(crate) use counters::store_keep_ttl;
 use counters::{decr, decrby, incr, incrby, incrbyfloat};
 
@@ -53,8 +53,8 @@ pub const COMMANDS: &[Spec] = &[
 pub(crate) fn read_str<'k>(ks: &'k mut Locked<'_>, db: usize, key: &[u8]) -> Result<Option<&'k [u8]>, Error> {
     match ks.get(db, key) {
         None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Str(s) => Ok(Some(s.as_slice())),
+        Some(e) => match e.value() {
+            ValueRef::Str(s) => Ok(Some(s)),
             _ => Err(WRONGTYPE.into()),
         },
     }
@@ -72,9 +72,9 @@ pub(crate) fn change_string<R>(
     let long_enough = read_str(ks, db, key)?.is_some_and(|s| s.len() >= len);
     if long_enough
         && let Some(mut e) = ks.get_mut(db, key)
-        && let Value::Str(s) = e.value_mut()
+        && let ValueMut::Str(s) = e.value_mut()
     {
-        return Ok(change(s.as_mut_slice()));
+        return Ok(change(s));
     }
     let mut value = read_str(ks, db, key)?.map(<[u8]>::to_vec).unwrap_or_default();
     if value.len() < len {
@@ -169,7 +169,7 @@ fn set(ctx: &mut Ctx) -> CmdResult {
             _ if keep_ttl => ks.peek(db, key).map_or(0, |e| e.expires_at()),
             _ => 0,
         };
-        ks.set(db, key, Value::str(value), at);
+        ks.set_str(db, key, &[value], at);
     }
     if want_old {
         out.bulk_opt(old.as_deref());
@@ -186,7 +186,7 @@ fn setnx(ctx: &mut Ctx) -> CmdResult {
     let (ks, out) = ctx.parts();
     let absent = !ks.exists(db, key);
     if absent {
-        ks.set(db, key, Value::str(value), 0);
+        ks.set_str(db, key, &[value], 0);
     }
     out.int(absent as i64);
     Ok(())
@@ -196,7 +196,7 @@ fn set_with_ttl(ctx: &mut Ctx, unit: &str, cmd: &str) -> CmdResult {
     let (db, key, value) = (ctx.db(), ctx.arg(1), ctx.arg(3));
     let now = ctx.ks().now();
     let at = expire_at(unit.as_bytes(), ctx.arg(2), now, cmd)?;
-    ctx.ks().set(db, key, Value::str(value), at);
+    ctx.ks().set_str(db, key, &[value], at);
     ctx.out.ok();
     Ok(())
 }
@@ -213,7 +213,7 @@ fn getset(ctx: &mut Ctx) -> CmdResult {
     let (db, key, value) = (ctx.db(), ctx.arg(1), ctx.arg(2));
     let (ks, out) = ctx.parts();
     let old = read_str(ks, db, key)?.map(<[u8]>::to_vec);
-    ks.set(db, key, Value::str(value), 0);
+    ks.set_str(db, key, &[value], 0);
     out.bulk_opt(old.as_deref());
     Ok(())
 }
@@ -276,8 +276,8 @@ fn mget(ctx: &mut Ctx) -> CmdResult {
     let (ks, out) = ctx.parts();
     out.array(keys.len());
     for key in keys {
-        match ks.get(db, key).map(|e| &e.value) {
-            Some(Value::Str(s)) => out.bulk(s),
+        match ks.get(db, key).map(|e| e.value()) {
+            Some(ValueRef::Str(s)) => out.bulk(s),
             _ => out.null(),
         }
     }
@@ -290,7 +290,7 @@ fn mset(ctx: &mut Ctx) -> CmdResult {
     }
     let db = ctx.db();
     for pair in ctx.args[1..].chunks(2) {
-        ctx.ks().set(db, pair[0], Value::str(pair[1]), 0);
+        ctx.ks().set_str(db, pair[0], &[pair[1]], 0);
     }
     ctx.out.ok();
     Ok(())
@@ -305,7 +305,7 @@ fn msetnx(ctx: &mut Ctx) -> CmdResult {
     let any_exists = pairs.iter().any(|p| ctx.ks().exists(db, p[0]));
     if !any_exists {
         for p in &pairs {
-            ctx.ks().set(db, p[0], Value::str(p[1]), 0);
+            ctx.ks().set_str(db, p[0], &[p[1]], 0);
         }
     }
     ctx.out.int(!any_exists as i64);

@@ -5,7 +5,7 @@ use crate::cmd::Ctx;
 use crate::cmd::args::{eq, int, parse_f64};
 use crate::cmd::error::{CmdResult, Error, SYNTAX, WRONGTYPE};
 use crate::cmd::typed::store_result;
-use crate::keyspace::{Locked, SmallBytes, Value, ZSet};
+use crate::keyspace::{Locked, SmallBytes, Value, ValueRef, ZSet};
 
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Algebra {
@@ -17,10 +17,10 @@ pub(super) enum Algebra {
 /// Reads a source of ZUNIONSTORE and friends: a sorted set, or a plain set
 /// whose members all score 1.
 pub(super) fn read_source(ks: &mut Locked<'_>, db: usize, key: &[u8]) -> Result<Option<Vec<(SmallBytes, f64)>>, Error> {
-    match ks.get(db, key).map(|e| &e.value) {
+    match ks.get(db, key).map(|e| e.value()) {
         None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
-        Some(Value::Set(s)) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
+        Some(ValueRef::ZSet(z)) => Ok(Some(z.iter().map(|(m, s)| (m.clone(), s)).collect())),
+        Some(ValueRef::Set(s)) => Ok(Some(s.iter().map(|m| (m.clone(), 1.0)).collect())),
         Some(_) => Err(WRONGTYPE.into()),
     }
 }
