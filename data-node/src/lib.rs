@@ -24,6 +24,7 @@
 //!   (sampling, ids), `sync` (locks through poison), `knobs` (encoding
 //!   parameters we accept and report): leaves
 
+pub mod allocator;
 pub mod blocking;
 pub mod clients;
 pub mod cmd;

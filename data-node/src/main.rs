@@ -5,7 +5,7 @@ use data_node::server::Server;
 /// mimalloc: Lua's strings and tables, keys and replies are many small
 /// allocations, which it serves from per-thread pages for less than glibc.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: data_node::allocator::Mimalloc = data_node::allocator::Mimalloc;
 
 fn main() -> std::process::ExitCode {
     let flags = match Flags::parse().resolve() {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Lowest first; a module may use any module of an earlier row.
 const LAYERS: &[&[&str]] = &[
-    &["sync", "rand", "glob", "resp", "knobs"],
+    &["allocator", "sync", "rand", "glob", "resp", "knobs"],
     &["keyspace"],
     &["rdb", "config", "pause"],
     &["replication", "clients", "slowlog", "cmdstats", "persistence", "pubsub", "blocking", "scripts"],
