@@ -59,7 +59,7 @@ impl Contents {
                         b"RESTORE".to_vec(),
                         key.to_vec(),
                         entry.expires_at().to_string().into_bytes(),
-                        data_node::rdb::value_payload(&entry.value),
+                        data_node::rdb::value_payload(entry.value()),
                         b"REPLACE".to_vec(),
                         b"ABSTTL".to_vec(),
                     ]);
