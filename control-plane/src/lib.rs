@@ -15,6 +15,8 @@
 //! - `reconciler/`: the only code that changes the world: moves each resource
 //!   from its recorded status towards `available` (or gone) through a runtime.
 //! - `maintenance`: applies pending modifications in maintenance windows.
+//! - `parameters/`: what parameter groups can set, and the worker that sets
+//!   immediate changes on running nodes.
 //! - `monitor/`: health checks of every node; failover when a
 //!   primary stops answering (or on request), fencing of a returning one.
 //! - `runtime/`: `NodeRuntime` and its drivers, `docker` (bollard) and `process`.
@@ -40,6 +42,7 @@ pub mod memcached_client;
 pub mod model;
 pub mod monitor;
 pub mod node_client;
+pub mod parameters;
 pub mod reconciler;
 pub mod repeats;
 pub mod runtime;

@@ -13,6 +13,7 @@ use control_plane::clock::Clock;
 use control_plane::config::{Command, Config, RuntimeKind};
 use control_plane::maintenance::MaintenanceWindows;
 use control_plane::monitor::Monitor;
+use control_plane::parameters::sync::ParameterSync;
 use control_plane::reconciler::Reconciler;
 use control_plane::runtime::NodeRuntime;
 use control_plane::runtime::docker::DockerRuntime;
@@ -76,12 +77,14 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     let snapshots = Arc::new(SnapshotFiles::new(config.snapshots_dir()));
     snapshots.ensure_dir().await.with_context(|| format!("creating {}", config.snapshots_dir().display()))?;
     let backups = Arc::new(Notify::new());
+    let parameters = Arc::new(Notify::new());
     let state = AppState {
         store: store.clone(),
         auth: authenticator,
         reconcile: Arc::clone(&wake),
         snapshots: Arc::clone(&snapshots),
         backups: Arc::clone(&backups),
+        parameters: Arc::clone(&parameters),
     };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -116,6 +119,7 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
         failover_misses: config.failover_misses,
         snapshots,
         backups,
+        parameters,
     };
     if use_docker {
         let runtime = Arc::new(connect_docker(&config, instance).await?);
@@ -159,7 +163,8 @@ async fn serve(config: Config, store: Store, instance: String) -> anyhow::Result
     Ok(())
 }
 
-/// The loops that change the world: the reconciler, the backup worker and the monitor.
+/// The loops that change the world: the reconciler, the backup worker, the
+/// maintenance windows, the parameter sync and the monitor.
 struct Background {
     store: Store,
     wake: Arc<Notify>,
@@ -169,6 +174,7 @@ struct Background {
     failover_misses: u32,
     snapshots: Arc<SnapshotFiles>,
     backups: Arc<Notify>,
+    parameters: Arc<Notify>,
 }
 
 impl Background {
@@ -189,6 +195,7 @@ impl Background {
         workers.spawn(reconciler);
         workers.spawn(BackupWorker::new(self.store.clone(), self.snapshots, self.backups, Clock::system()));
         workers.spawn(MaintenanceWindows::new(self.store.clone(), Clock::system(), Arc::clone(&self.wake)));
+        workers.spawn(ParameterSync::new(self.store.clone(), self.parameters));
         let monitor = Monitor::new(
             self.store,
             runtime,

@@ -1,7 +1,8 @@
 //! Maintenance windows: what a modify held back in a cache cluster's
 //! `pending_modified_values` (a node type, a memcached node count) is
 //! applied in its `preferred_maintenance_window`, as `apply_immediately`
-//! would apply it, and the reconciler does the rest.
+//! would apply it, and the reconciler does the rest; so are the parameters
+//! of its parameter group that need a restart (every node is rebooted).
 //!
 //! Whether there is work is the pending values themselves: applying clears
 //! them in the same statement that makes the cluster `modifying`, so a
@@ -14,7 +15,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::model::{CacheCluster, PendingModifiedValues, Status, describe_node_count, source};
+use crate::model::{CacheCluster, CacheNode, PendingModifiedValues, Status, describe_node_count, source};
+use crate::parameters::{Drift, after_restart};
 use crate::store::{ClusterChange, ClusterFilter, Store, StoreResult};
 use crate::validate::maintenance_window_minutes;
 
@@ -74,12 +76,18 @@ impl MaintenanceWindows {
         let now = self.clock.now_millis();
         let filter = ClusterFilter { limit: i64::MAX, not_in_replication_groups: true, ..ClusterFilter::default() };
         let mut started = Vec::new();
-        for cluster in self.store.clusters(&filter).await? {
-            if cluster.status == Status::Available
-                && !cluster.pending_modified_values.is_empty()
-                && window_start(&cluster.settings.preferred_maintenance_window, now).is_some()
-                && self.apply(&cluster).await?
+        for (cluster, nodes) in self.store.clusters_with_nodes(&filter).await? {
+            if cluster.status != Status::Available
+                || window_start(&cluster.settings.preferred_maintenance_window, now).is_none()
             {
+                continue;
+            }
+            let started_now = if !cluster.pending_modified_values.is_empty() {
+                self.apply(&cluster).await?
+            } else {
+                self.reboot_for_parameters(&cluster, &nodes).await?
+            };
+            if started_now {
                 started.push(cluster.cache_cluster_id);
             }
         }
@@ -102,6 +110,32 @@ impl MaintenanceWindows {
             describe(&pending, cluster.num_cache_nodes)
         );
         self.store.record_event(source::CACHE_CLUSTER, &cluster.cache_cluster_id, &message).await?;
+        Ok(true)
+    }
+}
+
+impl MaintenanceWindows {
+    /// Parameters that need a restart: every node is rebooted with them.
+    /// (What a node type change leaves pending goes first; these follow in
+    /// the next pass, the window still open.)
+    async fn reboot_for_parameters(&self, cluster: &CacheCluster, nodes: &[CacheNode]) -> StoreResult<bool> {
+        let pending = Drift::of(cluster).requires_reboot;
+        if pending.is_empty() {
+            return Ok(false);
+        }
+        let id = &cluster.cache_cluster_id;
+        let node_ids: Vec<String> = nodes.iter().map(|n| n.cache_node_id.clone()).collect();
+        let parameters = after_restart(cluster);
+        // Once: the parameters are recorded with the reboot, so the next pass finds none pending.
+        if !self.store.reboot_available_cluster_with(id, &node_ids, Some(&parameters)).await? {
+            return Ok(false);
+        }
+        let message = format!(
+            "Rebooting every node in maintenance window {} to apply parameters {}",
+            cluster.settings.preferred_maintenance_window,
+            pending.join(", ")
+        );
+        self.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
         Ok(true)
     }
 }

@@ -46,6 +46,7 @@ async fn fixture(pending: PendingModifiedValues) -> (TemporaryStore, Maintenance
         },
         host_port: None,
         restore_from: None,
+        parameters: Default::default(),
     };
     store.insert_cluster(&cluster).await.expect("insert");
     store.set_cluster_status("c", Status::Available).await.expect("available");

@@ -57,6 +57,33 @@ impl NodeClient {
     /// `INFO <section>`: the bulk string's text.
     pub async fn info(&mut self, section: &str) -> Result<String, NodeError> {
         let header = self.call(&["INFO", section]).await?;
+        self.bulk_after(header).await
+    }
+
+    /// `CONFIG GET <name>`: its value, `None` for a parameter the node does not have.
+    pub async fn config_get(&mut self, name: &str) -> Result<Option<String>, NodeError> {
+        let header = self.call(&["CONFIG", "GET", name]).await?;
+        match header.as_str() {
+            "*0" => Ok(None),
+            "*2" => {
+                let _name = self.read_bulk().await?;
+                Ok(Some(self.read_bulk().await?))
+            }
+            _ => Err(NodeError::Refused(self.address.clone(), header)),
+        }
+    }
+
+    async fn read_bulk(&mut self) -> Result<String, NodeError> {
+        let mut header = String::new();
+        tokio::time::timeout(IO_TIMEOUT, self.stream.read_line(&mut header))
+            .await
+            .map_err(|_| NodeError::Timeout(self.address.clone(), IO_TIMEOUT))?
+            .map_err(|e| NodeError::Io(self.address.clone(), e))?;
+        self.bulk_after(header.trim_end().to_owned()).await
+    }
+
+    /// The body of a bulk string whose `$len` line was `header`.
+    async fn bulk_after(&mut self, header: String) -> Result<String, NodeError> {
         let Some(len) = header.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
             return Err(NodeError::Refused(self.address.clone(), header));
         };

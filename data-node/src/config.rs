@@ -71,6 +71,17 @@ pub struct Flags {
     /// Save points, as redis-server's `save`: "SECONDS CHANGES ..." ("" for none).
     #[arg(long, env = "FERRO_SAVE", default_value = "", value_parser = parse_save)]
     pub save: SavePoints,
+    /// A parameter set at start as `CONFIG SET NAME VALUE` would set it
+    /// (repeatable): `--config maxmemory-policy=allkeys-lru`.
+    #[arg(long = "config", value_name = "NAME=VALUE", value_parser = parse_config)]
+    pub config: Vec<(String, String)>,
+}
+
+fn parse_config(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("'{s}' is not NAME=VALUE")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +134,7 @@ impl Flags {
                     ("--masterauth", self.masterauth.is_some()),
                     ("--requirepass", self.requirepass.is_some()),
                     ("--save", !self.save.0.is_empty()),
+                    ("--config", !self.config.is_empty()),
                 ];
                 if let Some((flag, _)) = redis_only.iter().find(|(_, given)| *given) {
                     return Err(format!(
@@ -242,6 +254,8 @@ pub struct Live {
     pub busy_reply_threshold: AtomicU64,
     /// A sparse HyperLogLog larger than this becomes dense.
     pub hll_sparse_max_bytes: AtomicU64,
+    /// Seconds of idle before TCP keepalive probes a new client's socket (0: off).
+    pub tcp_keepalive: AtomicU64,
     /// Values of the parameters that change nothing here (`knobs`).
     pub knobs: RwLock<std::collections::HashMap<&'static str, String>>,
     pub port: AtomicUsize,
@@ -268,6 +282,7 @@ impl Live {
             replica_serve_stale_data: AtomicBool::new(true),
             busy_reply_threshold: AtomicU64::new(5000),
             hll_sparse_max_bytes: AtomicU64::new(3000),
+            tcp_keepalive: AtomicU64::new(300),
             knobs: RwLock::new(crate::knobs::KNOBS.iter().map(|k| (k.name, k.default.to_owned())).collect()),
             port: AtomicUsize::new(f.port() as usize),
             bind: f.bind.clone(),

@@ -83,6 +83,17 @@ pub async fn serve_memcached(listener: TcpListener, cache: Arc<memcache::Memcach
     .await
 }
 
+/// `tcp-keepalive`: a client that vanished without closing (a host gone, a
+/// NAT that forgot the flow) is found out and its connection closed.
+fn keep_alive(stream: &tokio::net::TcpStream, idle_secs: u64) {
+    if idle_secs > 0 {
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(idle_secs))
+            .with_interval(Duration::from_secs((idle_secs / 3).max(1)));
+        let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
+    }
+}
+
 async fn accept(
     listener: TcpListener,
     server: Arc<Server>,
@@ -101,6 +112,7 @@ async fn accept(
             }
         };
         server.stats().connections_received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        keep_alive(&stream, server.live().tcp_keepalive.load(std::sync::atomic::Ordering::Relaxed));
         let max = server.live().maxclients.load(std::sync::atomic::Ordering::Relaxed);
         if server.clients().count() >= max {
             server.stats().rejected_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

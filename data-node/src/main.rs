@@ -36,6 +36,12 @@ fn main() -> std::process::ExitCode {
         if let Ok(a) = listener.local_addr() {
             server.live().port.store(a.port() as usize, std::sync::atomic::Ordering::Relaxed);
         }
+        for (name, value) in &flags.config {
+            if let Err(e) = data_node::params::set(&server, name.as_bytes(), value.as_bytes()) {
+                eprintln!("data-node: --config {name}={value}: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
         if flags.protocol == Protocol::Memcached {
             // memcached keeps nothing across restarts, and neither do we in its place.
             let cache = data_node::memcache::Memcache::new(server, &flags);

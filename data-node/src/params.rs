@@ -28,6 +28,7 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("masterauth", s.replication().masterauth().unwrap_or_default()),
         ("repl-backlog-size", crate::replication::feed::BACKLOG_SIZE.to_string()),
         ("timeout", l.timeout.load(Ordering::Relaxed).to_string()),
+        ("tcp-keepalive", l.tcp_keepalive.load(Ordering::Relaxed).to_string()),
         ("maxclients", l.maxclients.load(Ordering::Relaxed).to_string()),
         ("slowlog-log-slower-than", (l.slowlog_slower_than.load(Ordering::Relaxed) as i64).to_string()),
         ("slowlog-max-len", l.slowlog_max_len.load(Ordering::Relaxed).to_string()),
@@ -39,8 +40,8 @@ pub fn all(s: &Server) -> Vec<(&'static str, String)> {
         ("stop-writes-on-bgsave-error", yes_no(s.persistence().stop_writes_on_error()).into()),
         ("appendonly", "no".into()),
         ("hz", "10".into()),
-        ("lfu-log-factor", "10".into()),
-        ("lfu-decay-time", "1".into()),
+        ("lfu-log-factor", crate::keyspace::lfu_log_factor().to_string()),
+        ("lfu-decay-time", crate::keyspace::lfu_decay_time().to_string()),
         ("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into()),
     ];
     let knobs = sync::read(&l.knobs);
@@ -78,6 +79,13 @@ fn positive(name: &str, v: &str) -> Result<u64, Error> {
     }
 }
 
+fn non_negative(name: &str, v: &str) -> Result<u32, Error> {
+    match number::<i64>(name, v)? {
+        n @ 0..=2147483647 => Ok(n as u32),
+        _ => Err(bad(name, "argument must be between 0 and 2147483647 inclusive")),
+    }
+}
+
 fn yes_no(on: bool) -> &'static str {
     if on { "yes" } else { "no" }
 }
@@ -106,10 +114,13 @@ pub fn set(s: &Server, name: &[u8], value: &[u8]) -> Result<(), Error> {
         }
         "requirepass" => *sync::write(&l.requirepass) = (!value.is_empty()).then(|| value.to_vec()),
         "timeout" => l.timeout.store(number(&name, &v)?, Ordering::Relaxed),
+        "tcp-keepalive" => l.tcp_keepalive.store(u64::from(non_negative(&name, &v)?), Ordering::Relaxed),
         "maxclients" => l.maxclients.store(number(&name, &v)?, Ordering::Relaxed),
         "slowlog-log-slower-than" => l.slowlog_slower_than.store(number::<i64>(&name, &v)? as u64, Ordering::Relaxed),
         "slowlog-max-len" => l.slowlog_max_len.store(number(&name, &v)?, Ordering::Relaxed),
         "busy-reply-threshold" | "lua-time-limit" => l.busy_reply_threshold.store(number(&name, &v)?, Ordering::Relaxed),
+        "lfu-log-factor" => crate::keyspace::set_lfu_log_factor(non_negative(&name, &v)?),
+        "lfu-decay-time" => crate::keyspace::set_lfu_decay_time(non_negative(&name, &v)?),
         "hll-sparse-max-bytes" => l.hll_sparse_max_bytes.store(number(&name, &v)?, Ordering::Relaxed),
         "dir" => {
             if !std::path::Path::new(&v).is_dir() {

@@ -8,6 +8,7 @@ use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Json, Query, Reader, Writer};
 use super::membership;
+use super::parameter_groups;
 use super::settings::{self, TagInput, node_settings_input};
 use super::views::{self, CacheClusterView};
 use crate::model::{CacheCluster, CacheNode, Engine, source};
@@ -28,6 +29,7 @@ pub struct CreateCacheCluster {
     snapshot_window: Option<String>,
     auth_token: Option<String>,
     tags: Option<Vec<TagInput>>,
+    cache_parameter_group_name: Option<String>,
     /// Restore: the new cluster holds this snapshot's data.
     snapshot_name: Option<String>,
 }
@@ -55,6 +57,7 @@ impl CreateCacheCluster {
             settings,
             host_port,
             restore_from: None,
+            parameters: Default::default(),
         })
     }
 }
@@ -79,6 +82,9 @@ pub async fn create(
         super::snapshots::check_fits(&snapshot, &new.settings.cache_node_type)?;
         new.restore_from = Some(snapshot.snapshot_name);
     }
+    let settings = &new.settings;
+    new.parameters =
+        parameter_groups::for_engine(&state, &settings.cache_parameter_group_name, settings.engine).await?.values;
     let id = new.cache_cluster_id.clone();
     state.store.insert_cluster(&new).await.map_err(|e| match e {
         crate::store::StoreError::AlreadyExists => ApiError::CacheClusterAlreadyExists(id.clone()),
@@ -147,6 +153,7 @@ pub struct ModifyCacheCluster {
     snapshot_retention_limit: Option<i64>,
     snapshot_window: Option<String>,
     tags: Option<Vec<TagInput>>,
+    cache_parameter_group_name: Option<String>,
     apply_immediately: Option<bool>,
 }
 
@@ -213,19 +220,53 @@ pub async fn modify(
     _: Writer,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Json(input): Json<ModifyCacheCluster>,
+    Json(mut input): Json<ModifyCacheCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
     let id = id.to_ascii_lowercase();
     let cluster = state.store.cluster(&id).await?.ok_or_else(|| ApiError::CacheClusterNotFound(id.clone()))?;
     let nodes = state.store.nodes(&id).await?;
-    let (change, message) = input.check(&cluster, &nodes)?;
+    let apply_now = input.apply_immediately.unwrap_or(false);
+    let parameter_group = match input.cache_parameter_group_name.take().map(|n| n.to_ascii_lowercase()) {
+        Some(name) if name != cluster.settings.cache_parameter_group_name => {
+            Some(parameter_groups::for_engine(&state, &name, cluster.settings.engine).await?.cache_parameter_group_name)
+        }
+        _ => None,
+    };
+    let (mut change, mut message) = input.check(&cluster, &nodes)?;
+    if let Some(name) = &parameter_group {
+        message.push_str(&format!("; cache parameter group changed to {name}"));
+        change.cache_parameter_group_name = parameter_group.clone();
+    }
     if !state.store.change_available_cluster(&id, &change).await? {
         return Err(ApiError::InvalidCacheClusterState(id));
     }
     state.store.record_event(source::CACHE_CLUSTER, &id, &message).await?;
+    let mut accepted = change.status.is_some();
+    if apply_now && !accepted {
+        accepted = reboot_for_parameters(&state, &id).await?;
+    }
     state.reconcile.notify_one();
-    let code = if change.status.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK };
+    state.parameters.notify_one();
+    let code = if accepted { StatusCode::ACCEPTED } else { StatusCode::OK };
     Ok((code, axum::Json(view(&state, &id).await?)))
+}
+
+/// `apply_immediately`: parameters that need a restart are applied by
+/// rebooting every node now; returns whether a reboot was asked.
+async fn reboot_for_parameters(state: &AppState, id: &str) -> ApiResult<bool> {
+    let Some(cluster) = state.store.cluster(id).await? else { return Ok(false) };
+    let pending = crate::parameters::Drift::of(&cluster).requires_reboot;
+    if pending.is_empty() {
+        return Ok(false);
+    }
+    let nodes: Vec<String> = state.store.nodes(id).await?.into_iter().map(|n| n.cache_node_id).collect();
+    let parameters = crate::parameters::after_restart(&cluster);
+    if !state.store.reboot_available_cluster_with(id, &nodes, Some(&parameters)).await? {
+        return Ok(false);
+    }
+    let message = format!("Reboot of every node requested to apply parameters {}", pending.join(", "));
+    state.store.record_event(source::CACHE_CLUSTER, id, &message).await?;
+    Ok(true)
 }
 
 #[derive(Debug, Deserialize)]
@@ -286,9 +327,9 @@ pub async fn reboot(
     Json(input): Json<RebootCacheCluster>,
 ) -> ApiResult<(StatusCode, axum::Json<CacheClusterView>)> {
     let id = id.to_ascii_lowercase();
-    if state.store.cluster(&id).await?.is_none() {
+    let Some(cluster) = state.store.cluster(&id).await? else {
         return Err(ApiError::CacheClusterNotFound(id));
-    }
+    };
     if input.cache_node_ids_to_reboot.is_empty() {
         return Err(ApiError::InvalidParameterValue("cache_node_ids_to_reboot must name at least one node.".into()));
     }
@@ -298,15 +339,22 @@ pub async fn reboot(
     {
         return Err(ApiError::InvalidParameterValue(format!("Cache cluster {id} has no node {unknown}.")));
     }
+    // Rebooting every node applies the parameters that wait for a restart, as ElastiCache does.
+    let every_node = nodes.iter().all(|n| input.cache_node_ids_to_reboot.contains(&n.cache_node_id));
+    let pending = crate::parameters::Drift::of(&cluster).requires_reboot;
+    let parameters = (every_node && !pending.is_empty()).then(|| crate::parameters::after_restart(&cluster));
     if !state
         .store
-        .reboot_available_cluster(&id, &input.cache_node_ids_to_reboot)
+        .reboot_available_cluster_with(&id, &input.cache_node_ids_to_reboot, parameters.as_ref())
         .await
         .map_err(|e| not_found(e, &id))?
     {
         return Err(ApiError::InvalidCacheClusterState(id));
     }
-    let message = format!("Reboot of cache nodes {} requested", input.cache_node_ids_to_reboot.join(", "));
+    let mut message = format!("Reboot of cache nodes {} requested", input.cache_node_ids_to_reboot.join(", "));
+    if parameters.is_some() {
+        message.push_str(&format!(", applying parameters {}", pending.join(", ")));
+    }
     state.store.record_event(source::CACHE_CLUSTER, &id, &message).await?;
     state.reconcile.notify_one();
     Ok((StatusCode::ACCEPTED, axum::Json(view(&state, &id).await?)))

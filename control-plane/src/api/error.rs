@@ -33,6 +33,12 @@ pub enum ApiError {
     InvalidSnapshotState(String),
     #[error("No more than {0} snapshots can be kept; delete some first.")]
     SnapshotQuotaExceeded(i64),
+    #[error("Cache parameter group {0} not found.")]
+    CacheParameterGroupNotFound(String),
+    #[error("Cache parameter group {0} already exists.")]
+    CacheParameterGroupAlreadyExists(String),
+    #[error("{0}")]
+    InvalidCacheParameterGroupState(String),
     #[error("Replication group {0} has a failover in progress.")]
     FailoverInProgress(String),
     #[error(
@@ -71,6 +77,8 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             InvalidSnapshotState(_) => StatusCode::CONFLICT,
+            CacheParameterGroupAlreadyExists(_) | InvalidCacheParameterGroupState(_) => StatusCode::CONFLICT,
+            CacheParameterGroupNotFound(_) => StatusCode::NOT_FOUND,
             SnapshotNotFound(_) => StatusCode::NOT_FOUND,
             SnapshotQuotaExceeded(_) => StatusCode::BAD_REQUEST,
             InvalidCacheClusterState(_) | InvalidReplicationGroupState(_) | FailoverInProgress(_) => {
@@ -104,6 +112,9 @@ impl ApiError {
             SnapshotAlreadyExists(_) => "SnapshotAlreadyExistsFault",
             InvalidSnapshotState(_) => "InvalidSnapshotState",
             SnapshotQuotaExceeded(_) => "SnapshotQuotaExceededFault",
+            CacheParameterGroupNotFound(_) => "CacheParameterGroupNotFound",
+            CacheParameterGroupAlreadyExists(_) => "CacheParameterGroupAlreadyExists",
+            InvalidCacheParameterGroupState(_) => "InvalidCacheParameterGroupState",
             MissingAuthenticationToken => "MissingAuthenticationToken",
             InvalidToken(_) => "InvalidToken",
             ExpiredToken => "ExpiredToken",

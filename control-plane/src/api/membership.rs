@@ -88,6 +88,8 @@ mod tests {
             pending_modified_values: PendingModifiedValues::default(),
             created_at: 0,
             config_version: 1,
+            parameters: Default::default(),
+            group_parameters: Default::default(),
         };
         let nodes = (0..nodes)
             .map(|i| CacheNode {

@@ -8,6 +8,7 @@ mod events;
 mod extract;
 mod membership;
 mod meta;
+mod parameter_groups;
 mod replica_count;
 mod replication_groups;
 pub mod request;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub snapshots: Arc<crate::backup::SnapshotFiles>,
     /// Tells the backup worker a snapshot waits to be written.
     pub backups: Arc<Notify>,
+    /// Tells the parameter worker a parameter group changed.
+    pub parameters: Arc<Notify>,
 }
 
 /// The router with every route, ready to serve.
@@ -83,6 +86,14 @@ fn routes() -> Routes {
         .add("DELETE", "/v1/snapshots/{snapshot_name}", snapshots::delete)
         .add("POST", "/v1/snapshots/{snapshot_name}/copy", snapshots::copy)
         .add("GET", "/v1/snapshots/{snapshot_name}/download", snapshot_transfers::download)
+        .add("GET", "/v1/parameter-groups", parameter_groups::list)
+        .add("POST", "/v1/parameter-groups", parameter_groups::create)
+        .add("GET", "/v1/parameter-groups/{cache_parameter_group_name}", parameter_groups::describe)
+        .add("PATCH", "/v1/parameter-groups/{cache_parameter_group_name}", parameter_groups::modify)
+        .add("DELETE", "/v1/parameter-groups/{cache_parameter_group_name}", parameter_groups::delete)
+        .add("POST", "/v1/parameter-groups/{cache_parameter_group_name}/reset", parameter_groups::reset)
+        .add("GET", "/v1/parameter-groups/{cache_parameter_group_name}/parameters", parameter_groups::parameters)
+        .add("GET", "/v1/engine-default-parameters", parameter_groups::engine_defaults)
         .add("GET", "/v1/events", events::list)
         .add("POST", "/v1/tokens", tokens::create)
         .add("GET", "/v1/engine-versions", catalogue::engine_versions)

@@ -80,6 +80,7 @@ pub async fn increase(
                 cache_node_type: template.settings.cache_node_type.clone(),
                 ..group.settings.clone()
             },
+            parameters: template.parameters.clone(),
         })
         .collect();
     let changed = state.store.add_replicas(&id, &new_members).await;

@@ -32,6 +32,7 @@ pub struct CreateReplicationGroup {
     snapshot_retention_limit: Option<i64>,
     snapshot_window: Option<String>,
     tags: Option<Vec<TagInput>>,
+    cache_parameter_group_name: Option<String>,
     /// Restore: the new group holds this snapshot's data.
     snapshot_name: Option<String>,
 }
@@ -92,6 +93,7 @@ impl CreateReplicationGroup {
                 role: Some(if index == 0 { Role::Primary } else { Role::Replica }),
                 num_cache_nodes: 1,
                 settings: settings.clone(),
+                parameters: Default::default(),
             })
             .collect();
         let group = ReplicationGroup {
@@ -129,6 +131,13 @@ pub async fn create(
         if let Some(primary) = new.members.first_mut() {
             primary.restore_from = Some(snapshot.snapshot_name);
         }
+    }
+    let settings = &new.group.settings;
+    let parameters = super::parameter_groups::for_engine(&state, &settings.cache_parameter_group_name, settings.engine)
+        .await?
+        .values;
+    for member in &mut new.members {
+        member.parameters = parameters.clone();
     }
     let id = new.group.replication_group_id.clone();
     let clusters = new.members.len();
@@ -187,6 +196,7 @@ pub struct ModifyReplicationGroup {
     snapshot_retention_limit: Option<i64>,
     snapshot_window: Option<String>,
     tags: Option<Vec<TagInput>>,
+    cache_parameter_group_name: Option<String>,
     apply_immediately: Option<bool>,
     /// The member cluster to become the primary (a planned failover).
     primary_cluster_id: Option<String>,
@@ -217,8 +227,9 @@ impl ModifyReplicationGroup {
             self.snapshot_retention_limit,
             self.snapshot_window.as_deref(),
         )?;
-        // Every change a group accepts today takes effect at once, so
-        // apply_immediately changes nothing (and is accepted, as ElastiCache does).
+        // Every change a group accepts today takes effect at once, or (parameters
+        // that need a restart) at each member's reboot, so apply_immediately
+        // changes nothing (and is accepted, as ElastiCache does).
         let _ = self.apply_immediately;
         let change = GroupChange {
             description: self.replication_group_description,
@@ -228,6 +239,7 @@ impl ModifyReplicationGroup {
             snapshot_retention_limit: self.snapshot_retention_limit,
             snapshot_window: self.snapshot_window,
             tags: self.tags.map(settings::check_tags).transpose()?,
+            cache_parameter_group_name: None,
         };
         Ok((change, self.primary_cluster_id.map(|c| c.to_ascii_lowercase())))
     }
@@ -237,12 +249,19 @@ pub async fn modify(
     _: Writer,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Json(input): Json<ModifyReplicationGroup>,
+    Json(mut input): Json<ModifyReplicationGroup>,
 ) -> ApiResult<axum::Json<ReplicationGroupView>> {
     let id = id.to_ascii_lowercase();
     let group = state.store.group(&id).await?.ok_or_else(|| ApiError::ReplicationGroupNotFound(id.clone()))?;
     let clusters = state.store.clusters(&member_filter(&id)).await?.len();
-    let (change, new_primary) = input.check(&group, clusters)?;
+    let parameter_group = match input.cache_parameter_group_name.take().map(|n| n.to_ascii_lowercase()) {
+        Some(name) if name != group.settings.cache_parameter_group_name => Some(
+            super::parameter_groups::for_engine(&state, &name, group.settings.engine).await?.cache_parameter_group_name,
+        ),
+        _ => None,
+    };
+    let (mut change, new_primary) = input.check(&group, clusters)?;
+    change.cache_parameter_group_name = parameter_group.clone();
     // Everything is checked before the failover is recorded: a refused
     // request changes nothing.
     let mut failover = false;
@@ -274,10 +293,14 @@ pub async fn modify(
         }
         return Err(changed.err().unwrap_or(ApiError::InvalidReplicationGroupState(id)));
     }
-    let message = match &new_primary {
+    let mut message = match &new_primary {
         Some(cluster) => format!("Replication group modified; primary change to {cluster} requested"),
         None => "Replication group modified".to_owned(),
     };
+    if let Some(name) = &parameter_group {
+        message.push_str(&format!("; cache parameter group changed to {name}"));
+        state.parameters.notify_one();
+    }
     state.store.record_event(source::REPLICATION_GROUP, &id, &message).await?;
     Ok(axum::Json(view(&state, &id).await?))
 }

@@ -36,6 +36,7 @@ pub struct NodeSettingsInput {
     pub snapshot_retention_limit: Option<i64>,
     pub snapshot_window: Option<String>,
     pub tags: Option<Vec<TagInput>>,
+    pub cache_parameter_group_name: Option<String>,
 }
 
 fn invalid(message: String) -> ApiError {
@@ -57,6 +58,7 @@ macro_rules! node_settings_input {
             snapshot_retention_limit: $input.snapshot_retention_limit,
             snapshot_window: $input.snapshot_window,
             tags: $input.tags,
+            cache_parameter_group_name: $input.cache_parameter_group_name,
         }
     };
 }
@@ -98,6 +100,10 @@ impl NodeSettingsInput {
         validate::snapshot_window(&snapshot_window).map_err(invalid)?;
         validate::windows_apart(&preferred_maintenance_window, &snapshot_window).map_err(invalid)?;
         let tags = check_tags(self.tags.unwrap_or_default())?;
+        let cache_parameter_group_name = match self.cache_parameter_group_name {
+            Some(name) => name.to_ascii_lowercase(),
+            None => crate::parameters::catalogue::default_group(crate::parameters::catalogue::family(engine)),
+        };
         Ok(NodeSettings {
             engine,
             engine_version,
@@ -108,6 +114,7 @@ impl NodeSettingsInput {
             snapshot_retention_limit,
             snapshot_window,
             tags,
+            cache_parameter_group_name,
         })
     }
 }

@@ -64,10 +64,40 @@ pub struct CacheClusterView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_apply_time: Option<String>,
     pub cache_cluster_create_time: String,
+    pub cache_parameter_group: CacheParameterGroupStatus,
     /// A memcached cluster's: any node answers Auto Discovery's `config get cluster`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub configuration_endpoint: Option<Endpoint>,
     pub cache_nodes: Vec<CacheNodeView>,
+}
+
+/// Which parameter group a cluster's nodes take their parameters from, and
+/// whether they run with its values yet.
+#[derive(Debug, Serialize)]
+pub struct CacheParameterGroupStatus {
+    pub cache_parameter_group_name: String,
+    /// `in-sync`, `applying` (immediate values being set on the nodes) or
+    /// `pending-reboot` (values that take a reboot or the maintenance window).
+    pub parameter_apply_status: &'static str,
+    /// The parameters waiting for a reboot.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_reboot_parameters: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_node_ids_to_reboot: Vec<String>,
+}
+
+fn parameter_group_status(cluster: &CacheCluster, nodes: &[CacheNode]) -> CacheParameterGroupStatus {
+    let drift = crate::parameters::Drift::of(cluster);
+    let cache_node_ids_to_reboot = match drift.requires_reboot.is_empty() {
+        true => Vec::new(),
+        false => nodes.iter().map(|n| n.cache_node_id.clone()).collect(),
+    };
+    CacheParameterGroupStatus {
+        cache_parameter_group_name: cluster.settings.cache_parameter_group_name.clone(),
+        parameter_apply_status: drift.apply_status(),
+        pending_reboot_parameters: drift.requires_reboot,
+        cache_node_ids_to_reboot,
+    }
 }
 
 pub fn endpoint(node: &CacheNode) -> Option<Endpoint> {
@@ -79,13 +109,17 @@ pub fn cache_cluster(cluster: CacheCluster, nodes: &[CacheNode]) -> CacheCluster
         Engine::Memcached => nodes.iter().filter(|n| n.status == Status::Available).find_map(endpoint),
         Engine::Redis => None,
     };
-    let pending_apply_time = if cluster.pending_modified_values.is_empty() || cluster.status != Status::Available {
+    let waits = !cluster.pending_modified_values.is_empty()
+        || (cluster.replication_group_id.is_none()
+            && !crate::parameters::Drift::of(&cluster).requires_reboot.is_empty());
+    let pending_apply_time = if !waits || cluster.status != Status::Available {
         None
     } else {
         let window = &cluster.settings.preferred_maintenance_window;
         crate::maintenance::next_application(window, crate::clock::now_millis()).map(to_rfc3339)
     };
     CacheClusterView {
+        cache_parameter_group: parameter_group_status(&cluster, nodes),
         configuration_endpoint,
         pending_apply_time,
         cache_cluster_id: cluster.cache_cluster_id,
@@ -131,6 +165,7 @@ pub struct ReplicationGroupView {
     pub status: Status,
     #[serde(flatten)]
     pub settings: NodeSettingsView,
+    pub cache_parameter_group_name: String,
     pub member_clusters: Vec<String>,
     pub node_groups: Vec<NodeGroup>,
     pub automatic_failover: &'static str,
@@ -167,6 +202,7 @@ pub fn replication_group(group: ReplicationGroup, members: &[(CacheCluster, Vec<
         replication_group_id: group.replication_group_id,
         replication_group_description: group.description,
         status: group.status,
+        cache_parameter_group_name: group.settings.cache_parameter_group_name.clone(),
         settings: group.settings.into(),
         member_clusters: members.iter().map(|(c, _)| c.cache_cluster_id.clone()).collect(),
         node_groups: vec![NodeGroup {

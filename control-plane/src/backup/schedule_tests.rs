@@ -26,6 +26,7 @@ async fn fixture(retention: i64, window: &str) -> (TemporaryStore, AutomatedBack
         settings,
         host_port: None,
         restore_from: None,
+        parameters: Default::default(),
     };
     store.insert_cluster(&cluster).await.expect("insert");
     store.set_cluster_status("c", Status::Available).await.expect("available");

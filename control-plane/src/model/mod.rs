@@ -54,6 +54,23 @@ pub struct CacheCluster {
     pub created_at: i64,
     /// A memcached cluster's Auto Discovery version (migration 0005).
     pub config_version: i64,
+    /// The parameter values its nodes run with where they differ from the
+    /// defaults: its parameter group's, once applied (migration 0006).
+    pub parameters: Parameters,
+    /// Its parameter group's values as they are now (read with it, never written through it).
+    pub group_parameters: Parameters,
+}
+
+/// Parameter values by name.
+pub type Parameters = std::collections::BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterGroup {
+    pub cache_parameter_group_name: String,
+    pub cache_parameter_group_family: String,
+    pub description: String,
+    /// The values a user set; the others have the family's defaults.
+    pub values: Parameters,
 }
 
 #[derive(Debug, Clone)]

@@ -20,6 +20,7 @@ pub struct NodeSettings {
     pub snapshot_retention_limit: i64,
     pub snapshot_window: String,
     pub tags: Vec<Tag>,
+    pub cache_parameter_group_name: String,
 }
 
 #[cfg(test)]
@@ -36,6 +37,7 @@ impl NodeSettings {
             snapshot_retention_limit: 0,
             snapshot_window: "03:00-04:00".into(),
             tags: Vec::new(),
+            cache_parameter_group_name: "default.redis7".into(),
         }
     }
 }

@@ -174,6 +174,7 @@ async fn fixture(members: usize) -> Fixture {
             .map(|i| NewCluster {
                 host_port: None,
                 restore_from: None,
+                parameters: Default::default(),
                 cache_cluster_id: member_cluster_id(&group, i),
                 replication_group_id: Some(group.clone()),
                 role: Some(if i == 0 { Role::Primary } else { Role::Replica }),

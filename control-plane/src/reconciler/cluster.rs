@@ -59,6 +59,7 @@ pub fn node_spec(
         vcpus: node_type.vcpus,
         password: cluster.settings.auth_token.clone(),
         primary,
+        parameters: cluster.parameters.clone(),
     })
 }
 

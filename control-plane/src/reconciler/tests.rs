@@ -151,6 +151,7 @@ fn cluster(id: &str) -> NewCluster {
     NewCluster {
         host_port: None,
         restore_from: None,
+        parameters: Default::default(),
         cache_cluster_id: id.into(),
         replication_group_id: None,
         role: None,
@@ -236,6 +237,7 @@ async fn sweeps_orphans_and_keeps_known_nodes() {
         vcpus: 1,
         password: None,
         primary: None,
+        parameters: Default::default(),
     };
     f.runtime.ensure_node(&orphan).await.unwrap();
 
@@ -252,6 +254,7 @@ async fn a_group_is_available_when_all_members_are_and_gone_after_delete() {
         .map(|i| NewCluster {
             host_port: None,
             restore_from: None,
+            parameters: Default::default(),
             cache_cluster_id: member_cluster_id("grp", i),
             replication_group_id: Some("grp".into()),
             role: Some(if i == 0 { Role::Primary } else { Role::Replica }),

@@ -26,6 +26,8 @@ pub struct NodeSpec {
     pub password: Option<String>,
     /// For a replica: the node it replicates from.
     pub primary: Option<PrimaryRef>,
+    /// Parameter values it starts with (those that differ from the defaults).
+    pub parameters: crate::model::Parameters,
 }
 
 /// Where a replica finds its primary; each runtime turns it into an address
@@ -149,7 +151,7 @@ impl NodeSpec {
     }
 
     /// The data node's flags but `--dir`: the engine's protocol and memory
-    /// limit, where it listens, its threads.
+    /// limit, where it listens, its threads, its parameters.
     pub fn data_node_args(&self, port: u16, bind: &str, threads: u32) -> Vec<String> {
         let memory = match self.engine {
             crate::model::Engine::Redis => ["--maxmemory".to_owned(), self.maxmemory_bytes.to_string()],
@@ -159,6 +161,7 @@ impl NodeSpec {
         args.extend(memory);
         args.extend(["--port".to_owned(), port.to_string(), "--bind".to_owned(), bind.to_owned()]);
         args.extend(["--threads".to_owned(), threads.to_string()]);
+        args.extend(crate::parameters::start_args(crate::parameters::catalogue::family(self.engine), &self.parameters));
         args
     }
 

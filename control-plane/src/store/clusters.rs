@@ -6,7 +6,9 @@ use sqlx::{Row, Sqlite, Transaction};
 use super::nodes::node_from_row;
 use super::{PortRange, Store, StoreError, StoreResult, unique_as_exists};
 use crate::clock::now_millis;
-use crate::model::{CacheCluster, CacheNode, NodeSettings, PendingModifiedValues, Role, Status, Tag, node_id};
+use crate::model::{
+    CacheCluster, CacheNode, NodeSettings, Parameters, PendingModifiedValues, Role, Status, Tag, node_id,
+};
 
 #[derive(Debug, Clone)]
 pub struct NewCluster {
@@ -20,6 +22,8 @@ pub struct NewCluster {
     pub host_port: Option<u16>,
     /// The snapshot its node is filled from once it runs (a restore).
     pub restore_from: Option<String>,
+    /// Its parameter group's values: its nodes start with them.
+    pub parameters: Parameters,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -41,6 +45,8 @@ pub struct ClusterChange {
     pub snapshot_retention_limit: Option<i64>,
     pub snapshot_window: Option<String>,
     pub tags: Option<Vec<Tag>>,
+    /// Its nodes take their parameters from this group from now on.
+    pub cache_parameter_group_name: Option<String>,
     pub pending_modified_values: Option<PendingModifiedValues>,
     /// Set together with the status this change moves the cluster to.
     pub status: Option<Status>,
@@ -76,13 +82,27 @@ pub struct MembershipChange {
     pub remove: Vec<String>,
 }
 
+/// The values of the cluster's parameter group, as a JSON object.
+macro_rules! group_parameters {
+    ($table:literal) => {
+        concat!(
+            "(SELECT json_group_object(p.parameter_name, p.parameter_value) FROM cache_parameters p
+              WHERE p.cache_parameter_group_name = ",
+            $table,
+            ".cache_parameter_group_name) AS group_parameters"
+        )
+    };
+}
+
 macro_rules! select_clusters {
     ($rest:literal) => {
         concat!(
             "SELECT cache_cluster_id, replication_group_id, role, engine, engine_version, cache_node_type,
                 num_cache_nodes, port, auth_token, preferred_maintenance_window, snapshot_retention_limit,
-                snapshot_window, tags, status, pending_modified_values, created_at, config_version
-             FROM cache_clusters ",
+                snapshot_window, tags, status, pending_modified_values, created_at, config_version,
+                cache_parameter_group_name, parameters, ",
+            group_parameters!("cache_clusters"),
+            " FROM cache_clusters ",
             $rest
         )
     };
@@ -113,7 +133,8 @@ impl Store {
         &self,
         filter: &ClusterFilter,
     ) -> StoreResult<Vec<(CacheCluster, Vec<CacheNode>)>> {
-        const SQL: &str = "WITH page AS (
+        const SQL: &str = concat!(
+            "WITH page AS (
                 SELECT * FROM cache_clusters
                 WHERE (?1 IS NULL OR cache_cluster_id > ?1) AND (?2 IS NULL OR replication_group_id = ?2)
                   AND (?3 IS NULL OR engine = ?3) AND (?4 = 0 OR replication_group_id IS NULL)
@@ -121,9 +142,11 @@ impl Store {
                 ORDER BY cache_cluster_id LIMIT ?5
             )
             SELECT page.*, n.cache_node_id, n.status AS node_status, n.host_port, n.address, n.reboot_requested,
-                n.created_at AS node_created_at
-            FROM page LEFT JOIN cache_nodes n ON n.cache_cluster_id = page.cache_cluster_id
-            ORDER BY page.cache_cluster_id, n.cache_node_id";
+                n.created_at AS node_created_at, ",
+            group_parameters!("page"),
+            " FROM page LEFT JOIN cache_nodes n ON n.cache_cluster_id = page.cache_cluster_id
+            ORDER BY page.cache_cluster_id, n.cache_node_id"
+        );
         let groups = filter.replication_group_ids.as_ref().map(serde_json::to_string).transpose().map_err(corrupt)?;
         let rows = sqlx::query(SQL)
             .bind(&filter.after)
@@ -192,7 +215,8 @@ impl Store {
                 snapshot_window = COALESCE(?4, snapshot_window),
                 tags = COALESCE(?5, tags),
                 pending_modified_values = COALESCE(?6, pending_modified_values),
-                status = COALESCE(?7, status)
+                status = COALESCE(?7, status),
+                cache_parameter_group_name = COALESCE(?10, cache_parameter_group_name)
              WHERE cache_cluster_id = ?1 AND status = ?8 AND (?9 IS NULL OR pending_modified_values = ?9)",
         )
         .bind(id)
@@ -204,6 +228,7 @@ impl Store {
         .bind(change.status)
         .bind(Status::Available)
         .bind(if_pending)
+        .bind(&change.cache_parameter_group_name)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1
@@ -254,13 +279,29 @@ impl Store {
 
     /// Marks the named nodes for a restart and the cluster `rebooting cluster nodes`.
     pub async fn reboot_available_cluster(&self, id: &str, node_ids: &[String]) -> StoreResult<bool> {
+        self.reboot_available_cluster_with(id, node_ids, None).await
+    }
+
+    /// A reboot whose nodes start with `parameters` (recorded in the same
+    /// statement, so a reboot that applies pending parameters is asked once).
+    pub async fn reboot_available_cluster_with(
+        &self,
+        id: &str,
+        node_ids: &[String],
+        parameters: Option<&Parameters>,
+    ) -> StoreResult<bool> {
+        let parameters = parameters.map(serde_json::to_string).transpose().map_err(corrupt)?;
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE cache_clusters SET status = ? WHERE cache_cluster_id = ? AND status = ?")
-            .bind(Status::RebootingClusterNodes)
-            .bind(id)
-            .bind(Status::Available)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE cache_clusters SET status = ?, parameters = COALESCE(?, parameters)
+             WHERE cache_cluster_id = ? AND status = ?",
+        )
+        .bind(Status::RebootingClusterNodes)
+        .bind(parameters)
+        .bind(id)
+        .bind(Status::Available)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() == 1 {
             for node in node_ids {
                 sqlx::query(
@@ -306,8 +347,9 @@ pub(super) async fn insert_cluster_in(
     sqlx::query(
         "INSERT INTO cache_clusters (cache_cluster_id, replication_group_id, role, engine, engine_version,
             cache_node_type, num_cache_nodes, port, auth_token, preferred_maintenance_window,
-            snapshot_retention_limit, snapshot_window, tags, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            snapshot_retention_limit, snapshot_window, tags, status, created_at, cache_parameter_group_name,
+            parameters)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&cluster.cache_cluster_id)
     .bind(&cluster.replication_group_id)
@@ -324,6 +366,8 @@ pub(super) async fn insert_cluster_in(
     .bind(tags)
     .bind(Status::Creating)
     .bind(now)
+    .bind(&s.cache_parameter_group_name)
+    .bind(serde_json::to_string(&cluster.parameters).map_err(corrupt)?)
     .execute(&mut **tx)
     .await
     .map_err(unique_as_exists)?;
@@ -406,6 +450,8 @@ async fn change_membership(
 
 fn cluster_from_row(r: &SqliteRow) -> StoreResult<CacheCluster> {
     let pending: String = r.try_get("pending_modified_values")?;
+    let parameters: String = r.try_get("parameters")?;
+    let group_parameters: Option<String> = r.try_get("group_parameters")?;
     Ok(CacheCluster {
         cache_cluster_id: r.try_get("cache_cluster_id")?,
         replication_group_id: r.try_get("replication_group_id")?,
@@ -416,6 +462,8 @@ fn cluster_from_row(r: &SqliteRow) -> StoreResult<CacheCluster> {
         pending_modified_values: serde_json::from_str(&pending).map_err(corrupt)?,
         created_at: r.try_get("created_at")?,
         config_version: r.try_get("config_version")?,
+        parameters: serde_json::from_str(&parameters).map_err(corrupt)?,
+        group_parameters: serde_json::from_str(group_parameters.as_deref().unwrap_or("{}")).map_err(corrupt)?,
     })
 }
 
@@ -432,6 +480,7 @@ pub(super) fn settings_from_row(r: &SqliteRow) -> StoreResult<NodeSettings> {
         snapshot_retention_limit: r.try_get("snapshot_retention_limit")?,
         snapshot_window: r.try_get("snapshot_window")?,
         tags: serde_json::from_str(&tags).map_err(corrupt)?,
+        cache_parameter_group_name: r.try_get("cache_parameter_group_name")?,
     })
 }
 

@@ -24,7 +24,8 @@ macro_rules! select_groups {
         concat!(
             "SELECT replication_group_id, description, status, engine, engine_version, cache_node_type, port,
                 automatic_failover_enabled, multi_az_enabled, auth_token, preferred_maintenance_window,
-                snapshot_retention_limit, snapshot_window, tags, created_at, replication_id
+                snapshot_retention_limit, snapshot_window, tags, created_at, replication_id,
+                cache_parameter_group_name
              FROM replication_groups ",
             $rest
         )
@@ -41,8 +42,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO replication_groups (replication_group_id, description, status, engine, engine_version,
                 cache_node_type, port, automatic_failover_enabled, multi_az_enabled, auth_token,
-                preferred_maintenance_window, snapshot_retention_limit, snapshot_window, tags, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                preferred_maintenance_window, snapshot_retention_limit, snapshot_window, tags, created_at,
+                cache_parameter_group_name)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&g.replication_group_id)
         .bind(&g.description)
@@ -59,6 +61,7 @@ impl Store {
         .bind(&s.snapshot_window)
         .bind(serde_json::to_string(&s.tags).map_err(corrupt)?)
         .bind(now_millis())
+        .bind(&s.cache_parameter_group_name)
         .execute(&mut *tx)
         .await
         .map_err(unique_as_exists)?;
@@ -146,7 +149,8 @@ impl Store {
                 preferred_maintenance_window = COALESCE(?5, preferred_maintenance_window),
                 snapshot_retention_limit = COALESCE(?6, snapshot_retention_limit),
                 snapshot_window = COALESCE(?7, snapshot_window),
-                tags = COALESCE(?8, tags)
+                tags = COALESCE(?8, tags),
+                cache_parameter_group_name = COALESCE(?10, cache_parameter_group_name)
              WHERE replication_group_id = ?1 AND status = ?9",
         )
         .bind(id)
@@ -158,6 +162,7 @@ impl Store {
         .bind(&change.snapshot_window)
         .bind(tags)
         .bind(Status::Available)
+        .bind(&change.cache_parameter_group_name)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
@@ -165,13 +170,15 @@ impl Store {
                 "UPDATE cache_clusters SET
                     preferred_maintenance_window = COALESCE(?2, preferred_maintenance_window),
                     snapshot_retention_limit = COALESCE(?3, snapshot_retention_limit),
-                    snapshot_window = COALESCE(?4, snapshot_window)
+                    snapshot_window = COALESCE(?4, snapshot_window),
+                    cache_parameter_group_name = COALESCE(?5, cache_parameter_group_name)
                  WHERE replication_group_id = ?1",
             )
             .bind(id)
             .bind(&change.preferred_maintenance_window)
             .bind(change.snapshot_retention_limit)
             .bind(&change.snapshot_window)
+            .bind(&change.cache_parameter_group_name)
             .execute(&mut *tx)
             .await?;
         }
@@ -280,6 +287,8 @@ pub struct GroupChange {
     pub snapshot_retention_limit: Option<i64>,
     pub snapshot_window: Option<String>,
     pub tags: Option<Vec<crate::model::Tag>>,
+    /// The group and its members take their parameters from this group from now on.
+    pub cache_parameter_group_name: Option<String>,
 }
 
 /// `available` → `modifying` inside `tx`; false when the group is in another state.

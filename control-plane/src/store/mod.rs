@@ -6,6 +6,7 @@ mod events;
 mod failovers;
 mod groups;
 mod nodes;
+mod parameter_groups;
 mod settings;
 mod snapshots;
 
@@ -20,6 +21,7 @@ pub use clusters::{ClusterChange, ClusterFilter, MembershipChange, NewCluster};
 pub use events::EventFilter;
 pub use failovers::Failover;
 pub use groups::{GroupChange, NewGroup};
+pub use parameter_groups::DeleteRefused;
 pub use snapshots::{NewSnapshot, SnapshotFilter};
 
 #[derive(Debug, thiserror::Error)]

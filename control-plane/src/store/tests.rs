@@ -32,6 +32,7 @@ fn group(id: &str, members: usize) -> NewGroup {
             .map(|i| NewCluster {
                 host_port: None,
                 restore_from: None,
+                parameters: Default::default(),
                 cache_cluster_id: member_cluster_id(id, i),
                 replication_group_id: Some(id.into()),
                 role: Some(if i == 0 { Role::Primary } else { Role::Replica }),

@@ -2,7 +2,7 @@
 //! or a manual one tests move), and the 16-bit access stamps of LRU and LFU.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn system_ms() -> u64 {
@@ -49,13 +49,32 @@ pub fn lru_idle_secs(stamp: u16, now_ms: u64) -> u64 {
 }
 
 /// LFU stamp: a logarithmic 8-bit counter (high byte) and the minute it was last
-/// decayed (low byte), like Redis's `lfu-log-factor 10`, `lfu-decay-time 1`.
+/// decayed (low byte), as Redis's, tuned by `lfu-log-factor` and `lfu-decay-time`.
 pub fn lfu_counter(stamp: u16) -> u8 {
     (stamp >> 8) as u8
 }
 
 const LFU_INIT: u8 = 5;
-const LFU_LOG_FACTOR: f64 = 10.0;
+/// `lfu-log-factor`: how many hits it takes to raise the counter (Redis's default 10).
+static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
+/// `lfu-decay-time`: minutes per step of decay; 0 never decays (Redis's default 1).
+static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
+
+pub fn lfu_log_factor() -> u32 {
+    LFU_LOG_FACTOR.load(Ordering::Relaxed)
+}
+
+pub fn set_lfu_log_factor(factor: u32) {
+    LFU_LOG_FACTOR.store(factor, Ordering::Relaxed)
+}
+
+pub fn lfu_decay_time() -> u32 {
+    LFU_DECAY_TIME.load(Ordering::Relaxed)
+}
+
+pub fn set_lfu_decay_time(minutes: u32) {
+    LFU_DECAY_TIME.store(minutes, Ordering::Relaxed)
+}
 
 pub fn lfu_new(now_ms: u64) -> u16 {
     ((LFU_INIT as u16) << 8) | lfu_minute(now_ms) as u16
@@ -73,7 +92,8 @@ fn lfu_minute(now_ms: u64) -> u8 {
 /// The counter after decay for the minutes elapsed since the stamp.
 pub fn lfu_decayed(stamp: u16, now_ms: u64) -> u8 {
     let elapsed = lfu_minute(now_ms).wrapping_sub(stamp as u8);
-    lfu_counter(stamp).saturating_sub(elapsed)
+    let periods = elapsed.checked_div(u8::try_from(lfu_decay_time()).unwrap_or(u8::MAX)).unwrap_or(0);
+    lfu_counter(stamp).saturating_sub(periods)
 }
 
 /// Decays, then bumps the counter with probability 1/((counter - init) * factor + 1).
@@ -81,7 +101,7 @@ pub fn lfu_touch(stamp: u16, now_ms: u64, random: f64) -> u16 {
     let mut counter = lfu_decayed(stamp, now_ms);
     if counter < u8::MAX {
         let base = counter.saturating_sub(LFU_INIT) as f64;
-        if random < 1.0 / (base * LFU_LOG_FACTOR + 1.0) {
+        if random < 1.0 / (base * f64::from(lfu_log_factor()) + 1.0) {
             counter += 1;
         }
     }

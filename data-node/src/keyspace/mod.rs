@@ -36,7 +36,9 @@ use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
 pub use acquire::Wanted;
-pub use clock::{Clock, lfu_decayed, lru_idle_secs};
+pub use clock::{
+    Clock, lfu_decay_time, lfu_decayed, lfu_log_factor, lru_idle_secs, set_lfu_decay_time, set_lfu_log_factor,
+};
 pub use collections::{Hash, List, Set, set_small_hash_limits};
 pub use entry::Entry;
 pub use evict::Policy;

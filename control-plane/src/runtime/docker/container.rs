@@ -1,6 +1,6 @@
 //! A node's container: made from its spec (flags, environment, limits,
 //! volume, port, names on its network), and made again when a failover has
-//! changed the role it was created for.
+//! changed the role it was created for or its flags have changed.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,10 @@ use super::names::{aliases, primary_alias, reader_alias};
 use super::{DockerRuntime, LONG_CALL, call, is_conflict, is_not_found};
 use crate::runtime::image::BINARY_IN_IMAGE;
 use crate::runtime::{NodeRuntime, NodeSpec, RuntimeError, RuntimeResult};
+
+fn host_cpus() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as u32
+}
 
 impl DockerRuntime {
     pub(super) async fn create_container(&self, spec: &NodeSpec, name: &str, network: &str) -> RuntimeResult<()> {
@@ -37,17 +41,11 @@ impl DockerRuntime {
             _ => reader_alias(group),
         });
         let aliases = aliases(&spec.key(), role_alias);
-        let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let host_cpus = host_cpus();
         let body = ContainerCreateBody {
             image: Some(image),
             entrypoint: Some(vec![BINARY_IN_IMAGE.to_owned()]),
-            cmd: Some(
-                [
-                    spec.data_node_args(spec.port, "0.0.0.0", spec.vcpus.min(host_cpus).max(1)),
-                    vec!["--dir".into(), "/data".into()],
-                ]
-                .concat(),
-            ),
+            cmd: Some(self.command(spec)),
             env: Some(env),
             labels: Some(self.labels(&spec.cache_cluster_id, Some(spec))),
             exposed_ports: Some(vec![port_key.clone()]),
@@ -113,17 +111,26 @@ impl DockerRuntime {
         env
     }
 
-    /// Whether the container was created for another role (a failover since
-    /// changed it): restarted as it is, it would start as what it was.
-    pub(super) async fn created_for_another_role(&self, name: &str, spec: &NodeSpec) -> RuntimeResult<bool> {
+    /// The data node's command line.
+    fn command(&self, spec: &NodeSpec) -> Vec<String> {
+        let mut cmd = spec.data_node_args(spec.port, "0.0.0.0", spec.vcpus.min(host_cpus()).max(1));
+        cmd.extend(["--dir".to_owned(), "/data".to_owned()]);
+        cmd
+    }
+
+    /// Whether the container was created otherwise than the spec says: for
+    /// another role (a failover since changed it), or with other flags (a
+    /// node type, parameters): restarted as it is, it would start as it was.
+    pub(super) async fn created_differently(&self, name: &str, spec: &NodeSpec) -> RuntimeResult<bool> {
         let found = match self.docker.inspect_container(name, None).await {
             Ok(found) => found,
             Err(e) if is_not_found(&e) => return Ok(false),
             Err(e) => return Err(call("inspect_container")(e)),
         };
-        let env = found.config.and_then(|c| c.env).unwrap_or_default();
+        let config = found.config.unwrap_or_default();
+        let env = config.env.unwrap_or_default();
         let following = |env: &[String]| env.iter().find(|v| v.starts_with("FERRO_REPLICAOF=")).cloned();
-        Ok(following(&env) != following(&self.environment(spec)))
+        Ok(following(&env) != following(&self.environment(spec)) || config.cmd != Some(self.command(spec)))
     }
 
     /// Stops the container (SIGTERM: the node saves its data) and removes it;

@@ -219,9 +219,9 @@ impl NodeRuntime for DockerRuntime {
 
     async fn restart_node(&self, spec: &NodeSpec) -> RuntimeResult<Endpoint> {
         let name = container_name(&spec.key());
-        if self.created_for_another_role(&name, spec).await? {
-            // Made again around the same volume, so it starts in its role of
-            // now and no client can write to a demoted primary meanwhile.
+        if self.created_differently(&name, spec).await? {
+            // Made again around the same volume, so it starts in its role and
+            // with its flags of now (no client can write to a demoted primary meanwhile).
             self.remove_container_keeping_volume(&name).await?;
             return self.ensure_node(spec).await;
         }
