@@ -96,3 +96,24 @@ async fn a_pending_node_count_becomes_nodes_to_add() {
     let ids: Vec<&str> = nodes.iter().map(|n| n.cache_node_id.as_str()).collect();
     assert_eq!(ids, ["0001", "0002", "0003"], "two new nodes, for the reconciler to start");
 }
+
+#[tokio::test]
+async fn parameters_that_need_a_restart_reboot_every_node_in_the_window_once() {
+    let (t, windows, clock) = fixture(PendingModifiedValues::default()).await;
+    t.store.insert_parameter_group("pg", "redis7", "test").await.expect("group");
+    let values = [("databases".to_owned(), "32".to_owned()), ("timeout".to_owned(), "7".to_owned())];
+    t.store.set_parameter_values("pg", &values).await.expect("values");
+    let to_pg = ClusterChange { cache_parameter_group_name: Some("pg".into()), ..ClusterChange::default() };
+    assert!(t.store.change_available_cluster("c", &to_pg).await.expect("use pg"));
+    assert!(windows.run().await.expect("run").is_empty(), "not before the window");
+    clock.advance(3600 * 1000 + 60_000);
+    assert_eq!(windows.run().await.expect("run"), ["c"]);
+    let cluster = t.store.cluster("c").await.expect("read").expect("there");
+    assert_eq!(cluster.status, Status::RebootingClusterNodes);
+    let expected: crate::model::Parameters = [("databases".to_owned(), "32".to_owned())].into();
+    assert_eq!(cluster.parameters, expected, "the reboot starts the nodes with it; timeout is the sync worker's");
+    assert!(t.store.nodes("c").await.expect("nodes").iter().all(|n| n.reboot_requested));
+    // Rebooted and available again, in the same window: nothing is pending, nothing happens twice.
+    t.store.set_cluster_status("c", Status::Available).await.expect("available");
+    assert!(windows.run().await.expect("run").is_empty());
+}

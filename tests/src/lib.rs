@@ -7,11 +7,13 @@
 //! - `Runtime`: which node runtime a control plane uses, and its leftovers.
 //! - `scenarios`: the checks every runtime must pass (one conformance suite).
 //! - `backups`: snapshot, download, restore and import, on every runtime.
+//! - `parameters`: parameter groups, checked with CONFIG GET on the nodes.
 
 mod api;
 pub mod backups;
 pub mod failover;
 pub mod memcached;
+pub mod parameters;
 pub mod scenarios;
 pub mod standalone;
 pub mod under_load;

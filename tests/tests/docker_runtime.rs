@@ -36,6 +36,18 @@ fn cluster_and_group_lifecycle() {
 }
 
 #[test]
+fn parameter_groups_reach_every_node() {
+    if !docker_available() {
+        return;
+    }
+    let prefix = unique_prefix("dp");
+    let _cleanup = DockerCleanup(prefix.clone());
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Docker);
+    ferrocache_tests::parameters::parameter_groups(&cp, &prefix, &Containers(prefix.clone()));
+}
+
+#[test]
 fn a_memcached_cluster_is_discovered_grown_and_shrunk() {
     if !docker_available() {
         return;

@@ -37,6 +37,14 @@ fn a_memcached_cluster_is_discovered_grown_and_shrunk() {
 }
 
 #[test]
+fn parameter_groups_reach_every_node() {
+    let prefix = unique_prefix("pp");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    ferrocache_tests::parameters::parameter_groups(&cp, &prefix, &Processes(dir.0.clone()));
+}
+
+#[test]
 fn snapshots_restore_into_clusters_and_groups() {
     let prefix = unique_prefix("pb");
     let dir = DataDir::new(&prefix);
