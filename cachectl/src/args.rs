@@ -1,4 +1,4 @@
-//! The command line: `cachectl cluster|group|events|token|node-types|engine-versions|completions ...`.
+//! The command line: `cachectl cluster|group|snapshot|parameter-group|events|token|node-types|engine-versions|completions ...`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -60,6 +60,9 @@ pub enum Command {
     /// Back up, copy, download, import and delete snapshots (restore with `cluster create --snapshot`).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Create, list, show, modify, reset and delete parameter groups; a family's defaults.
+    #[command(subcommand)]
+    ParameterGroup(ParameterGroupCommand),
     /// Mint bearer tokens (needs an admin token).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -107,6 +110,9 @@ pub struct Windows {
     /// A tag, KEY=VALUE; repeatable.
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
+    /// The parameter group its nodes take their parameters from (see `cachectl parameter-group`).
+    #[arg(long)]
+    pub parameter_group: Option<String>,
 }
 
 #[derive(Args)]
@@ -280,6 +286,59 @@ pub enum GroupCommand {
         final_snapshot: Option<String>,
         #[command(flatten)]
         wait: Wait,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ParameterGroupCommand {
+    /// Create a parameter group; it starts with its family's defaults.
+    Create {
+        /// The group's name: letters, digits and hyphens, starting with a letter.
+        name: String,
+        /// The engine family it is for.
+        #[arg(long, value_parser = ["redis7", "memcached1.6"], default_value = "redis7")]
+        family: String,
+        /// What it is for.
+        #[arg(long, default_value = "created by cachectl")]
+        description: String,
+    },
+    /// Every parameter group, the default ones included.
+    List,
+    /// A group's parameters with their values, allowed values and change types.
+    Describe {
+        /// The group's name.
+        name: String,
+    },
+    /// Set parameters; immediate ones reach the running nodes, the others wait for a reboot.
+    Modify {
+        /// A parameter to set, NAME=VALUE; repeatable (up to 20).
+        #[arg(long = "set", value_name = "NAME=VALUE", required = true)]
+        set: Vec<String>,
+        /// The group's name.
+        name: String,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Put parameters back to their defaults.
+    Reset {
+        /// The group's name.
+        name: String,
+        /// A parameter to reset; repeatable (without any: all of them).
+        #[arg(long = "parameter", value_name = "NAME")]
+        parameters: Vec<String>,
+        #[command(flatten)]
+        wait: Wait,
+    },
+    /// Delete a group no cluster or replication group uses.
+    Delete {
+        /// The group's name.
+        name: String,
+    },
+    /// A family's parameters and their defaults.
+    Defaults {
+        /// The engine family.
+        #[arg(long, value_parser = ["redis7", "memcached1.6"], default_value = "redis7")]
+        family: String,
     },
 }
 

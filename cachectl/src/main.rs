@@ -5,10 +5,12 @@
 //! - `output`: tables, JSON, and `KEY=value` lines for CI.
 //! - `wait`: `--wait`, polling and printing each state change.
 //! - `snapshots`: `cachectl snapshot ...`, with `--wait` showing progress.
+//! - `parameter_groups`: `cachectl parameter-group ...`, with `--wait` following the nodes.
 
 mod args;
 mod client;
 mod output;
+mod parameter_groups;
 mod snapshots;
 mod wait;
 
@@ -45,6 +47,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cluster(command) => cluster(&client, command, output, timeout),
         Command::Group(command) => group(&client, command, output, timeout),
         Command::Snapshot(command) => snapshots::run(&client, command, output, timeout),
+        Command::ParameterGroup(command) => parameter_groups::run(&client, command, output, timeout),
         Command::Events { source_type, source_id, duration } => {
             let mut path = format!("/v1/events?duration={duration}");
             if let Some(t) = source_type {
@@ -167,6 +170,7 @@ fn windows_body(windows: Windows) -> Result<Map<String, Value>> {
     put(&mut body, "preferred_maintenance_window", windows.maintenance_window);
     put(&mut body, "snapshot_retention_limit", windows.snapshot_retention_limit);
     put(&mut body, "snapshot_window", windows.snapshot_window);
+    put(&mut body, "cache_parameter_group_name", windows.parameter_group);
     if !windows.tags.is_empty() {
         let mut tags = Vec::new();
         for tag in &windows.tags {

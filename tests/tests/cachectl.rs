@@ -107,6 +107,47 @@ fn a_ci_job_gets_a_memcached_cluster() {
     assert!(deleted.status.success(), "{}", text(&deleted.stderr));
 }
 
+/// A CI job tunes its cache: a parameter group made, modified with --wait
+/// (which follows the change to the nodes), named at create, then reset.
+#[test]
+fn a_ci_job_tunes_its_cache_with_a_parameter_group() {
+    let prefix = unique_prefix("clp");
+    let dir = DataDir::new(&prefix);
+    let cp = ControlPlane::start(&dir.0, &Runtime::Process);
+    let (pg, name) = (format!("{prefix}-pg"), format!("{prefix}-c"));
+    let made = cachectl(&cp, &["parameter-group", "create", &pg, "--family", "redis7"]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let created = cachectl(&cp, &["cluster", "create", &name, "--parameter-group", &pg, "--wait", "-o", "env"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let env = text(&created.stdout);
+    let url = env.lines().find_map(|l| l.strip_prefix("REDIS_URL=")).expect("REDIS_URL").to_owned();
+    let set = ["parameter-group", "modify", &pg, "--set", "maxmemory-policy=allkeys-lfu", "--set", "databases=4"];
+    let modified = cachectl(&cp, &[&set[..], &["--wait"]].concat());
+    assert!(modified.status.success(), "{}", text(&modified.stderr));
+    let said = text(&modified.stderr);
+    assert!(said.contains(&format!("{name}: pending-reboot (databases apply at its next reboot)")), "{said}");
+    let mut con = redis::Client::open(url.as_str()).expect("url").get_connection().expect("connect");
+    let policy: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy").query(&mut con).expect("GET");
+    assert_eq!(policy[1], "allkeys-lfu", "--wait returned once the nodes had it");
+    let shown = text(&cachectl(&cp, &["parameter-group", "describe", &pg]).stdout);
+    assert!(
+        shown.lines().any(|l| l.starts_with("databases") && l.contains("4") && l.contains("requires-reboot")),
+        "{shown}"
+    );
+    let defaults = text(&cachectl(&cp, &["parameter-group", "defaults"]).stdout);
+    assert!(defaults.lines().any(|l| l.starts_with("maxmemory-policy") && l.contains("noeviction")), "{defaults}");
+    let refused = cachectl(&cp, &["parameter-group", "delete", &pg]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("InvalidCacheParameterGroupState"), "{}", text(&refused.stderr));
+    let reset = cachectl(&cp, &["parameter-group", "reset", &pg, "--parameter", "maxmemory-policy", "--wait"]);
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    let policy: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy").query(&mut con).expect("GET");
+    assert_eq!(policy[1], "noeviction");
+    let deleted = cachectl(&cp, &["cluster", "delete", &name, "--wait"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert!(cachectl(&cp, &["parameter-group", "delete", &pg]).status.success());
+}
+
 #[test]
 fn a_failed_create_exits_non_zero_and_says_why() {
     let prefix = unique_prefix("clif");

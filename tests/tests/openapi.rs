@@ -46,6 +46,9 @@ fn openapi_describes_every_route() {
         "SnapshotAlreadyExistsFault",
         "InvalidSnapshotState",
         "SnapshotQuotaExceededFault",
+        "CacheParameterGroupNotFound",
+        "CacheParameterGroupAlreadyExists",
+        "InvalidCacheParameterGroupState",
     ] {
         assert!(text.contains(code), "openapi.yaml does not mention {code}");
     }
